@@ -1,0 +1,372 @@
+#!/usr/bin/env python3
+"""Train the default photo codec of latent-codec and export its model bundle.
+
+A convolutional VAE for lossy compression (Ballé et al. 2017/2018 "factorized prior" family):
+
+* encoder: 4 stride-2 5x5 convolutions with simplified GDN, then two heads, mu and log sigma
+  (latent: 128 channels at 1/16 of the image resolution);
+* posterior sample during training: z = mu + u + sigma * eps, u ~ U(-1/2, 1/2) (the quantization proxy:
+  coding rounds mu to integers), eps ~ N(0, 1) (the VAE's reparameterized Gaussian);
+* loss: lambda * 255^2 * MSE(x, decoder(z)) + rate + beta * KL(N(0, sigma^2) || N(0, 1)), where rate =
+  -log2 p(mu + u) is the KL/rate term of the uniform part under the learned factorized prior (the bits of
+  the quantized mean), all per pixel; at coding time the decoder gets round(mu), the posterior mean;
+* decoder: 3x3 convolution + depth-to-space (pixel shuffle) per 2x upsampling, simplified IGDN;
+* the prior (one non-parametric density per channel) becomes integer CDF tables (16-bit) for the
+  rANS coder of the runtime.
+
+Outputs, in --out (default: this directory): encoder.onnx (image -> mu), decoder.onnx (latent -> image),
+prior.json (CDF tables), metrics.json (validation rate-distortion next to Pillow JPEG).
+
+Reproduce: bash ../../shared/data/gather-images.sh DATA && python3 train.py --data DATA
+"""
+
+import argparse
+import glob
+import io
+import json
+import math
+import os
+import random
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from PIL import Image
+
+LATENT = 128
+STRIDE = 16
+CDF_PRECISION = 16
+TAIL_MASS = 1e-6
+
+
+class GDN(nn.Module):
+    """Simplified (inverse) GDN: x / (beta + gamma |x|), or x * (...) when inverse (Johnston et al. 2019)."""
+
+    def __init__(self, ch, inverse=False):
+        super().__init__()
+        self.inverse = inverse
+        self.gamma = nn.Parameter(torch.eye(ch) * 0.1 + 1e-3)
+        self.beta = nn.Parameter(torch.ones(ch))
+
+    def weights(self):
+        gamma = self.gamma.clamp(min=0.0)
+        beta = self.beta.clamp(min=1e-3)
+        return gamma[:, :, None, None], beta
+
+    def forward(self, x):
+        gamma, beta = self.weights()
+        norm = F.conv2d(x.abs(), gamma, beta)
+        return x * norm if self.inverse else x / norm
+
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        c = [3, 48, 64, 96]
+        self.body = nn.Sequential(
+            nn.Conv2d(c[0], c[1], 5, 2, 2), GDN(c[1]),
+            nn.Conv2d(c[1], c[2], 5, 2, 2), GDN(c[2]),
+            nn.Conv2d(c[2], c[3], 5, 2, 2), GDN(c[3]),
+        )
+        self.mu = nn.Conv2d(c[3], LATENT, 5, 2, 2)
+        self.log_sigma = nn.Conv2d(c[3], LATENT, 3, 2, 1)
+
+    def forward(self, x):
+        h = self.body(x - 0.5)
+        return self.mu(h), self.log_sigma(h).clamp(-6.0, 0.0)
+
+
+class Decoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        c = [LATENT, 96, 64, 48]
+        self.body = nn.Sequential(
+            nn.Conv2d(c[0], 4 * c[1], 3, 1, 1), nn.PixelShuffle(2), GDN(c[1], inverse=True),
+            nn.Conv2d(c[1], 4 * c[2], 3, 1, 1), nn.PixelShuffle(2), GDN(c[2], inverse=True),
+            nn.Conv2d(c[2], 4 * c[3], 3, 1, 1), nn.PixelShuffle(2), GDN(c[3], inverse=True),
+            nn.Conv2d(c[3], 4 * 3, 3, 1, 1), nn.PixelShuffle(2),
+        )
+
+    def forward(self, z):
+        return self.body(z) + 0.5
+
+
+class FactorizedPrior(nn.Module):
+    """Ballé et al. 2018 non-parametric per-channel density, as a learned cumulative c(x)."""
+
+    def __init__(self, ch, filters=(3, 3, 3), init_scale=10.0):
+        super().__init__()
+        dims = (1,) + filters + (1,)
+        scale = init_scale ** (1 / (len(filters) + 1))
+        self.matrices, self.biases, self.factors = nn.ParameterList(), nn.ParameterList(), nn.ParameterList()
+        for i in range(len(filters) + 1):
+            init = math.log(math.expm1(1 / scale / dims[i + 1]))
+            self.matrices.append(nn.Parameter(torch.full((ch, dims[i + 1], dims[i]), init)))
+            self.biases.append(nn.Parameter(torch.rand(ch, dims[i + 1], 1) - 0.5))
+            if i < len(filters):
+                self.factors.append(nn.Parameter(torch.zeros(ch, dims[i + 1], 1)))
+
+    def logits_cumulative(self, x):
+        """x: (C, 1, N) -> logits of the cumulative, same shape."""
+        for i in range(len(self.matrices)):
+            x = torch.matmul(F.softplus(self.matrices[i]), x) + self.biases[i]
+            if i < len(self.factors):
+                x = x + torch.tanh(self.factors[i]) * torch.tanh(x)
+        return x
+
+    def likelihood(self, y):
+        """y: (B, C, H, W) -> probability mass of [y - 1/2, y + 1/2] under each channel's density."""
+        b, c, h, w = y.shape
+        v = y.permute(1, 0, 2, 3).reshape(c, 1, -1)
+        lower = self.logits_cumulative(v - 0.5)
+        upper = self.logits_cumulative(v + 0.5)
+        sign = -torch.sign(lower + upper).detach()
+        p = (torch.sigmoid(sign * upper) - torch.sigmoid(sign * lower)).abs()
+        return p.reshape(c, b, h, w).permute(1, 0, 2, 3).clamp(min=1e-9)
+
+    @torch.no_grad()
+    def cdf_tables(self, span=256):
+        """Integer CDF tables: per channel, symbols lo..hi then one escape symbol; total 2^CDF_PRECISION."""
+        ch = self.matrices[0].shape[0]
+        k = torch.arange(-span, span + 1, dtype=torch.float32)
+        grid = k.reshape(1, 1, -1).repeat(ch, 1, 1)
+        upper = torch.sigmoid(self.logits_cumulative(grid + 0.5))[:, 0, :]
+        lower = torch.sigmoid(self.logits_cumulative(grid - 0.5))[:, 0, :]
+        pmf = (upper - lower).clamp(min=0.0).double().numpy()
+        below = torch.sigmoid(self.logits_cumulative(grid - 0.5))[:, 0, :].double().numpy()
+        above = 1.0 - torch.sigmoid(self.logits_cumulative(grid + 0.5))[:, 0, :].double().numpy()
+        tables = []
+        total = 1 << CDF_PRECISION
+        for c in range(ch):
+            lo_i = int(np.argmax(below[c] > TAIL_MASS)) - 1
+            hi_i = len(k) - int(np.argmax(above[c][::-1] > TAIL_MASS))
+            lo_i, hi_i = max(lo_i, 0), min(hi_i, len(k) - 1)
+            p = pmf[c, lo_i:hi_i + 1]
+            escape = max(1.0 - p.sum(), 0.0)
+            probs = np.append(p, escape)
+            freqs = quantize_pmf(probs, total)
+            cdf = np.concatenate([[0], np.cumsum(freqs)]).astype(np.int64)
+            tables.append({"offset": int(k[lo_i]), "cdf": [int(v) for v in cdf]})
+        return tables
+
+
+def quantize_pmf(probs, total):
+    """Integer frequencies >= 1 summing to `total`, close to `probs` (largest remainder)."""
+    n = len(probs)
+    probs = probs / probs.sum()
+    freqs = np.maximum(np.floor(probs * (total - n)).astype(np.int64), 0) + 1
+    rest = total - freqs.sum()
+    order = np.argsort(-(probs * (total - n) - np.floor(probs * (total - n))))
+    for i in range(rest):
+        freqs[order[i % n]] += 1
+    assert freqs.sum() == total and freqs.min() >= 1
+    return freqs
+
+
+class Codec(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = Encoder()
+        self.decoder = Decoder()
+        self.prior = FactorizedPrior(LATENT)
+
+    def forward(self, x):
+        mu, log_sigma = self.encoder(x)
+        mu_noisy = mu + torch.empty_like(mu).uniform_(-0.5, 0.5)
+        sigma = log_sigma.exp()
+        z = mu_noisy + sigma * torch.randn_like(mu)
+        x_hat = self.decoder(z)
+        bits = -torch.log2(self.prior.likelihood(mu_noisy)).sum()
+        # KL of the Gaussian part of the posterior against a unit Gaussian, in bits.
+        gauss_kl = ((0.5 * (sigma ** 2 - 1) - log_sigma) / math.log(2)).sum()
+        return x_hat, bits, gauss_kl
+
+
+def load_photos(pattern, max_side):
+    photos = []
+    for path in sorted(glob.glob(pattern)):
+        im = Image.open(path).convert("RGB")
+        scale = max_side / max(im.size)
+        if scale < 1:
+            im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.LANCZOS)
+        photos.append(np.asarray(im))
+    return photos
+
+
+def random_crops(photos, batch, size, rng):
+    out = np.empty((batch, size, size, 3), np.uint8)
+    for i in range(batch):
+        while True:
+            p = photos[rng.randrange(len(photos))]
+            if p.shape[0] >= size and p.shape[1] >= size:
+                break
+        y, x = rng.randrange(p.shape[0] - size + 1), rng.randrange(p.shape[1] - size + 1)
+        crop = p[y:y + size, x:x + size]
+        if rng.random() < 0.5:
+            crop = crop[:, ::-1]
+        out[i] = crop
+    return torch.from_numpy(out).permute(0, 3, 1, 2).float().div(255.0)
+
+
+def pad_to_stride(x):
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % STRIDE, (-w) % STRIDE
+    return F.pad(x, (0, pw, 0, ph), mode="replicate"), h, w
+
+
+def psnr(a, b):
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 10 * math.log10(255.0 ** 2 / max(mse, 1e-10))
+
+
+@torch.no_grad()
+def code_image(model, tables, rgb):
+    """Real quantization + ideal code length under the integer tables (the rANS stream is within bytes of it)."""
+    x = torch.from_numpy(rgb).permute(2, 0, 1)[None].float().div(255.0)
+    xp, h, w = pad_to_stride(x)
+    mu, _ = model.encoder(xp)
+    q = torch.round(mu)[0].numpy().astype(np.int64)
+    bits = 0.0
+    total = float(1 << CDF_PRECISION)
+    for c, t in enumerate(tables):
+        cdf = np.asarray(t["cdf"])
+        n = len(cdf) - 2
+        s = q[c] - t["offset"]
+        inside = (s >= 0) & (s < n)
+        freqs = np.diff(cdf)
+        bits += float(np.sum(-np.log2(freqs[s[inside]] / total)))
+        escapes = q[c][~inside]
+        if escapes.size:
+            d = np.where(escapes < t["offset"], t["offset"] - escapes, escapes - (t["offset"] + n - 1))
+            bits += float(np.sum(-np.log2(freqs[n] / total) + 6 + np.floor(np.log2(d))))
+    x_hat = model.decoder(torch.from_numpy(q)[None].float())[..., :h, :w]
+    out = (x_hat[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+    return bits / (h * w), psnr(rgb, out)
+
+
+def jpeg_at_bpp(rgb, target_bpp):
+    """PSNR of Pillow JPEG (default 4:2:0) at target bpp, log-bpp interpolated over quality 1..95."""
+    points = []
+    for q in range(1, 96, 2):
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, format="JPEG", quality=q)
+        dec = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+        points.append((8 * len(buf.getvalue()) / (rgb.shape[0] * rgb.shape[1]), psnr(rgb, dec)))
+    points.sort()
+    bpps = np.log([p[0] for p in points])
+    return float(np.interp(math.log(target_bpp), bpps, [p[1] for p in points]))
+
+
+def evaluate(model, tables, pattern):
+    rows = []
+    for path in sorted(glob.glob(pattern)):
+        rgb = np.asarray(Image.open(path).convert("RGB"))
+        bpp, ours = code_image(model, tables, rgb)
+        rows.append({"image": os.path.basename(path), "width": rgb.shape[1], "height": rgb.shape[0],
+                     "bpp": bpp, "psnr": ours, "jpeg_psnr_same_bpp": jpeg_at_bpp(rgb, bpp)})
+        print(f"  {rows[-1]['image']:48s} {bpp:.3f} bpp  ours {ours:.2f} dB  jpeg {rows[-1]['jpeg_psnr_same_bpp']:.2f} dB",
+              flush=True)
+    return rows
+
+
+def export(model, out):
+    model.eval()
+    enc = MuOnly(model.encoder)
+    x = torch.rand(1, 3, 64, 96)
+    image_axes = {0: "batch", 2: "height", 3: "width"}
+    latent_axes = {0: "batch", 2: "latent_height", 3: "latent_width"}
+    torch.onnx.export(enc, x, os.path.join(out, "encoder.onnx"), input_names=["image"], output_names=["mu"],
+                      dynamic_axes={"image": image_axes, "mu": latent_axes}, opset_version=17, dynamo=False)
+    z = torch.randn(1, LATENT, 4, 6)
+    torch.onnx.export(model.decoder, z, os.path.join(out, "decoder.onnx"), input_names=["latent"],
+                      output_names=["image"], dynamic_axes={"latent": latent_axes, "image": image_axes},
+                      opset_version=17, dynamo=False)
+
+
+class MuOnly(nn.Module):
+    """The exported encoder: coding uses the posterior mean only."""
+
+    def __init__(self, encoder):
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, x):
+        return self.encoder.mu(self.encoder.body(x - 0.5))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True, help="folder made by shared/data/gather-images.sh")
+    ap.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)))
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--crop", type=int, default=160)
+    ap.add_argument("--lmbda", type=float, default=0.004, help="distortion weight on 255^2 * MSE")
+    ap.add_argument("--beta", type=float, default=0.01, help="weight of the Gaussian KL term")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--export-only", action="store_true", help="skip training: export --out/checkpoint.pt")
+    args = ap.parse_args()
+    if args.export_only:
+        model = Codec()
+        model.load_state_dict(torch.load(os.path.join(args.out, "checkpoint.pt")))
+        finish(model, args, time.time())
+        return
+
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    torch.set_num_threads(args.threads)
+    photos = load_photos(os.path.join(args.data, "train", "*"), 1024)
+    photos += load_photos(os.path.join(args.data, "train", "*"), 512)
+    print(f"{len(photos)} training views", flush=True)
+
+    model = Codec()
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05,
+                                                final_div_factor=20)
+    t0 = time.time()
+    for step in range(1, args.steps + 1):
+        x = random_crops(photos, args.batch, args.crop, rng)
+        x_hat, bits, gauss_kl = model(x)
+        pixels = x.shape[0] * x.shape[2] * x.shape[3]
+        mse = F.mse_loss(x_hat, x)
+        loss = args.lmbda * 255 ** 2 * mse + (bits + args.beta * gauss_kl) / pixels
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        if step % 50 == 0 or step == 1:
+            print(f"step {step} loss {loss.item():.4f} psnr {10 * math.log10(1 / mse.item()):.2f} "
+                  f"bpp {(bits / pixels).item():.3f} gauss-kl {(gauss_kl / pixels).item():.3f} "
+                  f"{time.time() - t0:.0f}s", flush=True)
+
+    torch.save(model.state_dict(), os.path.join(args.out, "checkpoint.pt"))
+    finish(model, args, t0)
+
+
+def finish(model, args, t0):
+    """Export the bundle and measure validation rate-distortion."""
+    model.eval()
+    tables = model.prior.cdf_tables()
+    export(model, args.out)
+    prior = {"name": "codec-v1", "latent_channels": LATENT, "stride": STRIDE, "cdf_precision": CDF_PRECISION,
+             "channels": tables}
+    with open(os.path.join(args.out, "prior.json"), "w") as f:
+        json.dump(prior, f, separators=(",", ":"))
+    rows = evaluate(model, tables, os.path.join(args.data, "val", "*"))
+    summary = {"train": vars(args) | {"seconds": round(time.time() - t0)},
+               "val_mean_bpp": float(np.mean([r["bpp"] for r in rows])),
+               "val_mean_psnr": float(np.mean([r["psnr"] for r in rows])),
+               "val_mean_jpeg_psnr_same_bpp": float(np.mean([r["jpeg_psnr_same_bpp"] for r in rows])),
+               "val": rows}
+    with open(os.path.join(args.out, "metrics.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    print(json.dumps({k: v for k, v in summary.items() if k != "val"}))
+
+
+if __name__ == "__main__":
+    main()
