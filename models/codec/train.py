@@ -271,6 +271,25 @@ def evaluate(model, tables, pattern):
     return rows
 
 
+@torch.no_grad()
+def macs_per_pixel(module, x):
+    """Multiply-accumulates per image pixel of the convolutions in `module` on input `x`."""
+    total = [0]
+
+    def hook(layer, inputs, output):
+        if isinstance(layer, GDN):  # a 1x1 convolution over |x|
+            total[0] += output.numel() * output.shape[1]
+        else:
+            k = layer.kernel_size[0] * layer.kernel_size[1]
+            total[0] += output.numel() * layer.in_channels // layer.groups * k
+
+    handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, (nn.Conv2d, GDN))]
+    module(x)
+    for h in handles:
+        h.remove()
+    return total[0] / (256 * 256)
+
+
 def export(model, out):
     model.eval()
     enc = MuOnly(model.encoder)
@@ -358,12 +377,22 @@ def finish(model, args, t0):
     with open(os.path.join(args.out, "prior.json"), "w") as f:
         json.dump(prior, f, separators=(",", ":"))
     rows = evaluate(model, tables, os.path.join(args.data, "val", "*"))
-    summary = {"train": vars(args) | {"seconds": round(time.time() - t0)},
+    macs = {"encoder": macs_per_pixel(MuOnly(model.encoder), torch.rand(1, 3, 256, 256)),
+            "decoder": macs_per_pixel(model.decoder, torch.rand(1, LATENT, 16, 16))}
+    params = {"encoder_mu": sum(p.numel() for n, p in model.encoder.named_parameters() if "log_sigma" not in n),
+              "decoder": sum(p.numel() for p in model.decoder.parameters())}
+    train = vars(args) | {"seconds": round(time.time() - t0)}
+    metrics_path = os.path.join(args.out, "metrics.json")
+    if args.export_only and os.path.exists(metrics_path):
+        with open(metrics_path) as f:
+            train = json.load(f)["train"]  # keep the record of the run that trained it
+    summary = {"train": train,
+               "macs_per_pixel": macs, "parameters": params,
                "val_mean_bpp": float(np.mean([r["bpp"] for r in rows])),
                "val_mean_psnr": float(np.mean([r["psnr"] for r in rows])),
                "val_mean_jpeg_psnr_same_bpp": float(np.mean([r["jpeg_psnr_same_bpp"] for r in rows])),
                "val": rows}
-    with open(os.path.join(args.out, "metrics.json"), "w") as f:
+    with open(metrics_path, "w") as f:
         json.dump(summary, f, indent=1)
     print(json.dumps({k: v for k, v in summary.items() if k != "val"}))
 

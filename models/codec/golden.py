@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Golden input/output of the codec graphs, computed by onnxruntime, for tests/golden.rs.
+
+Writes golden/input.png (a 96x64 crop of tests/data/sample.png), golden/encoder_mu.f32 (encoder output),
+golden/latent.f32 (round(mu), the decoder input) and golden/decoder_image.f32 (decoder output), all raw
+little-endian float32 in NCHW order, and golden/golden.json with their shapes.
+Run from anywhere: python3 models/codec/golden.py
+"""
+
+import json
+import os
+
+import numpy as np
+import onnxruntime as ort
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+OUT = os.path.join(HERE, "golden")
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    crop = Image.open(os.path.join(ROOT, "tests", "data", "sample.png")).convert("RGB").crop((240, 160, 336, 224))
+    crop.save(os.path.join(OUT, "input.png"))
+    x = np.asarray(crop, np.float32).transpose(2, 0, 1)[None] / np.float32(255.0)
+    enc = ort.InferenceSession(os.path.join(HERE, "encoder.onnx"), providers=["CPUExecutionProvider"])
+    dec = ort.InferenceSession(os.path.join(HERE, "decoder.onnx"), providers=["CPUExecutionProvider"])
+    mu = enc.run(None, {"image": x})[0]
+    latent = np.round(mu).astype(np.float32)
+    image = dec.run(None, {"latent": latent})[0]
+    shapes = {}
+    for name, arr in [("encoder_mu", mu), ("latent", latent), ("decoder_image", image)]:
+        arr.astype("<f4").tofile(os.path.join(OUT, f"{name}.f32"))
+        shapes[name] = list(arr.shape)
+    meta = {"producer": f"onnxruntime {ort.__version__}", "input": "input.png", "shapes": shapes}
+    with open(os.path.join(OUT, "golden.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    print(json.dumps(meta))
+
+
+if __name__ == "__main__":
+    main()

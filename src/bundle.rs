@@ -1,0 +1,173 @@
+//! Model bundles: encoder and decoder ONNX graphs plus the prior's integer CDF tables.
+//!
+//! A bundle directory holds `encoder.onnx` (image `1x3xHxW` in `[0, 1]` → μ `1xCx(H/s)x(W/s)`),
+//! `decoder.onnx` (latent → image) and `prior.json` (name, latent channels, stride `s`,
+//! CDF precision, one `{offset, cdf}` table per channel). The default bundle is compiled in.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use latent_wire::WireError;
+use latent_wire::cdf::{Cdf, PRECISION};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{BundleError, IoError};
+
+/// File names inside a bundle directory.
+pub const ENCODER_FILE: &str = "encoder.onnx";
+/// See [`ENCODER_FILE`].
+pub const DECODER_FILE: &str = "decoder.onnx";
+/// See [`ENCODER_FILE`].
+pub const PRIOR_FILE: &str = "prior.json";
+
+const EMBEDDED_ENCODER: &[u8] = include_bytes!("../models/codec/encoder.onnx");
+const EMBEDDED_DECODER: &[u8] = include_bytes!("../models/codec/decoder.onnx");
+const EMBEDDED_PRIOR: &[u8] = include_bytes!("../models/codec/prior.json");
+
+/// The learned prior: one CDF table per latent channel.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Prior {
+    /// Model name.
+    pub name: String,
+    /// Latent channels (= number of tables).
+    pub latent_channels: usize,
+    /// Downsampling factor between image and latent.
+    pub stride: usize,
+    /// Bits of CDF precision (16).
+    pub cdf_precision: u32,
+    /// Per-channel tables.
+    pub channels: Vec<ChannelTable>,
+}
+
+/// One channel's CDF (see [`latent_wire::cdf::Cdf`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChannelTable {
+    /// Value of symbol 0.
+    pub offset: i32,
+    /// Cumulative frequencies, `0 ..= 2^16`, last interval the escape symbol.
+    pub cdf: Vec<u32>,
+}
+
+/// A loaded, validated model bundle.
+#[derive(Debug, Clone)]
+pub struct ModelBundle {
+    /// Where it came from ("embedded" or the directory).
+    pub source: String,
+    /// Encoder ONNX bytes.
+    pub encoder_onnx: Cow<'static, [u8]>,
+    /// Decoder ONNX bytes.
+    pub decoder_onnx: Cow<'static, [u8]>,
+    /// The prior.
+    pub prior: Prior,
+    /// First 8 bytes of SHA-256 over encoder, decoder and prior bytes.
+    pub fingerprint: [u8; 8],
+}
+
+impl ModelBundle {
+    /// The default photo codec compiled into the binary.
+    pub fn embedded() -> Result<Self, BundleError> {
+        Self::from_parts(
+            "embedded".into(),
+            Cow::Borrowed(EMBEDDED_ENCODER),
+            Cow::Borrowed(EMBEDDED_DECODER),
+            EMBEDDED_PRIOR,
+        )
+    }
+
+    /// Loads the bundle in directory `dir`.
+    pub fn from_dir(dir: &Path) -> Result<Self, crate::Error> {
+        let read = |file: &'static str| -> Result<Vec<u8>, crate::Error> {
+            let path = dir.join(file);
+            match std::fs::read(&path) {
+                Ok(bytes) => Ok(bytes),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Err(BundleError::MissingFile {
+                        dir: dir.to_path_buf(),
+                        file,
+                    }
+                    .into())
+                }
+                Err(e) => Err(IoError::new(path, e).into()),
+            }
+        };
+        let encoder = read(ENCODER_FILE)?;
+        let decoder = read(DECODER_FILE)?;
+        let prior = read(PRIOR_FILE)?;
+        Ok(Self::from_parts(
+            dir.display().to_string(),
+            Cow::Owned(encoder),
+            Cow::Owned(decoder),
+            &prior,
+        )?)
+    }
+
+    fn from_parts(
+        source: String,
+        encoder_onnx: Cow<'static, [u8]>,
+        decoder_onnx: Cow<'static, [u8]>,
+        prior_json: &[u8],
+    ) -> Result<Self, BundleError> {
+        let bad = |reason: String| BundleError::BadPrior {
+            source_name: source.clone(),
+            reason,
+        };
+        let prior: Prior = serde_json::from_slice(prior_json).map_err(|e| bad(e.to_string()))?;
+        if prior.cdf_precision != PRECISION {
+            return Err(bad(format!(
+                "cdf_precision is {}, this runtime codes with {PRECISION}",
+                prior.cdf_precision
+            )));
+        }
+        if prior.channels.len() != prior.latent_channels || prior.latent_channels == 0 {
+            return Err(bad(format!(
+                "{} CDF tables for {} latent channels",
+                prior.channels.len(),
+                prior.latent_channels
+            )));
+        }
+        if !(1..=256).contains(&prior.stride) {
+            return Err(bad(format!("stride {} outside 1..=256", prior.stride)));
+        }
+        for (c, t) in prior.channels.iter().enumerate() {
+            Cdf::new(t.offset, &t.cdf).map_err(|e| bad(format!("channel {c}: {e}")))?;
+        }
+        let mut hash = Sha256::new();
+        hash.update(&encoder_onnx);
+        hash.update(&decoder_onnx);
+        hash.update(prior_json);
+        let fingerprint = hash.finalize()[..8]
+            .try_into()
+            .expect("SHA-256 has 32 bytes");
+        Ok(Self {
+            source,
+            encoder_onnx,
+            decoder_onnx,
+            prior,
+            fingerprint,
+        })
+    }
+
+    /// The validated CDF tables, one per latent channel.
+    pub fn cdfs(&self) -> Result<Vec<Cdf<'_>>, WireError> {
+        self.prior
+            .channels
+            .iter()
+            .map(|t| Cdf::new(t.offset, &t.cdf))
+            .collect()
+    }
+
+    /// Fingerprint as 16 hex digits.
+    pub fn fingerprint_hex(&self) -> String {
+        hex(&self.fingerprint)
+    }
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}

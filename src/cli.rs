@@ -1,0 +1,273 @@
+//! Command definitions and their thin glue over the library.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use latent_codec::bundle::hex;
+use latent_codec::codec::DEFAULT_QUALITY;
+use latent_codec::{Codec, Limits, ModelBundle, atomic, imageio, metrics, sample};
+use latent_wire::container::LatFile;
+use serde_json::json;
+
+/// Compress photos into small latent codes with a trained VAE, and back.
+#[derive(Parser)]
+#[command(name = "latent", version, about)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options shared by the commands that run a model.
+#[derive(clap::Args)]
+struct ModelOpts {
+    /// Model bundle directory (encoder.onnx, decoder.onnx, prior.json); default: embedded model.
+    #[arg(long, value_name = "DIR")]
+    model: Option<PathBuf>,
+    /// Inference threads (default: all cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
+    /// Refuse images with more pixels than this.
+    #[arg(long, value_name = "PIXELS", default_value_t = Limits::default().max_pixels)]
+    max_pixels: u64,
+}
+
+impl ModelOpts {
+    fn codec(&self) -> Result<Codec> {
+        let bundle = match &self.model {
+            Some(dir) => ModelBundle::from_dir(dir)?,
+            None => ModelBundle::embedded()?,
+        };
+        let threads = match self.threads {
+            Some(n) => n.into(),
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        Ok(Codec::new(
+            bundle,
+            threads,
+            Limits {
+                max_pixels: self.max_pixels,
+            },
+        )?)
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compress an image (PNG, JPEG, PPM/PGM, BMP, TIFF, WebP, GIF; RGB or gray) to .lat.
+    Compress {
+        /// Input image.
+        input: PathBuf,
+        /// Output .lat file.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Quality setting.
+        #[arg(long, default_value_t = DEFAULT_QUALITY)]
+        quality: u8,
+        #[command(flatten)]
+        model: ModelOpts,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decompress a .lat file to an image (format from the output's extension, default PNG).
+    Decompress {
+        /// Input .lat file.
+        input: PathBuf,
+        /// Output image.
+        #[arg(short, long)]
+        output: PathBuf,
+        #[command(flatten)]
+        model: ModelOpts,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the header fields of a .lat file.
+    Inspect {
+        /// Input .lat file.
+        input: PathBuf,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compress and decompress the bundled sample photo; print size, PSNR and latency.
+    Demo {
+        /// Where to write sample.png, sample.lat and sample-decoded.png.
+        #[arg(short, long, default_value_os_t = std::env::temp_dir().join("latent-demo"))]
+        output_dir: PathBuf,
+        #[command(flatten)]
+        model: ModelOpts,
+    },
+}
+
+/// Runs one parsed command line.
+pub fn run(args: Args) -> Result<()> {
+    match args.command {
+        Command::Compress {
+            input,
+            output,
+            quality,
+            model,
+            json,
+        } => compress(&input, &output, quality, &model, json),
+        Command::Decompress {
+            input,
+            output,
+            model,
+            json,
+        } => decompress(&input, &output, &model, json),
+        Command::Inspect { input, json } => inspect(&input, json),
+        Command::Demo { output_dir, model } => demo(&output_dir, &model),
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn compress(input: &Path, output: &Path, quality: u8, opts: &ModelOpts, json: bool) -> Result<()> {
+    let codec = opts.codec()?;
+    let image = imageio::read(
+        input,
+        &Limits {
+            max_pixels: opts.max_pixels,
+        },
+    )?;
+    let encoded = codec.encode(&image, quality)?;
+    atomic::write(output, &encoded.bytes)?;
+    let pixels = f64::from(image.width()) * f64::from(image.height());
+    let bpp = 8.0 * encoded.bytes.len() as f64 / pixels;
+    if json {
+        let out = json!({
+            "input": input, "output": output, "width": image.width(), "height": image.height(),
+            "bytes": encoded.bytes.len(), "bpp": bpp, "quality": quality,
+            "model": codec.bundle().prior.name, "fingerprint": codec.bundle().fingerprint_hex(),
+            "precision": "f32", "encode_ms": encoded.encode_ms,
+        });
+        println!("{out}");
+    } else {
+        println!(
+            "{} -> {}: {}x{}, {} bytes, {bpp:.3} bpp, encoded in {:.1} ms",
+            input.display(),
+            output.display(),
+            image.width(),
+            image.height(),
+            encoded.bytes.len(),
+            encoded.encode_ms
+        );
+    }
+    Ok(())
+}
+
+fn decompress(input: &Path, output: &Path, opts: &ModelOpts, json: bool) -> Result<()> {
+    let codec = opts.codec()?;
+    let lat = read(input)?;
+    let decoded = codec
+        .decode(&lat)
+        .with_context(|| input.display().to_string())?;
+    let header = decoded.header;
+    let bytes = imageio::encode(&decoded.image, output)?;
+    atomic::write(output, &bytes)?;
+    if json {
+        let out = json!({
+            "input": input, "output": output, "width": header.width, "height": header.height,
+            "channels": header.image_channels, "quality": header.quality,
+            "model": codec.bundle().prior.name, "precision": "f32",
+            "decode_ms": decoded.decode_ms, "symbols_sha256": decoded.symbols_sha256(),
+        });
+        println!("{out}");
+    } else {
+        println!(
+            "{} -> {}: {}x{}, decoded in {:.1} ms",
+            input.display(),
+            output.display(),
+            header.width,
+            header.height,
+            decoded.decode_ms
+        );
+    }
+    Ok(())
+}
+
+fn inspect(input: &Path, json: bool) -> Result<()> {
+    let lat = read(input)?;
+    let file =
+        LatFile::parse(&lat).with_context(|| format!("{}: invalid .lat", input.display()))?;
+    let fields = header_json(&file);
+    if json {
+        println!("{fields}");
+    } else if let Some(map) = fields.as_object() {
+        for (k, v) in map {
+            println!("{k:16} {v}");
+        }
+    }
+    Ok(())
+}
+
+fn header_json(file: &LatFile) -> serde_json::Value {
+    let h = file.header();
+    json!({
+        "version": latent_wire::container::VERSION,
+        "width": h.width,
+        "height": h.height,
+        "channels": h.image_channels,
+        "quality": h.quality,
+        "fingerprint": hex(&h.fingerprint),
+        "latent_shape": [h.latent_channels, h.latent_height, h.latent_width],
+        "payload_bytes": file.payload().len(),
+        "bytes": latent_wire::container::HEADER_LEN + file.payload().len(),
+        "bpp": 8.0 * (latent_wire::container::HEADER_LEN + file.payload().len()) as f64
+            / (f64::from(h.width) * f64::from(h.height)),
+    })
+}
+
+fn demo(dir: &Path, opts: &ModelOpts) -> Result<()> {
+    let load = Instant::now();
+    let codec = opts.codec()?;
+    let limits = Limits {
+        max_pixels: opts.max_pixels,
+    };
+    let image = imageio::decode(Path::new("sample.png"), sample::SAMPLE_PNG, &limits)?;
+    codec.prepare(image.width(), image.height())?;
+    let load_ms = load.elapsed().as_secs_f64() * 1e3;
+    let encoded = codec.encode(&image, DEFAULT_QUALITY)?;
+    let decoded = codec.decode(&encoded.bytes)?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let (original, lat, rebuilt) = (
+        dir.join("sample.png"),
+        dir.join("sample.lat"),
+        dir.join("sample-decoded.png"),
+    );
+    atomic::write(&original, sample::SAMPLE_PNG)?;
+    atomic::write(&lat, &encoded.bytes)?;
+    atomic::write(&rebuilt, &imageio::encode(&decoded.image, &rebuilt)?)?;
+    let pixels = f64::from(image.width()) * f64::from(image.height());
+    let psnr = metrics::psnr(image.to_rgb8().as_raw(), decoded.image.to_rgb8().as_raw());
+    println!(
+        "model      {} ({})",
+        codec.bundle().prior.name,
+        codec.bundle().source
+    );
+    println!(
+        "image      {}x{} sample photo",
+        image.width(),
+        image.height()
+    );
+    println!(
+        "size       {} bytes = {:.3} bpp (PNG: {} bytes)",
+        encoded.bytes.len(),
+        8.0 * encoded.bytes.len() as f64 / pixels,
+        sample::SAMPLE_PNG.len()
+    );
+    println!("PSNR-RGB   {psnr:.2} dB");
+    println!(
+        "latency    load+optimize {load_ms:.0} ms, encode {:.1} ms, decode {:.1} ms",
+        encoded.encode_ms, decoded.decode_ms
+    );
+    println!("wrote      {}", original.display());
+    println!("           {}", lat.display());
+    println!("           {}", rebuilt.display());
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! tract execution: one parsed ONNX graph, optimized once per input shape, run on a chosen
+//! number of threads.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tract_linalg::multithread::Executor;
+use tract_onnx::prelude::*;
+
+use crate::error::Error;
+
+type Plan = Arc<TypedRunnableModel>;
+
+/// An ONNX graph with a single f32 NCHW input and a cache of optimized plans per shape.
+pub struct Graph {
+    name: &'static str,
+    model: InferenceModel,
+    executor: Executor,
+    plans: Mutex<HashMap<[usize; 4], Plan>>,
+}
+
+/// The executor for `threads` (1 = tract's single-thread executor: a one-thread rayon pool
+/// would fall back to all cores).
+pub fn executor(threads: usize) -> Executor {
+    if threads <= 1 {
+        Executor::SingleThread
+    } else {
+        Executor::multithread(threads)
+    }
+}
+
+impl Graph {
+    /// Parses `onnx` (once); `name` is used in errors.
+    pub fn load(name: &'static str, onnx: &[u8], executor: Executor) -> TractResult<Self> {
+        let model = tract_onnx::onnx().model_for_read(&mut &onnx[..])?;
+        Ok(Self {
+            name,
+            model,
+            executor,
+            plans: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn plan(&self, shape: [usize; 4]) -> TractResult<Plan> {
+        let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(plan) = plans.get(&shape) {
+            return Ok(plan.clone());
+        }
+        let options = RunOptions {
+            executor: Some(self.executor.clone()),
+            ..Default::default()
+        };
+        let plan = self
+            .model
+            .clone()
+            .with_input_fact(0, f32::fact(shape).into())?
+            .into_optimized()?
+            .into_runnable_with_options(&options)?;
+        plans.insert(shape, plan.clone());
+        Ok(plan)
+    }
+
+    /// Optimizes the plan for `shape` now (so that a later run measures inference only).
+    pub fn prepare(&self, shape: [usize; 4]) -> Result<(), Error> {
+        self.plan(shape).map(drop).map_err(|e| self.error(e))
+    }
+
+    /// Runs the graph on one NCHW f32 tensor; returns its first output's shape and data.
+    pub fn run(&self, shape: [usize; 4], data: Vec<f32>) -> Result<(Vec<usize>, Vec<f32>), Error> {
+        self.run_inner(shape, data).map_err(|e| self.error(e))
+    }
+
+    fn run_inner(&self, shape: [usize; 4], data: Vec<f32>) -> TractResult<(Vec<usize>, Vec<f32>)> {
+        let plan = self.plan(shape)?;
+        let input = tract_ndarray::Array4::from_shape_vec(shape, data)?.into_tensor();
+        let out = plan.run(tvec!(input.into_tvalue()))?;
+        let out = out
+            .into_iter()
+            .next()
+            .ok_or_else(|| TractError::msg("graph has no output"))?;
+        let view = out.to_plain_array_view::<f32>()?;
+        Ok((view.shape().to_vec(), view.iter().copied().collect()))
+    }
+
+    fn error(&self, e: TractError) -> Error {
+        Error::Inference {
+            graph: self.name,
+            message: format!("{e:#}"),
+        }
+    }
+}

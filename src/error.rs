@@ -1,0 +1,161 @@
+//! Error types, one enum per fault.
+
+use std::path::PathBuf;
+
+use latent_wire::WireError;
+
+/// Any failure of the library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading or writing a file failed.
+    #[error(transparent)]
+    Io(#[from] IoError),
+    /// A model bundle is missing a file or holds something unusable.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    /// Input image problems.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    /// A `.lat` file that cannot be decoded.
+    #[error(transparent)]
+    Lat(#[from] LatError),
+    /// A size over a configured limit.
+    #[error(transparent)]
+    Limit(#[from] LimitError),
+    /// A quality setting the model does not offer.
+    #[error("quality {requested} is not offered by this model (it offers: {supported:?})")]
+    Quality {
+        /// What was asked for.
+        requested: u8,
+        /// What the model offers.
+        supported: Vec<u8>,
+    },
+    /// tract failed to optimize or run a graph.
+    #[error("inference failed in the {graph} graph: {message}")]
+    Inference {
+        /// Which graph ("encoder" / "decoder").
+        graph: &'static str,
+        /// tract's error chain.
+        message: String,
+    },
+}
+
+/// A file system operation on a path failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+pub struct IoError {
+    /// The path involved.
+    pub path: PathBuf,
+    /// The OS error.
+    pub source: std::io::Error,
+}
+
+impl IoError {
+    /// Wraps `source` with the `path` it concerns.
+    pub fn new(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// A model bundle that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// A required file is not in the bundle directory.
+    #[error("model bundle {}: missing {file}", dir.display())]
+    MissingFile {
+        /// Bundle directory.
+        dir: PathBuf,
+        /// File name expected in it.
+        file: &'static str,
+    },
+    /// `prior.json` does not parse or is inconsistent.
+    #[error("model bundle {source_name}: bad prior.json: {reason}")]
+    BadPrior {
+        /// Where the bundle came from.
+        source_name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An ONNX graph that tract cannot load, or that has the wrong interface.
+    #[error("model bundle {source_name}: bad {graph}: {reason}")]
+    BadGraph {
+        /// Where the bundle came from.
+        source_name: String,
+        /// "encoder.onnx" or "decoder.onnx".
+        graph: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// An input image that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    /// Not an image format we read, or corrupt image data.
+    #[error("{}: not a readable image: {reason}", path.display())]
+    Unreadable {
+        /// The input path.
+        path: PathBuf,
+        /// The decoder's message.
+        reason: String,
+    },
+    /// Encoding an output image failed.
+    #[error("{}: cannot encode image: {reason}", path.display())]
+    Unwritable {
+        /// The output path.
+        path: PathBuf,
+        /// The encoder's message.
+        reason: String,
+    },
+}
+
+/// A `.lat` file that cannot be decoded by this model.
+#[derive(Debug, thiserror::Error)]
+pub enum LatError {
+    /// Bad container or entropy-coded payload.
+    #[error("invalid .lat: {0}")]
+    Wire(#[from] WireError),
+    /// Made by a different model bundle.
+    #[error(
+        ".lat was made by model {file}, but the loaded model is {model}; pass its bundle with --model"
+    )]
+    ModelMismatch {
+        /// Fingerprint in the file (hex).
+        file: String,
+        /// Fingerprint of the loaded model (hex).
+        model: String,
+    },
+    /// Latent shape in the header does not fit the image size for this model.
+    #[error(
+        "invalid .lat: latent shape {found:?} does not match a {width}x{height} image (expected {expected:?})"
+    )]
+    LatentShape {
+        /// Shape in the header (channels, height, width).
+        found: [usize; 3],
+        /// Shape the model implies.
+        expected: [usize; 3],
+        /// Image width in the header.
+        width: u32,
+        /// Image height in the header.
+        height: u32,
+    },
+}
+
+/// A size read from input that crosses a [`crate::Limits`] bound.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} is {width}x{height} = {pixels} pixels, over the limit of {limit} pixels")]
+pub struct LimitError {
+    /// What was measured ("input image", ".lat image").
+    pub what: &'static str,
+    /// Width found.
+    pub width: u64,
+    /// Height found.
+    pub height: u64,
+    /// Product.
+    pub pixels: u64,
+    /// The configured maximum.
+    pub limit: u64,
+}

@@ -1,0 +1,20 @@
+//! latent-codec: runs trained VAE image codecs with tract on ARM and x86 CPUs.
+//!
+//! Image → encoder (μ) → integers → rANS with the model's CDF tables → `.lat`
+//! ([`latent_wire`] owns the bytes), and back. See `docs/STRUCTURE.md` for the tour.
+#![deny(unsafe_code)]
+
+pub mod atomic;
+pub mod bundle;
+pub mod codec;
+pub mod engine;
+pub mod error;
+pub mod imageio;
+pub mod limits;
+pub mod metrics;
+pub mod sample;
+
+pub use bundle::ModelBundle;
+pub use codec::{Codec, Decoded, Encoded};
+pub use error::Error;
+pub use limits::Limits;

@@ -1,0 +1,300 @@
+//! The `latent` binary end to end: happy paths, JSON output and bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+/// Runs the binary; under a cross runner (`LATENT_TEST_RUNNER`, e.g. "qemu-aarch64 -cpu
+/// cortex-a72", set by .ci/run) through that runner, since the host cannot exec it directly.
+fn latent(args: &[&str]) -> Output {
+    let bin = env!("CARGO_BIN_EXE_latent");
+    let runner = std::env::var("LATENT_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    let mut cmd = match words.next() {
+        Some(program) => {
+            let mut cmd = Command::new(program);
+            cmd.args(words).arg(bin);
+            cmd
+        }
+        None => Command::new(bin),
+    };
+    cmd.args(args).output().expect("run latent")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
+}
+
+/// Asserts a clean failure: exit code 1, one line on stderr containing `needle`.
+fn assert_fails_with(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "one-line error expected, got: {stderr}"
+    );
+    assert!(stderr.contains(needle), "expected {needle:?} in: {stderr}");
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A small PNG crop of the sample photo, and a .lat made from it.
+fn fixture(dir: &TempDir) -> (PathBuf, PathBuf) {
+    let png = dir.path().join("in.png");
+    let sample = image::load_from_memory(latent_codec::sample::SAMPLE_PNG).unwrap();
+    sample.crop_imm(300, 200, 80, 48).save(&png).unwrap();
+    let lat = dir.path().join("in.lat");
+    let out = latent(&["compress", s(&png), "-o", s(&lat), "--threads", "1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (png, lat)
+}
+
+#[test]
+fn compress_decompress_inspect_json() {
+    let dir = TempDir::new().unwrap();
+    let png = dir.path().join("in.ppm");
+    let sample = image::load_from_memory(latent_codec::sample::SAMPLE_PNG).unwrap();
+    sample.crop_imm(0, 0, 70, 50).to_rgb8().save(&png).unwrap();
+    let lat = dir.path().join("out.lat");
+    let c = json(&latent(&[
+        "compress",
+        s(&png),
+        "-o",
+        s(&lat),
+        "--json",
+        "--threads",
+        "2",
+    ]));
+    for key in [
+        "input", "output", "width", "height", "bytes", "bpp", "quality", "model",
+    ] {
+        assert!(c.get(key).is_some(), "compress --json lacks {key}: {c}");
+    }
+    assert_eq!(
+        (c["width"].as_u64(), c["height"].as_u64()),
+        (Some(70), Some(50))
+    );
+    assert_eq!(
+        c["bytes"].as_u64(),
+        Some(std::fs::metadata(&lat).unwrap().len())
+    );
+    assert!(c["encode_ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(c["precision"], "f32");
+
+    let back = dir.path().join("back.png");
+    let d = json(&latent(&["decompress", s(&lat), "-o", s(&back), "--json"]));
+    assert_eq!(
+        (d["width"].as_u64(), d["height"].as_u64()),
+        (Some(70), Some(50))
+    );
+    assert!(d["decode_ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(image::open(&back).unwrap().width(), 70);
+
+    let i = json(&latent(&["inspect", s(&lat), "--json"]));
+    assert_eq!(i["latent_shape"], serde_json::json!([128, 4, 5]));
+    assert_eq!(i["fingerprint"], c["fingerprint"]);
+}
+
+#[test]
+fn demo_writes_its_files() {
+    let dir = TempDir::new().unwrap();
+    let out = latent(&["demo", "-o", s(dir.path()), "--threads", "1"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("PSNR-RGB") && stdout.contains("bpp"),
+        "{stdout}"
+    );
+    for f in ["sample.png", "sample.lat", "sample-decoded.png"] {
+        assert!(dir.path().join(f).is_file(), "{f} missing");
+    }
+}
+
+#[test]
+fn missing_and_non_image_inputs() {
+    let dir = TempDir::new().unwrap();
+    let out_lat = dir.path().join("x.lat");
+    let out = latent(&["compress", "/nonexistent/photo.png", "-o", s(&out_lat)]);
+    assert_fails_with(&out, "/nonexistent/photo.png");
+    let text = dir.path().join("notes.png");
+    std::fs::write(&text, "not an image at all").unwrap();
+    assert_fails_with(
+        &latent(&["compress", s(&text), "-o", s(&out_lat)]),
+        "not a readable image",
+    );
+    assert!(!out_lat.exists());
+}
+
+#[test]
+fn truncated_corrupt_and_foreign_version_lat() {
+    let dir = TempDir::new().unwrap();
+    let (_, lat) = fixture(&dir);
+    let bytes = std::fs::read(&lat).unwrap();
+    let bad = dir.path().join("bad.lat");
+    let out_png = dir.path().join("out.png");
+    let cases: [(Vec<u8>, &str); 4] = [
+        (bytes[..bytes.len() - 5].to_vec(), "truncated"),
+        (bytes[..10].to_vec(), "truncated"),
+        (
+            {
+                let mut b = bytes.clone();
+                let n = b.len();
+                b[n - 3] ^= 0x40;
+                b
+            },
+            "payload CRC mismatch",
+        ),
+        (
+            {
+                let mut b = bytes.clone();
+                b[4] = 2;
+                b
+            },
+            "unsupported .lat version 2",
+        ),
+    ];
+    for (content, needle) in cases {
+        std::fs::write(&bad, content).unwrap();
+        assert_fails_with(&latent(&["decompress", s(&bad), "-o", s(&out_png)]), needle);
+        assert_fails_with(&latent(&["inspect", s(&bad)]), needle);
+        assert!(!out_png.exists());
+    }
+    std::fs::write(&bad, b"GIF89a....").unwrap();
+    assert_fails_with(
+        &latent(&["decompress", s(&bad), "-o", s(&out_png)]),
+        "bad magic",
+    );
+}
+
+/// Copies the embedded bundle's files into `dir/name`, editing prior.json's name.
+fn bundle_copy(dir: &TempDir, name: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/codec");
+    let dst = dir.path().join(name);
+    std::fs::create_dir(&dst).unwrap();
+    for f in ["encoder.onnx", "decoder.onnx"] {
+        std::fs::copy(src.join(f), dst.join(f)).unwrap();
+    }
+    let mut prior: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(src.join("prior.json")).unwrap()).unwrap();
+    prior["name"] = name.into();
+    std::fs::write(dst.join("prior.json"), prior.to_string()).unwrap();
+    dst
+}
+
+#[test]
+fn lat_from_another_model_names_both_fingerprints() {
+    let dir = TempDir::new().unwrap();
+    let (_, lat) = fixture(&dir);
+    let other = bundle_copy(&dir, "other");
+    let out_png = dir.path().join("out.png");
+    let out = latent(&[
+        "decompress",
+        s(&lat),
+        "-o",
+        s(&out_png),
+        "--model",
+        s(&other),
+    ]);
+    assert_fails_with(&out, "was made by model");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let embedded = latent_codec::ModelBundle::embedded()
+        .unwrap()
+        .fingerprint_hex();
+    assert!(stderr.contains(&embedded), "{stderr}");
+    assert!(!out_png.exists());
+}
+
+#[test]
+fn bundle_missing_a_file() {
+    let dir = TempDir::new().unwrap();
+    let (png, _) = fixture(&dir);
+    let broken = bundle_copy(&dir, "broken");
+    std::fs::remove_file(broken.join("decoder.onnx")).unwrap();
+    let out = latent(&[
+        "compress",
+        s(&png),
+        "-o",
+        s(&dir.path().join("o.lat")),
+        "--model",
+        s(&broken),
+    ]);
+    assert_fails_with(&out, "missing decoder.onnx");
+}
+
+#[test]
+fn over_the_pixel_limit() {
+    let dir = TempDir::new().unwrap();
+    let (png, lat) = fixture(&dir);
+    let out_lat = dir.path().join("o.lat");
+    let out = latent(&[
+        "compress",
+        s(&png),
+        "-o",
+        s(&out_lat),
+        "--max-pixels",
+        "1000",
+    ]);
+    assert_fails_with(&out, "over the limit of 1000 pixels");
+    let out_png = dir.path().join("o.png");
+    let out = latent(&[
+        "decompress",
+        s(&lat),
+        "-o",
+        s(&out_png),
+        "--max-pixels",
+        "1000",
+    ]);
+    assert_fails_with(&out, "over the limit of 1000 pixels");
+    assert!(!out_lat.exists() && !out_png.exists());
+}
+
+#[test]
+fn failed_run_keeps_existing_output() {
+    let dir = TempDir::new().unwrap();
+    let existing = dir.path().join("keep.png");
+    std::fs::write(&existing, b"precious").unwrap();
+    let junk = dir.path().join("junk.lat");
+    std::fs::write(&junk, b"LATC\x01").unwrap();
+    assert_fails_with(
+        &latent(&["decompress", s(&junk), "-o", s(&existing)]),
+        "truncated",
+    );
+    assert_eq!(std::fs::read(&existing).unwrap(), b"precious");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "temp files left behind: {names:?}");
+}
+
+#[test]
+fn bad_quality_is_a_clear_error() {
+    let dir = TempDir::new().unwrap();
+    let (png, _) = fixture(&dir);
+    let out = latent(&[
+        "compress",
+        s(&png),
+        "-o",
+        s(&dir.path().join("q.lat")),
+        "--quality",
+        "7",
+    ]);
+    assert_fails_with(&out, "quality 7 is not offered");
+}
