@@ -1,5 +1,6 @@
 //! Command definitions and their thin glue over the library.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -102,8 +103,8 @@ enum Command {
     },
 }
 
-/// Runs one parsed command line.
-pub fn run(args: Args) -> Result<()> {
+/// Runs one parsed command line; returns what it prints on stdout.
+pub fn run(args: Args) -> Result<String> {
     match args.command {
         Command::Compress {
             input,
@@ -127,7 +128,14 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-fn compress(input: &Path, output: &Path, quality: u8, opts: &ModelOpts, json: bool) -> Result<()> {
+fn compress(
+    input: &Path,
+    output: &Path,
+    quality: u8,
+    opts: &ModelOpts,
+    json: bool,
+) -> Result<String> {
+    let mut report = String::new();
     let codec = opts.codec()?;
     let image = imageio::read(
         input,
@@ -146,9 +154,10 @@ fn compress(input: &Path, output: &Path, quality: u8, opts: &ModelOpts, json: bo
             "model": codec.bundle().prior.name, "fingerprint": codec.bundle().fingerprint_hex(),
             "precision": "f32", "encode_ms": encoded.encode_ms,
         });
-        println!("{out}");
+        writeln!(report, "{out}")?;
     } else {
-        println!(
+        writeln!(
+            report,
             "{} -> {}: {}x{}, {} bytes, {bpp:.3} bpp, encoded in {:.1} ms",
             input.display(),
             output.display(),
@@ -156,12 +165,13 @@ fn compress(input: &Path, output: &Path, quality: u8, opts: &ModelOpts, json: bo
             image.height(),
             encoded.bytes.len(),
             encoded.encode_ms
-        );
+        )?;
     }
-    Ok(())
+    Ok(report)
 }
 
-fn decompress(input: &Path, output: &Path, opts: &ModelOpts, json: bool) -> Result<()> {
+fn decompress(input: &Path, output: &Path, opts: &ModelOpts, json: bool) -> Result<String> {
+    let mut report = String::new();
     let codec = opts.codec()?;
     let lat = read(input)?;
     let decoded = codec
@@ -177,33 +187,35 @@ fn decompress(input: &Path, output: &Path, opts: &ModelOpts, json: bool) -> Resu
             "model": codec.bundle().prior.name, "precision": "f32",
             "decode_ms": decoded.decode_ms, "symbols_sha256": decoded.symbols_sha256(),
         });
-        println!("{out}");
+        writeln!(report, "{out}")?;
     } else {
-        println!(
+        writeln!(
+            report,
             "{} -> {}: {}x{}, decoded in {:.1} ms",
             input.display(),
             output.display(),
             header.width,
             header.height,
             decoded.decode_ms
-        );
+        )?;
     }
-    Ok(())
+    Ok(report)
 }
 
-fn inspect(input: &Path, json: bool) -> Result<()> {
+fn inspect(input: &Path, json: bool) -> Result<String> {
+    let mut report = String::new();
     let lat = read(input)?;
     let file =
         LatFile::parse(&lat).with_context(|| format!("{}: invalid .lat", input.display()))?;
     let fields = header_json(&file);
     if json {
-        println!("{fields}");
+        writeln!(report, "{fields}")?;
     } else if let Some(map) = fields.as_object() {
         for (k, v) in map {
-            println!("{k:16} {v}");
+            writeln!(report, "{k:16} {v}")?;
         }
     }
-    Ok(())
+    Ok(report)
 }
 
 fn header_json(file: &LatFile) -> serde_json::Value {
@@ -223,7 +235,8 @@ fn header_json(file: &LatFile) -> serde_json::Value {
     })
 }
 
-fn demo(dir: &Path, opts: &ModelOpts) -> Result<()> {
+fn demo(dir: &Path, opts: &ModelOpts) -> Result<String> {
+    let mut report = String::new();
     let load = Instant::now();
     let codec = opts.codec()?;
     let limits = Limits {
@@ -245,29 +258,33 @@ fn demo(dir: &Path, opts: &ModelOpts) -> Result<()> {
     atomic::write(&rebuilt, &imageio::encode(&decoded.image, &rebuilt)?)?;
     let pixels = f64::from(image.width()) * f64::from(image.height());
     let psnr = metrics::psnr(image.to_rgb8().as_raw(), decoded.image.to_rgb8().as_raw());
-    println!(
+    writeln!(
+        report,
         "model      {} ({})",
         codec.bundle().prior.name,
         codec.bundle().source
-    );
-    println!(
+    )?;
+    writeln!(
+        report,
         "image      {}x{} sample photo",
         image.width(),
         image.height()
-    );
-    println!(
+    )?;
+    writeln!(
+        report,
         "size       {} bytes = {:.3} bpp (PNG: {} bytes)",
         encoded.bytes.len(),
         8.0 * encoded.bytes.len() as f64 / pixels,
         sample::SAMPLE_PNG.len()
-    );
-    println!("PSNR-RGB   {psnr:.2} dB");
-    println!(
+    )?;
+    writeln!(report, "PSNR-RGB   {psnr:.2} dB")?;
+    writeln!(
+        report,
         "latency    load+optimize {load_ms:.0} ms, encode {:.1} ms, decode {:.1} ms",
         encoded.encode_ms, decoded.decode_ms
-    );
-    println!("wrote      {}", original.display());
-    println!("           {}", lat.display());
-    println!("           {}", rebuilt.display());
-    Ok(())
+    )?;
+    writeln!(report, "wrote      {}", original.display())?;
+    writeln!(report, "           {}", lat.display())?;
+    writeln!(report, "           {}", rebuilt.display())?;
+    Ok(report)
 }
