@@ -8,9 +8,7 @@ Prints a markdown table. Usage: python3 rd_table.py DIR [--latent target/release
 
 import argparse
 import glob
-import io
 import json
-import math
 import os
 import subprocess
 import tempfile
@@ -18,21 +16,11 @@ import tempfile
 import numpy as np
 from PIL import Image
 
-
-def psnr(a, b):
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 10 * math.log10(255.0 ** 2 / mse)
+from jpeg_reference import jpeg_at_bpp, psnr
 
 
-def jpeg_at_bpp(rgb, target_bpp):
-    points = []
-    for q in range(1, 96, 2):
-        buf = io.BytesIO()
-        Image.fromarray(rgb).save(buf, format="JPEG", quality=q)
-        dec = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
-        points.append((8 * len(buf.getvalue()) / (rgb.shape[0] * rgb.shape[1]), psnr(rgb, dec)))
-    points.sort()
-    return float(np.interp(math.log(target_bpp), np.log([p[0] for p in points]), [p[1] for p in points]))
+
+
 
 
 def main():

@@ -22,7 +22,6 @@ Reproduce: bash ../../shared/data/gather-images.sh DATA && python3 train.py --da
 
 import argparse
 import glob
-import io
 import json
 import math
 import os
@@ -34,6 +33,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
+
+from jpeg_reference import jpeg_at_bpp, psnr
 
 LATENT = 128
 STRIDE = 16
@@ -216,15 +217,12 @@ def pad_to_stride(x):
     return F.pad(x, (0, pw, 0, ph), mode="replicate"), h, w
 
 
-def psnr(a, b):
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 10 * math.log10(255.0 ** 2 / max(mse, 1e-10))
 
 
 @torch.no_grad()
 def code_image(model, tables, rgb):
     """Real quantization + ideal code length under the integer tables (the rANS stream is within bytes of it)."""
-    x = torch.from_numpy(rgb).permute(2, 0, 1)[None].float().div(255.0)
+    x = torch.tensor(rgb).permute(2, 0, 1)[None].float().div(255.0)
     xp, h, w = pad_to_stride(x)
     mu, _ = model.encoder(xp)
     q = torch.round(mu)[0].numpy().astype(np.int64)
@@ -246,17 +244,6 @@ def code_image(model, tables, rgb):
     return bits / (h * w), psnr(rgb, out)
 
 
-def jpeg_at_bpp(rgb, target_bpp):
-    """PSNR of Pillow JPEG (default 4:2:0) at target bpp, log-bpp interpolated over quality 1..95."""
-    points = []
-    for q in range(1, 96, 2):
-        buf = io.BytesIO()
-        Image.fromarray(rgb).save(buf, format="JPEG", quality=q)
-        dec = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
-        points.append((8 * len(buf.getvalue()) / (rgb.shape[0] * rgb.shape[1]), psnr(rgb, dec)))
-    points.sort()
-    bpps = np.log([p[0] for p in points])
-    return float(np.interp(math.log(target_bpp), bpps, [p[1] for p in points]))
 
 
 def evaluate(model, tables, pattern):
