@@ -73,12 +73,16 @@ impl Codec {
         };
         let encoder = load("encoder.onnx", &bundle.encoder_onnx)?;
         let decoder = load("decoder.onnx", &bundle.decoder_onnx)?;
-        Ok(Self {
+        let codec = Self {
             bundle,
             encoder,
             decoder,
             limits,
-        })
+        };
+        codec.check_input(&codec.encoder, "encoder.onnx", 3)?;
+        let latent_channels = codec.bundle.prior.latent_channels;
+        codec.check_input(&codec.decoder, "decoder.onnx", latent_channels)?;
+        Ok(codec)
     }
 
     /// The model bundle in use.
@@ -106,6 +110,28 @@ impl Codec {
             .into());
         }
         Ok(shape)
+    }
+
+    /// Refuses a graph whose declared input is not `N x channels x H x W`.
+    fn check_input(&self, graph: &Graph, name: &'static str, channels: usize) -> Result<(), Error> {
+        let Some(dims) = graph.declared_input() else {
+            return Ok(()); // undeclared: the first run's shape inference decides
+        };
+        let fits = dims.len() == 4 && dims[1].is_none_or(|c| c == channels as i64);
+        if fits {
+            return Ok(());
+        }
+        let found: Vec<String> = dims
+            .iter()
+            .map(|d| d.map_or("?".into(), |d| d.to_string()))
+            .collect();
+        Err(self.bad_graph(
+            name,
+            format!(
+                "input is [{}], expected [N, {channels}, H, W]",
+                found.join(", ")
+            ),
+        ))
     }
 
     fn bad_graph(&self, graph: &'static str, reason: String) -> Error {

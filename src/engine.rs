@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use tract_linalg::multithread::Executor;
 use tract_onnx::prelude::*;
+use tract_onnx::tract_hir::infer::Factoid;
 
 use crate::error::Error;
 
@@ -39,6 +40,20 @@ impl Graph {
             executor,
             plans: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The input's dims as the ONNX file declares them (`None` for a free dim), when its rank is
+    /// declared.
+    pub fn declared_input(&self) -> Option<Vec<Option<i64>>> {
+        let fact = self.model.input_fact(0).ok()?;
+        if fact.shape.is_open() {
+            return None;
+        }
+        let dims = fact
+            .shape
+            .dims()
+            .map(|d| d.concretize().and_then(|d| d.to_i64().ok()));
+        Some(dims.collect())
     }
 
     fn plan(&self, shape: [usize; 4]) -> TractResult<Plan> {

@@ -239,6 +239,26 @@ fn bundle_missing_a_file() {
 }
 
 #[test]
+fn bundle_with_the_wrong_graph_names_expected_and_found() {
+    let dir = TempDir::new().unwrap();
+    let (png, _) = fixture(&dir);
+    let wrong = bundle_copy(&dir, "wrong");
+    std::fs::copy(wrong.join("decoder.onnx"), wrong.join("encoder.onnx")).unwrap();
+    let out = latent(&[
+        "compress",
+        s(&png),
+        "-o",
+        s(&dir.path().join("o.lat")),
+        "--model",
+        s(&wrong),
+    ]);
+    assert_fails_with(
+        &out,
+        "bad encoder.onnx: input is [?, 128, ?, ?], expected [N, 3, H, W]",
+    );
+}
+
+#[test]
 fn over_the_pixel_limit() {
     let dir = TempDir::new().unwrap();
     let (png, lat) = fixture(&dir);
