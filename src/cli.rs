@@ -35,6 +35,12 @@ struct ModelOpts {
 }
 
 impl ModelOpts {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_pixels: self.max_pixels,
+        }
+    }
+
     fn codec(&self) -> Result<Codec> {
         let bundle = match &self.model {
             Some(dir) => ModelBundle::from_dir(dir)?,
@@ -44,13 +50,7 @@ impl ModelOpts {
             Some(n) => n.into(),
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
-        Ok(Codec::new(
-            bundle,
-            threads,
-            Limits {
-                max_pixels: self.max_pixels,
-            },
-        )?)
+        Ok(Codec::new(bundle, threads, self.limits())?)
     }
 }
 
@@ -137,12 +137,7 @@ fn compress(
 ) -> Result<String> {
     let mut report = String::new();
     let codec = opts.codec()?;
-    let image = imageio::read(
-        input,
-        &Limits {
-            max_pixels: opts.max_pixels,
-        },
-    )?;
+    let image = imageio::read(input, &opts.limits())?;
     let encoded = codec.encode(&image, quality)?;
     atomic::write(output, &encoded.bytes)?;
     let pixels = f64::from(image.width()) * f64::from(image.height());
@@ -239,10 +234,7 @@ fn demo(dir: &Path, opts: &ModelOpts) -> Result<String> {
     let mut report = String::new();
     let load = Instant::now();
     let codec = opts.codec()?;
-    let limits = Limits {
-        max_pixels: opts.max_pixels,
-    };
-    let image = imageio::decode(Path::new("sample.png"), sample::SAMPLE_PNG, &limits)?;
+    let image = imageio::decode(Path::new("sample.png"), sample::SAMPLE_PNG, &opts.limits())?;
     codec.prepare(image.width(), image.height())?;
     let load_ms = load.elapsed().as_secs_f64() * 1e3;
     let encoded = codec.encode(&image, DEFAULT_QUALITY)?;
