@@ -2,6 +2,11 @@
 
 const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 
+/// A running CRC-32, for data in several pieces.
+pub(crate) fn digest() -> crc::Digest<'static, u32> {
+    CRC32.digest()
+}
+
 /// CRC-32 of `bytes`.
 pub fn crc32(bytes: &[u8]) -> u32 {
     CRC32.checksum(bytes)

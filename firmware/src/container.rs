@@ -120,29 +120,31 @@ impl Header {
     }
 }
 
-/// A validated view of a whole `.lat` file: header CRC, fields, length and payload CRC all
-/// checked by [`LatFile::parse`].
-#[derive(Debug, Clone, Copy)]
-pub struct LatFile<'a> {
-    header: Header,
-    payload: &'a [u8],
+/// Length and CRC-32 of the payload that a header announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PayloadInfo {
+    /// Payload length in bytes.
+    pub len: u32,
+    /// CRC-32 of the payload.
+    pub crc: u32,
 }
 
-impl<'a> LatFile<'a> {
-    /// Validates `bytes` as one complete `.lat` file.
-    pub fn parse(bytes: &'a [u8]) -> Result<Self, WireError> {
-        let truncated = |needed| WireError::Truncated {
-            needed,
+impl Header {
+    /// Validates the first [`HEADER_LEN`] bytes of `bytes` as a header (magic, version, CRC,
+    /// fields); returns it with the payload it announces. Bytes after the header are ignored.
+    pub fn parse(bytes: &[u8]) -> Result<(Self, PayloadInfo), WireError> {
+        let truncated = || WireError::Truncated {
+            needed: HEADER_LEN,
             available: bytes.len(),
         };
         if bytes.len() < MAGIC.len() {
-            return Err(truncated(HEADER_LEN));
+            return Err(truncated());
         }
         if bytes[..4] != MAGIC {
             return Err(WireError::BadMagic);
         }
         if bytes.len() < HEADER_LEN {
-            return Err(truncated(HEADER_LEN));
+            return Err(truncated());
         }
         if bytes[4] != VERSION {
             return Err(WireError::UnsupportedVersion {
@@ -174,20 +176,45 @@ impl<'a> LatFile<'a> {
             latent_width: u16_at(bytes, 28),
         };
         header.check()?;
-        let payload_len = u32_at(bytes, 32) as usize;
+        let payload = PayloadInfo {
+            len: u32_at(bytes, 32),
+            crc: u32_at(bytes, 36),
+        };
+        Ok((header, payload))
+    }
+}
+
+/// A validated view of a whole `.lat` file: header CRC, fields, length and payload CRC all
+/// checked by [`LatFile::parse`].
+#[derive(Debug, Clone, Copy)]
+pub struct LatFile<'a> {
+    header: Header,
+    payload: &'a [u8],
+}
+
+impl<'a> LatFile<'a> {
+    /// Validates `bytes` as one complete `.lat` file.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, WireError> {
+        let (header, payload) = Header::parse(bytes)?;
         let rest = &bytes[HEADER_LEN..];
+        let payload_len = payload.len as usize;
         if rest.len() < payload_len {
-            return Err(truncated(HEADER_LEN + payload_len));
+            return Err(WireError::Truncated {
+                needed: HEADER_LEN + payload_len,
+                available: bytes.len(),
+            });
         }
         if rest.len() > payload_len {
             return Err(WireError::TrailingBytes {
                 extra: rest.len() - payload_len,
             });
         }
-        let stored = u32_at(bytes, 36);
         let computed = crc32(rest);
-        if stored != computed {
-            return Err(WireError::PayloadCrc { stored, computed });
+        if payload.crc != computed {
+            return Err(WireError::PayloadCrc {
+                stored: payload.crc,
+                computed,
+            });
         }
         Ok(Self {
             header,

@@ -7,7 +7,10 @@
 //! - [`cdf`]: validated integer CDF tables, one per latent channel.
 //! - [`rans`]: a byte-wise rANS entropy coder over those tables, integer arithmetic only, so
 //!   every machine decodes the same symbols.
-//! - [`symbols`]: coding a whole latent tensor (with escapes for values outside a table).
+//! - [`symbols`]: coding a latent tensor, whole or one [`symbols::Span`] of positions (with
+//!   escapes for values outside a table).
+//! - [`packet`]: packets for small-MTU links, each slice decodable on its own, and a
+//!   fixed-capacity [`packet::Reassembler`].
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -15,6 +18,7 @@
 pub mod cdf;
 pub mod checksum;
 pub mod container;
+pub mod packet;
 pub mod rans;
 pub mod symbols;
 
@@ -61,6 +65,43 @@ pub enum WireError {
     TrailingBytes {
         /// How many.
         extra: usize,
+    },
+    /// The first bytes are not the packet magic.
+    #[error("not a latent-codec packet (bad magic)")]
+    BadPacketMagic,
+    /// Packet CRC mismatch.
+    #[error("packet CRC mismatch (stored {stored:#010x}, computed {computed:#010x})")]
+    PacketCrc {
+        /// CRC stored in the packet.
+        stored: u32,
+        /// CRC of the bytes read.
+        computed: u32,
+    },
+    /// A packet of another stream.
+    #[error("packet of stream {found:#06x}, but this stream is {expected:#06x}")]
+    ForeignStream {
+        /// Stream being reassembled.
+        expected: u16,
+        /// Stream of the packet.
+        found: u16,
+    },
+    /// A packet already received.
+    #[error("duplicate packet {sequence}")]
+    Duplicate {
+        /// Its sequence number.
+        sequence: u16,
+    },
+    /// More packets than the reassembly window holds.
+    #[error("reassembly window full ({capacity} packets)")]
+    WindowFull {
+        /// The window's capacity.
+        capacity: usize,
+    },
+    /// A packet that contradicts the ones already received.
+    #[error("inconsistent packet: {reason}")]
+    Inconsistent {
+        /// What contradicts what.
+        reason: &'static str,
     },
     /// A header field holds a value outside its valid range.
     #[error("invalid header field {field}: {value}")]

@@ -15,17 +15,48 @@ pub const fn max_coded_len(elements: usize) -> usize {
     elements * 8 + 8
 }
 
-fn table_of<'t, 'a>(tables: &'t [Cdf<'a>], plane: usize, i: usize) -> &'t Cdf<'a> {
-    &tables[i / plane]
+/// Positions `first .. first + count` of each channel's plane: a run of latent positions in
+/// raster order, all channels. The unit of an independently decodable slice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// First position (`y * width + x`).
+    pub first: usize,
+    /// Number of positions.
+    pub count: usize,
 }
 
-fn check_shape(len: usize, tables: &[Cdf], plane: usize) -> Result<(), WireError> {
-    if plane == 0 || len != tables.len() * plane {
-        return Err(WireError::ShapeMismatch {
-            reason: "latent length is not channels x plane size",
-        });
+impl Span {
+    /// Checks that the span lies inside a plane of `plane` positions, and that `len` is a
+    /// whole number of `tables.len()` planes.
+    fn check(&self, len: usize, tables: &[Cdf], plane: usize) -> Result<(), WireError> {
+        if plane == 0 || len != tables.len() * plane {
+            return Err(WireError::ShapeMismatch {
+                reason: "latent length is not channels x plane size",
+            });
+        }
+        if self.count == 0
+            || self
+                .first
+                .checked_add(self.count)
+                .is_none_or(|end| end > plane)
+        {
+            return Err(WireError::ShapeMismatch {
+                reason: "span outside the latent plane",
+            });
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// Latent indices of the span, channel-major (the coding order).
+    fn indices(
+        self,
+        channels: usize,
+        plane: usize,
+    ) -> impl DoubleEndedIterator<Item = (usize, usize)> {
+        (0..channels).flat_map(move |c| {
+            (self.first..self.first + self.count).map(move |p| (c, c * plane + p))
+        })
+    }
 }
 
 /// Entropy-codes `latent` (`tables.len()` channels of `plane` values each) into the tail of
@@ -36,10 +67,51 @@ pub fn encode<'o>(
     plane: usize,
     out: &'o mut [u8],
 ) -> Result<&'o [u8], WireError> {
-    check_shape(latent.len(), tables, plane)?;
+    encode_span(
+        latent,
+        tables,
+        plane,
+        Span {
+            first: 0,
+            count: plane,
+        },
+        out,
+    )
+}
+
+/// Decodes a whole latent (`tables.len()` channels of `plane` values) from `coded` into `out`.
+pub fn decode(
+    coded: &[u8],
+    tables: &[Cdf],
+    plane: usize,
+    out: &mut [i32],
+) -> Result<(), WireError> {
+    decode_span(
+        coded,
+        tables,
+        plane,
+        Span {
+            first: 0,
+            count: plane,
+        },
+        out,
+    )
+}
+
+/// Entropy-codes the values of `span` (every channel) of `latent` into the tail of `out`, as a
+/// stream that [`decode_span`] decodes on its own; returns the coded bytes.
+pub fn encode_span<'o>(
+    latent: &[i32],
+    tables: &[Cdf],
+    plane: usize,
+    span: Span,
+    out: &'o mut [u8],
+) -> Result<&'o [u8], WireError> {
+    span.check(latent.len(), tables, plane)?;
     let mut enc = Encoder::new(out);
-    for (i, &v) in latent.iter().enumerate().rev() {
-        let cdf = table_of(tables, plane, i);
+    for (c, i) in span.indices(tables.len(), plane).rev() {
+        let cdf = &tables[c];
+        let v = latent[i];
         let s = i64::from(v) - i64::from(cdf.offset());
         if (0..i64::from(cdf.symbols())).contains(&s) {
             enc.put(cdf, s as u32)?;
@@ -66,20 +138,22 @@ pub fn encode<'o>(
     enc.finish()
 }
 
-/// Decodes `out.len()` latent values (`tables.len()` channels of `plane` values) from `coded`.
-pub fn decode(
+/// Decodes the values of `span` (every channel) from `coded` into their places in `latent`
+/// (`tables.len()` channels of `plane` values); other values are left as they are.
+pub fn decode_span(
     coded: &[u8],
     tables: &[Cdf],
     plane: usize,
-    out: &mut [i32],
+    span: Span,
+    latent: &mut [i32],
 ) -> Result<(), WireError> {
-    check_shape(out.len(), tables, plane)?;
+    span.check(latent.len(), tables, plane)?;
     let mut dec = Decoder::new(coded)?;
-    for (i, v) in out.iter_mut().enumerate() {
-        let cdf = table_of(tables, plane, i);
+    for (c, i) in span.indices(tables.len(), plane) {
+        let cdf = &tables[c];
         let s = dec.get(cdf)?;
         if s != cdf.escape() {
-            *v = cdf.offset() + s as i32;
+            latent[i] = cdf.offset() + s as i32;
             continue;
         }
         let above = dec.get_bits(1)? == 1;
@@ -100,7 +174,7 @@ pub fn decode(
         } else {
             i64::from(cdf.offset()) - d as i64
         };
-        *v = i32::try_from(value).map_err(|_| WireError::CorruptPayload {
+        latent[i] = i32::try_from(value).map_err(|_| WireError::CorruptPayload {
             reason: "escaped value outside i32",
         })?;
     }
@@ -128,6 +202,34 @@ mod tests {
         let mut out = [0i32; 512];
         decode(coded, &tables(), plane, &mut out[..latent.len()]).unwrap();
         assert_eq!(&out[..latent.len()], latent);
+    }
+
+    #[test]
+    fn spans_decode_independently_into_place() {
+        let latent = [-2, -1, 0, 1, 9, 1, 0, 0, 1, 2, -7, 0];
+        let plane = 6;
+        let mut out = [100i32; 12];
+        for span in [
+            Span { first: 0, count: 2 },
+            Span { first: 2, count: 3 },
+            Span { first: 5, count: 1 },
+        ] {
+            let mut buf = [0u8; 256];
+            let coded = encode_span(&latent, &tables(), plane, span, &mut buf).unwrap();
+            decode_span(coded, &tables(), plane, span, &mut out).unwrap();
+        }
+        assert_eq!(out, latent);
+        let mut buf = [0u8; 256];
+        for bad in [
+            Span { first: 5, count: 2 },
+            Span { first: 0, count: 0 },
+            Span {
+                first: usize::MAX,
+                count: 2,
+            },
+        ] {
+            assert!(encode_span(&latent, &tables(), plane, bad, &mut buf).is_err());
+        }
     }
 
     #[test]
