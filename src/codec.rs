@@ -147,8 +147,8 @@ impl Codec {
     pub fn prepare(&self, width: u32, height: u32) -> Result<(), Error> {
         let [c, lh, lw] = self.latent_shape(width, height)?;
         let s = self.bundle.prior.stride;
-        self.encoder.prepare([1, 3, lh * s, lw * s])?;
-        self.decoder.prepare([1, c, lh, lw])
+        self.encoder.prepare(&[1, 3, lh * s, lw * s])?;
+        self.decoder.prepare(&[1, c, lh, lw])
     }
 
     /// Quality settings this model offers.
@@ -171,9 +171,9 @@ impl Codec {
         let [c, lh, lw] = self.latent_shape(width, height)?;
         let s = self.bundle.prior.stride;
         let input = planar_padded(&image.to_rgb8(), lh * s, lw * s);
-        self.encoder.prepare([1, 3, lh * s, lw * s])?;
+        self.encoder.prepare(&[1, 3, lh * s, lw * s])?;
         let start = Instant::now();
-        let (shape, mu) = self.encoder.run([1, 3, lh * s, lw * s], input)?;
+        let (shape, mu) = self.encoder.run(&[1, 3, lh * s, lw * s], input)?;
         if shape != [1, c, lh, lw] {
             return Err(self.bad_graph(
                 "encoder.onnx",
@@ -259,11 +259,11 @@ impl Codec {
             usize::from(header.latent_height),
             usize::from(header.latent_width),
         ];
-        self.decoder.prepare([1, c, lh, lw])?;
+        self.decoder.prepare(&[1, c, lh, lw])?;
         let start = Instant::now();
         let symbols = self.entropy_decode(&file)?;
         let latent = symbols.iter().map(|&v| v as f32).collect();
-        let (shape, planes) = self.decoder.run([1, c, lh, lw], latent)?;
+        let (shape, planes) = self.decoder.run(&[1, c, lh, lw], latent)?;
         let s = self.bundle.prior.stride;
         if shape != [1, 3, lh * s, lw * s] {
             return Err(self.bad_graph(

@@ -12,12 +12,12 @@ use crate::error::Error;
 
 type Plan = Arc<TypedRunnableModel>;
 
-/// An ONNX graph with a single f32 NCHW input and a cache of optimized plans per shape.
+/// An ONNX graph with a single f32 input and a cache of optimized plans per input shape.
 pub struct Graph {
     name: &'static str,
     model: InferenceModel,
     executor: Executor,
-    plans: Mutex<HashMap<[usize; 4], Plan>>,
+    plans: Mutex<HashMap<Vec<usize>, Plan>>,
 }
 
 /// The executor for `threads` (1 = tract's single-thread executor: a one-thread rayon pool
@@ -56,9 +56,9 @@ impl Graph {
         Some(dims.collect())
     }
 
-    fn plan(&self, shape: [usize; 4]) -> TractResult<Plan> {
+    fn plan(&self, shape: &[usize]) -> TractResult<Plan> {
         let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(plan) = plans.get(&shape) {
+        if let Some(plan) = plans.get(shape) {
             return Ok(plan.clone());
         }
         let options = RunOptions {
@@ -71,23 +71,24 @@ impl Graph {
             .with_input_fact(0, f32::fact(shape).into())?
             .into_optimized()?
             .into_runnable_with_options(&options)?;
-        plans.insert(shape, plan.clone());
+        plans.insert(shape.to_vec(), plan.clone());
         Ok(plan)
     }
 
     /// Optimizes the plan for `shape` now (so that a later run measures inference only).
-    pub fn prepare(&self, shape: [usize; 4]) -> Result<(), Error> {
+    pub fn prepare(&self, shape: &[usize]) -> Result<(), Error> {
         self.plan(shape).map(drop).map_err(|e| self.error(e))
     }
 
-    /// Runs the graph on one NCHW f32 tensor; returns its first output's shape and data.
-    pub fn run(&self, shape: [usize; 4], data: Vec<f32>) -> Result<(Vec<usize>, Vec<f32>), Error> {
+    /// Runs the graph on one f32 tensor of `shape` (row-major `data`); returns its first
+    /// output's shape and data.
+    pub fn run(&self, shape: &[usize], data: Vec<f32>) -> Result<(Vec<usize>, Vec<f32>), Error> {
         self.run_inner(shape, data).map_err(|e| self.error(e))
     }
 
-    fn run_inner(&self, shape: [usize; 4], data: Vec<f32>) -> TractResult<(Vec<usize>, Vec<f32>)> {
+    fn run_inner(&self, shape: &[usize], data: Vec<f32>) -> TractResult<(Vec<usize>, Vec<f32>)> {
         let plan = self.plan(shape)?;
-        let input = tract_ndarray::Array4::from_shape_vec(shape, data)?.into_tensor();
+        let input = tract_ndarray::ArrayD::from_shape_vec(shape, data)?.into_tensor();
         let out = plan.run(tvec!(input.into_tvalue()))?;
         let out = out
             .into_iter()
