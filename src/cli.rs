@@ -1,5 +1,7 @@
 //! Command definitions and their thin glue over the library.
 
+mod demos;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -101,6 +103,8 @@ enum Command {
         #[command(flatten)]
         model: ModelOpts,
     },
+    #[command(flatten)]
+    Vae2d(demos::DemoCommand),
 }
 
 /// Runs one parsed command line; returns what it prints on stdout.
@@ -121,6 +125,7 @@ pub fn run(args: Args) -> Result<String> {
         } => decompress(&input, &output, &model, json),
         Command::Inspect { input, json } => inspect(&input, json),
         Command::Demo { output_dir, model } => demo(&output_dir, &model),
+        Command::Vae2d(command) => demos::run(command),
     }
 }
 

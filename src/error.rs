@@ -30,6 +30,20 @@ pub enum Error {
         /// What the model offers.
         supported: Vec<u8>,
     },
+    /// An IDX (MNIST-format) file that cannot be read.
+    #[error("{}: {source}", path.display())]
+    Idx {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: IdxError,
+    },
+    /// A demo-model request that the model cannot serve.
+    #[error(transparent)]
+    Demo(#[from] DemoError),
+    /// A plot that could not be drawn.
+    #[error(transparent)]
+    Plot(#[from] crate::plot::PlotError),
     /// tract failed to optimize or run a graph.
     #[error("inference failed in the {graph} graph: {message}")]
     Inference {
@@ -76,6 +90,16 @@ pub enum BundleError {
     BadPrior {
         /// Where the bundle came from.
         source_name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A metadata file (`model.json`) that does not parse or is inconsistent.
+    #[error("model bundle {source_name}: bad {file}: {reason}")]
+    BadMeta {
+        /// Where the bundle came from.
+        source_name: String,
+        /// The file.
+        file: &'static str,
         /// What is wrong.
         reason: String,
     },
@@ -159,3 +183,103 @@ pub struct LimitError {
     /// The configured maximum.
     pub limit: u64,
 }
+
+/// An IDX file that does not hold what its header says.
+#[derive(Debug, thiserror::Error)]
+pub enum IdxError {
+    /// The first two bytes are not zero.
+    #[error("not an IDX file (magic 0x{found:08x}; expected 0x000008NN)")]
+    BadMagic {
+        /// The first four bytes, big-endian.
+        found: u32,
+    },
+    /// A data type other than unsigned byte.
+    #[error("IDX data type 0x{0:02x} is not supported (only 0x08, unsigned byte)")]
+    UnsupportedType(u8),
+    /// Zero dimensions declared.
+    #[error("IDX header declares no dimensions")]
+    NoDimensions,
+    /// Fewer bytes than the header declares.
+    #[error("truncated: {found} bytes, the header needs {expected}")]
+    Truncated {
+        /// Bytes the header implies.
+        expected: u64,
+        /// Bytes present.
+        found: u64,
+    },
+    /// More bytes than the header declares.
+    #[error("{found} bytes, but the header describes {expected}")]
+    TrailingBytes {
+        /// Bytes the header implies.
+        expected: u64,
+        /// Bytes present.
+        found: u64,
+    },
+    /// Data over the byte limit.
+    #[error("{bytes} bytes of data, over the limit of {limit}")]
+    TooLarge {
+        /// Bytes declared or decompressed.
+        bytes: u64,
+        /// The configured maximum.
+        limit: u64,
+    },
+    /// A broken gzip stream.
+    #[error("bad gzip data: {0}")]
+    Gzip(String),
+}
+
+/// A demo request that the loaded model or the given data cannot serve.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// `--model` names neither an embedded model nor a directory.
+    #[error("model {spec:?} is neither an embedded model (fashion, mnist) nor a directory")]
+    UnknownModel {
+        /// What was given.
+        spec: String,
+    },
+    /// A latent point or model with the wrong dimension.
+    #[error("latent dimension is {found}, expected {expected}")]
+    LatentDim {
+        /// Dimension needed.
+        expected: usize,
+        /// Dimension found.
+        found: usize,
+    },
+    /// A class index the model does not have.
+    #[error("class {class} does not exist: the model has classes 0..={}", classes.saturating_sub(1))]
+    UnknownClass {
+        /// Requested class.
+        class: usize,
+        /// Number of classes.
+        classes: usize,
+    },
+    /// Images and labels that do not pair up.
+    #[error("{images} images but {labels} labels")]
+    CountMismatch {
+        /// Images in the image file.
+        images: usize,
+        /// Labels in the label file.
+        labels: usize,
+    },
+    /// An IDX file of the wrong rank for its role.
+    #[error("{what} must be a {expected}-D IDX array, found dimensions {found:?}")]
+    Rank {
+        /// "images" or "labels".
+        what: &'static str,
+        /// Rank expected.
+        expected: usize,
+        /// Dimensions found.
+        found: Vec<usize>,
+    },
+    /// A label outside the model's classes.
+    #[error("label {label} of item {index} is not a class of this model (0..={})", classes.saturating_sub(1))]
+    Label {
+        /// Item index.
+        index: usize,
+        /// The label.
+        label: u8,
+        /// Number of classes.
+        classes: usize,
+    },
+}
+

@@ -9,10 +9,15 @@ pub mod bundle;
 pub mod codec;
 pub mod engine;
 pub mod error;
+pub mod gaussian;
+pub mod idx;
 pub mod imageio;
 pub mod limits;
 pub mod metrics;
+pub mod plot;
 pub mod sample;
+pub mod tiles;
+pub mod vae2d;
 
 pub use bundle::ModelBundle;
 pub use codec::{Codec, Decoded, Encoded};

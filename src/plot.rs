@@ -1,0 +1,147 @@
+//! Plots rendered to RGB images with plotters and an embedded font (no system fonts needed).
+
+use std::sync::Once;
+
+use image::RgbImage;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+/// DejaVu Sans cut down to ASCII and a few symbols (see `src/fonts/LICENSE`).
+const FONT: &[u8] = include_bytes!("fonts/DejaVuSans-subset.ttf");
+const FAMILY: &str = "sans-serif";
+
+/// Category colours (the "tab10" palette), cycled when there are more classes.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// Width of the legend column, pixels.
+const LEGEND_WIDTH: u32 = 170;
+
+/// A plot that could not be drawn.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot draw plot: {0}")]
+pub struct PlotError(String);
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The font is compiled in and checked by the tests; a failure here would be a build bug.
+        plotters::style::register_font(FAMILY, FontStyle::Normal, FONT)
+            .unwrap_or_else(|_| panic!("embedded font does not parse"));
+    });
+}
+
+/// A scatter plot of labelled 2-D points, one colour per class, with axes and a legend naming
+/// `classes` (label `k` is `classes[k]`).
+pub fn scatter(
+    title: &str,
+    (x_desc, y_desc): (&str, &str),
+    points: &[(f32, f32, u8)],
+    classes: &[String],
+    (width, height): (u32, u32),
+) -> Result<RgbImage, PlotError> {
+    register_font();
+    let err = |e: &dyn std::fmt::Display| PlotError(e.to_string());
+    let (xr, yr) = padded_range(points);
+    let mut buf = vec![255u8; width as usize * height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (width, height)).into_drawing_area();
+        let (plot_area, legend_area) = root.split_horizontally(width.saturating_sub(LEGEND_WIDTH));
+        let mut chart = ChartBuilder::on(&plot_area)
+            .caption(title, (FAMILY, 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .label_style((FAMILY, 13))
+            .axis_desc_style((FAMILY, 15))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(|e| err(&e))?;
+        for (k, _) in classes.iter().enumerate() {
+            let color = PALETTE[k % PALETTE.len()];
+            chart
+                .draw_series(
+                    points
+                        .iter()
+                        .filter(|p| usize::from(p.2) == k)
+                        .map(|&(x, y, _)| Circle::new((x, y), 2, color.mix(0.7).filled())),
+                )
+                .map_err(|e| err(&e))?;
+        }
+        for (k, name) in classes.iter().enumerate() {
+            let y = 50 + 22 * k as i32;
+            let color = PALETTE[k % PALETTE.len()];
+            legend_area
+                .draw(&Circle::new((14, y), 5, color.filled()))
+                .map_err(|e| err(&e))?;
+            legend_area
+                .draw_text(
+                    &format!("{k}: {name}"),
+                    &(FAMILY, 14).into_text_style(&legend_area),
+                    (26, y - 8),
+                )
+                .map_err(|e| err(&e))?;
+        }
+        root.present().map_err(|e| err(&e))?;
+    }
+    RgbImage::from_raw(width, height, buf).ok_or_else(|| PlotError("buffer size".into()))
+}
+
+/// The bounding box of `points` with 5 % margins (a unit box around the origin when empty).
+fn padded_range(points: &[(f32, f32, u8)]) -> ((f32, f32), (f32, f32)) {
+    let fold = |f: fn(&(f32, f32, u8)) -> f32| {
+        points
+            .iter()
+            .map(f)
+            .filter(|v| v.is_finite())
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            })
+    };
+    let pad = |(lo, hi): (f32, f32)| {
+        if lo > hi {
+            return (-1.0, 1.0);
+        }
+        let m = ((hi - lo) * 0.05).max(1e-3);
+        (lo - m, hi + m)
+    };
+    (pad(fold(|p| p.0)), pad(fold(|p| p.1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scatter_draws_points_in_class_colours() {
+        let points = vec![(0.0, 0.0, 0), (1.0, 1.0, 1), (0.5, 0.2, 1)];
+        let classes = vec!["zero".to_string(), "one".to_string()];
+        let img = scatter("t", ("x", "y"), &points, &classes, (500, 300)).unwrap();
+        assert_eq!(img.dimensions(), (500, 300));
+        let has = |c: RGBColor| img.pixels().any(|p| p.0 == [c.0, c.1, c.2]);
+        assert!(has(PALETTE[0]) && has(PALETTE[1]), "legend markers drawn");
+        // Text was rendered: some dark anti-aliased pixels exist beyond the markers.
+        assert!(
+            img.pixels()
+                .filter(|p| p.0[0] < 60 && p.0[1] < 60 && p.0[2] < 60)
+                .count()
+                > 50
+        );
+    }
+}

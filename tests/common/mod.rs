@@ -1,0 +1,47 @@
+//! Helpers shared by the binary's end-to-end tests.
+#![allow(dead_code)] // each test crate uses its own subset
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs the binary; under a cross runner (`LATENT_TEST_RUNNER`, e.g. "qemu-aarch64 -cpu
+/// cortex-a72", set by .ci/run) through that runner, since the host cannot exec it directly.
+pub fn latent(args: &[&str]) -> Output {
+    let bin = env!("CARGO_BIN_EXE_latent");
+    let runner = std::env::var("LATENT_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    let mut cmd = match words.next() {
+        Some(program) => {
+            let mut cmd = Command::new(program);
+            cmd.args(words).arg(bin);
+            cmd
+        }
+        None => Command::new(bin),
+    };
+    cmd.args(args).output().expect("run latent")
+}
+
+pub fn json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
+}
+
+/// Asserts a clean failure: exit code 1, one line on stderr containing `needle`.
+pub fn assert_fails_with(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "one-line error expected, got: {stderr}"
+    );
+    assert!(stderr.contains(needle), "expected {needle:?} in: {stderr}");
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
