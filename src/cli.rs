@@ -1,6 +1,7 @@
 //! Command definitions and their thin glue over the library.
 
 mod demos;
+mod packets;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -103,6 +104,36 @@ enum Command {
         #[command(flatten)]
         model: ModelOpts,
     },
+    /// Cut a .lat file into packets of at most MTU bytes, one file per packet (00000.pkt, ...).
+    Packetize {
+        /// Input .lat file.
+        input: PathBuf,
+        /// Largest packet in bytes (LoRa ~222, BLE ~244, UDP ~1200).
+        #[arg(long, value_name = "BYTES")]
+        mtu: usize,
+        /// Output directory (created when missing; must not hold packets yet).
+        #[arg(short, long)]
+        output: PathBuf,
+        #[command(flatten)]
+        model: ModelOpts,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reassemble received packets: OUT.lat when all arrived, or an image (OUT.png, ...)
+    /// decoded with lost slices concealed.
+    Depacketize {
+        /// Directory of packet files (any names; read in name order).
+        input: PathBuf,
+        /// Output .lat or image file.
+        #[arg(short, long)]
+        output: PathBuf,
+        #[command(flatten)]
+        model: ModelOpts,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     #[command(flatten)]
     Vae2d(demos::DemoCommand),
 }
@@ -125,6 +156,19 @@ pub fn run(args: Args) -> Result<String> {
         } => decompress(&input, &output, &model, json),
         Command::Inspect { input, json } => inspect(&input, json),
         Command::Demo { output_dir, model } => demo(&output_dir, &model),
+        Command::Packetize {
+            input,
+            mtu,
+            output,
+            model,
+            json,
+        } => packets::packetize(&input, mtu, &output, &model, json),
+        Command::Depacketize {
+            input,
+            output,
+            model,
+            json,
+        } => packets::depacketize(&input, &output, &model, json),
         Command::Vae2d(command) => demos::run(command),
     }
 }

@@ -207,7 +207,12 @@ impl Codec {
     /// Validates a `.lat` file for this model: container, fingerprint, limits, latent shape.
     fn checked<'a>(&self, lat: &'a [u8]) -> Result<LatFile<'a>, Error> {
         let file = LatFile::parse(lat).map_err(LatError::Wire)?;
-        let header = file.header();
+        self.check_header(file.header())?;
+        Ok(file)
+    }
+
+    /// Checks that a `.lat` header fits this model: fingerprint, limits, latent shape.
+    pub fn check_header(&self, header: &Header) -> Result<(), Error> {
         if header.fingerprint != self.bundle.fingerprint {
             return Err(LatError::ModelMismatch {
                 file: hex(&header.fingerprint),
@@ -232,7 +237,7 @@ impl Codec {
             }
             .into());
         }
-        Ok(file)
+        Ok(())
     }
 
     fn entropy_decode(&self, file: &LatFile) -> Result<Vec<i32>, Error> {
@@ -262,6 +267,30 @@ impl Codec {
         self.decoder.prepare(&[1, c, lh, lw])?;
         let start = Instant::now();
         let symbols = self.entropy_decode(&file)?;
+        self.render(header, symbols, start)
+    }
+
+    /// Decodes latent `symbols` (channel-major, the shape in `header`) to an image, as
+    /// [`Codec::decode`] does after entropy decoding; for latents that did not come from one
+    /// `.lat` file (reassembled packets with concealed slices).
+    pub fn decode_latent(&self, header: Header, symbols: Vec<i32>) -> Result<Decoded, Error> {
+        self.check_header(&header)?;
+        if symbols.len() != header.latent_len() {
+            return Err(LatError::Wire(latent_wire::WireError::ShapeMismatch {
+                reason: "latent length is not channels x plane size",
+            })
+            .into());
+        }
+        let start = Instant::now();
+        self.render(header, symbols, start)
+    }
+
+    fn render(&self, header: Header, symbols: Vec<i32>, start: Instant) -> Result<Decoded, Error> {
+        let [c, lh, lw] = [
+            usize::from(header.latent_channels),
+            usize::from(header.latent_height),
+            usize::from(header.latent_width),
+        ];
         let latent = symbols.iter().map(|&v| v as f32).collect();
         let (shape, planes) = self.decoder.run(&[1, c, lh, lw], latent)?;
         let s = self.bundle.prior.stride;

@@ -41,6 +41,9 @@ pub enum Error {
     /// A demo-model request that the model cannot serve.
     #[error(transparent)]
     Demo(#[from] DemoError),
+    /// Packets that cannot be made or put back together.
+    #[error(transparent)]
+    Packet(#[from] PacketError),
     /// A plot that could not be drawn.
     #[error(transparent)]
     Plot(#[from] crate::plot::PlotError),
@@ -283,3 +286,53 @@ pub enum DemoError {
     },
 }
 
+/// Packetizing or reassembling that cannot be done.
+#[derive(Debug, thiserror::Error)]
+pub enum PacketError {
+    /// An MTU outside what the packet format allows.
+    #[error("MTU {mtu} is outside {min}..={max} bytes")]
+    Mtu {
+        /// Requested MTU.
+        mtu: usize,
+        /// Smallest (a header packet must fit).
+        min: usize,
+        /// Largest (16-bit payload length).
+        max: usize,
+    },
+    /// Not even one latent position fits in a packet.
+    #[error("MTU {mtu} is too small for one latent position ({channels} channels) per packet")]
+    MtuTooSmall {
+        /// Requested MTU.
+        mtu: usize,
+        /// Latent channels per position.
+        channels: u16,
+    },
+    /// The stream would need more packets than a receiver's window holds.
+    #[error("at MTU {mtu} the image needs more than {limit} packets; use a larger MTU")]
+    TooManyPackets {
+        /// Requested MTU.
+        mtu: usize,
+        /// The packet limit.
+        limit: usize,
+    },
+    /// No header packet arrived, so nothing can be decoded.
+    #[error("no valid header packet among {packets} packets (the first and last packet carry it)")]
+    NoHeader {
+        /// Packets read.
+        packets: usize,
+    },
+    /// A `.lat` was asked for, but slices are missing.
+    #[error(
+        "incomplete stream: missing packets {missing:?}; write an image instead to decode with the lost slices concealed"
+    )]
+    Incomplete {
+        /// Sequence numbers missing.
+        missing: Vec<u16>,
+    },
+    /// Output directory that already holds packets.
+    #[error("{}: already holds packet files; choose a new or empty directory", dir.display())]
+    OutputNotEmpty {
+        /// The directory.
+        dir: PathBuf,
+    },
+}

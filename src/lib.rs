@@ -14,6 +14,7 @@ pub mod idx;
 pub mod imageio;
 pub mod limits;
 pub mod metrics;
+pub mod packets;
 pub mod plot;
 pub mod sample;
 pub mod tiles;

@@ -1,0 +1,174 @@
+//! `packetize` and `depacketize`: `.lat` files over small-MTU links.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use latent_codec::error::PacketError;
+use latent_codec::packets::{self, MAX_PACKETS};
+use latent_codec::{atomic, imageio};
+use latent_wire::container::HEADER_LEN;
+use latent_wire::packet::MAX_PACKET;
+use serde_json::json;
+
+use super::{ModelOpts, read};
+
+/// Extension of packet files.
+const EXT: &str = "pkt";
+
+/// Writes one file per packet of `input` into `dir` (created when missing).
+pub fn packetize(
+    input: &Path,
+    mtu: usize,
+    dir: &Path,
+    opts: &ModelOpts,
+    json: bool,
+) -> Result<String> {
+    let codec = opts.codec()?;
+    let lat = read(input)?;
+    let p = packets::packetize(&codec, &lat, mtu).with_context(|| input.display().to_string())?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let holds_packets = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .any(|e| e.path().extension().is_some_and(|x| x == EXT));
+    if holds_packets {
+        return Err(PacketError::OutputNotEmpty {
+            dir: dir.to_path_buf(),
+        }
+        .into());
+    }
+    for (seq, packet) in p.packets.iter().enumerate() {
+        atomic::write(&dir.join(format!("{seq:05}.{EXT}")), packet)?;
+    }
+    let overhead = p.bytes() as f64 / lat.len() as f64 - 1.0;
+    let largest = p.packets.iter().map(Vec::len).max().unwrap_or(0);
+    Ok(if json {
+        let out = json!({
+            "input": input, "output": dir, "mtu": mtu, "stream": p.stream,
+            "packets": p.packets.len(), "slices": p.slices(), "header_packets": 2,
+            "largest_packet": largest, "bytes": p.bytes(), "lat_bytes": lat.len(),
+            "overhead": overhead,
+        });
+        format!("{out}\n")
+    } else {
+        format!(
+            "{} -> {}/: {} packets (2 header + {} slices) of at most {largest} bytes (MTU {mtu}), \
+             {} bytes in all, {:+.1} % over the {}-byte .lat\n",
+            input.display(),
+            dir.display(),
+            p.packets.len(),
+            p.slices(),
+            p.bytes(),
+            100.0 * overhead,
+            lat.len()
+        )
+    })
+}
+
+/// A packet file's name and bytes.
+type NamedPacket = (String, Vec<u8>);
+
+/// Reads the packet files of `dir` (sorted by name; hidden files skipped). Files larger than a
+/// packet can be are refused unread.
+fn read_packets(dir: &Path) -> Result<(Vec<NamedPacket>, Vec<String>)> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    names.sort();
+    // Each stream has at most MAX_PACKETS packets; allow as many again in strangers/duplicates.
+    if names.len() > 2 * MAX_PACKETS {
+        anyhow::bail!(
+            "{}: {} files, over the limit of {} packets",
+            dir.display(),
+            names.len(),
+            2 * MAX_PACKETS
+        );
+    }
+    let mut packets = Vec::new();
+    let mut oversized = Vec::new();
+    for path in names {
+        let name = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let len = std::fs::metadata(&path)
+            .map(|m| m.len())
+            .unwrap_or(u64::MAX);
+        if len > MAX_PACKET as u64 {
+            oversized.push(name);
+            continue;
+        }
+        packets.push((name, read(&path)?));
+    }
+    Ok((packets, oversized))
+}
+
+/// Reassembles the packets in `dir`: a `.lat` output needs all of them; an image output is
+/// decoded with lost slices concealed.
+pub fn depacketize(dir: &Path, output: &Path, opts: &ModelOpts, json: bool) -> Result<String> {
+    let codec = opts.codec()?;
+    let (packets, oversized) = read_packets(dir)?;
+    let r = packets::reassemble(&codec, &packets).with_context(|| dir.display().to_string())?;
+    let as_lat = output
+        .extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("lat"));
+    let mut decode_ms = None;
+    if as_lat {
+        atomic::write(output, &r.to_lat(&codec)?)?;
+    } else {
+        let decoded = codec.decode_latent(r.header, r.concealed_latent(&codec))?;
+        decode_ms = Some(decoded.decode_ms);
+        atomic::write(output, &imageio::encode(&decoded.image, output)?)?;
+    }
+    let mut rejected: Vec<String> = r
+        .rejected
+        .iter()
+        .map(|x| format!("{}: {}", x.name, x.error))
+        .collect();
+    rejected.extend(
+        oversized
+            .iter()
+            .map(|n| format!("{n}: larger than any packet")),
+    );
+    let lost = r.lost_positions() as f64 / r.positions() as f64;
+    let mut report = String::new();
+    if json {
+        let out = json!({
+            "input": dir, "output": output, "packets_read": packets.len() + oversized.len(),
+            "total": r.total, "missing": r.missing, "rejected": rejected,
+            "complete": r.is_complete(), "concealed_fraction": lost,
+            "width": r.header.width, "height": r.header.height,
+            "lat_bytes": HEADER_LEN + r.payload.len as usize, "decode_ms": decode_ms,
+        });
+        writeln!(report, "{out}")?;
+    } else {
+        writeln!(
+            report,
+            "{}/ -> {}: {} of {} packets, {}",
+            dir.display(),
+            output.display(),
+            usize::from(r.total) - r.missing.len(),
+            r.total,
+            if r.is_complete() {
+                "complete".to_string()
+            } else {
+                format!(
+                    "missing {:?}: {:.1} % of the latent concealed",
+                    r.missing,
+                    100.0 * lost
+                )
+            }
+        )?;
+        for line in &rejected {
+            writeln!(report, "  refused {line}")?;
+        }
+    }
+    Ok(report)
+}

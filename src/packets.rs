@@ -1,0 +1,283 @@
+//! `.lat` files over small-MTU links: cutting one into packets, and putting received packets
+//! back together, as the same `.lat` when all arrived or as a latent with the lost slices
+//! concealed. The packet format itself is [`latent_wire::packet`].
+
+use latent_wire::WireError;
+use latent_wire::checksum::crc32;
+use latent_wire::container::{HEADER_LEN, Header, PayloadInfo};
+use latent_wire::packet::{
+    Kind, MAX_PACKET, MIN_MTU, PACKET_HEADER_LEN, PacketHeader, Reassembler, fit_span,
+};
+use latent_wire::symbols;
+
+use crate::codec::Codec;
+use crate::error::{Error, LatError, PacketError};
+
+/// Packets a stream may have, and the reassembly window (slices held at once).
+pub const MAX_PACKETS: usize = 4096;
+
+/// A `.lat` file cut into packets.
+#[derive(Debug, Clone)]
+pub struct Packetized {
+    /// The packets, in sequence order: header, slices, header copy.
+    pub packets: Vec<Vec<u8>>,
+    /// Stream id (the low 16 bits of the `.lat` file's CRC-32).
+    pub stream: u16,
+}
+
+impl Packetized {
+    /// Slice packets (all but the two header copies).
+    pub fn slices(&self) -> usize {
+        self.packets.len() - 2
+    }
+
+    /// Bytes over all packets.
+    pub fn bytes(&self) -> usize {
+        self.packets.iter().map(Vec::len).sum()
+    }
+}
+
+/// Cuts `lat` (made by `codec`'s model) into packets of at most `mtu` bytes: the `.lat` header
+/// first and again last, and in between slices of latent positions, each as many positions as
+/// fit in one packet and decodable on its own.
+pub fn packetize(codec: &Codec, lat: &[u8], mtu: usize) -> Result<Packetized, Error> {
+    if !(MIN_MTU..=MAX_PACKET).contains(&mtu) {
+        return Err(PacketError::Mtu {
+            mtu,
+            min: MIN_MTU,
+            max: MAX_PACKET,
+        }
+        .into());
+    }
+    let (header, latent) = codec.decode_symbols(lat)?;
+    let tables = codec.bundle().cdfs().map_err(LatError::Wire)?;
+    let plane = usize::from(header.latent_height) * usize::from(header.latent_width);
+    let mut scratch = vec![0u8; mtu - PACKET_HEADER_LEN];
+    let mut spans = Vec::new();
+    let mut first = 0;
+    while first < plane {
+        let (span, _) =
+            fit_span(&latent, &tables, plane, first, &mut scratch).map_err(|e| match e {
+                WireError::BufferFull { .. } => Error::from(PacketError::MtuTooSmall {
+                    mtu,
+                    channels: header.latent_channels,
+                }),
+                e => LatError::Wire(e).into(),
+            })?;
+        spans.push(span);
+        first += span.count;
+        if spans.len() + 2 > MAX_PACKETS {
+            return Err(PacketError::TooManyPackets {
+                mtu,
+                limit: MAX_PACKETS,
+            }
+            .into());
+        }
+    }
+    let total = (spans.len() + 2) as u16;
+    let stream = crc32(lat) as u16;
+    let emit = |sequence: u16, kind: Kind, payload: &[u8]| -> Result<Vec<u8>, Error> {
+        let mut out = vec![0u8; PACKET_HEADER_LEN + payload.len()];
+        let h = PacketHeader {
+            stream,
+            sequence,
+            total,
+            kind,
+        };
+        h.emit(payload, &mut out).map_err(LatError::Wire)?;
+        Ok(out)
+    };
+    let mut packets = Vec::with_capacity(total.into());
+    packets.push(emit(0, Kind::Header, &lat[..HEADER_LEN])?);
+    for (i, &span) in spans.iter().enumerate() {
+        let coded = symbols::encode_span(&latent, &tables, plane, span, &mut scratch)
+            .map_err(LatError::Wire)?;
+        packets.push(emit(i as u16 + 1, Kind::Slice(span), coded)?);
+    }
+    packets.push(emit(total - 1, Kind::Header, &lat[..HEADER_LEN])?);
+    Ok(Packetized { packets, stream })
+}
+
+/// A packet that was not used, and why.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    /// Where it came from (file name).
+    pub name: String,
+    /// Why it was refused.
+    pub error: WireError,
+}
+
+/// What arrived of one stream.
+#[derive(Debug, Clone)]
+pub struct Reassembly {
+    /// The `.lat` header the stream carries.
+    pub header: Header,
+    /// The whole payload's length and CRC, from the header.
+    pub payload: PayloadInfo,
+    /// Packets in the stream.
+    pub total: u16,
+    /// Sequence numbers that did not arrive (or were refused).
+    pub missing: Vec<u16>,
+    /// Packets refused (corrupt, duplicate, foreign stream, inconsistent).
+    pub rejected: Vec<Rejected>,
+    /// The latent (channel-major); positions of lost slices hold 0 until concealed.
+    latent: Vec<i32>,
+    /// Per latent position: whether its slice arrived.
+    known: Vec<bool>,
+}
+
+/// Puts received `packets` (name, bytes; any order, duplicates and strangers allowed) back
+/// together for `codec`'s model. The first valid packet decides the stream. Fails only when no
+/// header packet arrived, or the header is not for this model.
+pub fn reassemble(codec: &Codec, packets: &[(String, Vec<u8>)]) -> Result<Reassembly, Error> {
+    let mut arena = vec![0u8; packets.iter().map(|(_, p)| p.len()).sum()];
+    // Boxed: the window's index is too large for a test thread's stack.
+    let mut window: Box<Reassembler<'_, MAX_PACKETS>> = Box::new(Reassembler::new(&mut arena));
+    let mut rejected = Vec::new();
+    for (name, bytes) in packets {
+        if let Err(error) = window.push(bytes) {
+            rejected.push(Rejected {
+                name: name.clone(),
+                error,
+            });
+        }
+    }
+    let (header, payload) = window.header().ok_or(PacketError::NoHeader {
+        packets: packets.len(),
+    })?;
+    codec.check_header(&header)?;
+    let total = window.total().expect("a header arrived");
+    let tables = codec.bundle().cdfs().map_err(LatError::Wire)?;
+    let plane = usize::from(header.latent_height) * usize::from(header.latent_width);
+    let mut latent = vec![0i32; header.latent_len()];
+    let mut known = vec![false; plane];
+    for (span, coded) in window.slices() {
+        // A slice that passed its CRC but does not decode is treated as lost.
+        let mut slice = latent.clone();
+        match symbols::decode_span(coded, &tables, plane, span, &mut slice) {
+            Ok(()) => {
+                latent = slice;
+                known[span.first..span.first + span.count].fill(true);
+            }
+            Err(error) => rejected.push(Rejected {
+                name: format!("slice at position {}", span.first),
+                error,
+            }),
+        }
+    }
+    let missing = (0..total).filter(|&s| !window.has(s)).collect();
+    Ok(Reassembly {
+        header,
+        payload,
+        total,
+        missing,
+        rejected,
+        latent,
+        known,
+    })
+}
+
+impl Reassembly {
+    /// True when every latent position arrived.
+    pub fn is_complete(&self) -> bool {
+        self.known.iter().all(|&k| k)
+    }
+
+    /// Latent positions whose slice was lost.
+    pub fn lost_positions(&self) -> usize {
+        self.known.iter().filter(|&&k| !k).count()
+    }
+
+    /// Latent positions in all.
+    pub fn positions(&self) -> usize {
+        self.known.len()
+    }
+
+    /// The original `.lat` file, byte for byte (the whole latent must have arrived).
+    pub fn to_lat(&self, codec: &Codec) -> Result<Vec<u8>, Error> {
+        if !self.is_complete() {
+            return Err(PacketError::Incomplete {
+                missing: self.missing.clone(),
+            }
+            .into());
+        }
+        let tables = codec.bundle().cdfs().map_err(LatError::Wire)?;
+        let plane = self.known.len();
+        let mut buf = vec![0u8; symbols::max_coded_len(self.latent.len())];
+        let payload =
+            symbols::encode(&self.latent, &tables, plane, &mut buf).map_err(LatError::Wire)?;
+        let computed = crc32(payload);
+        if payload.len() != self.payload.len as usize || computed != self.payload.crc {
+            return Err(LatError::Wire(WireError::PayloadCrc {
+                stored: self.payload.crc,
+                computed,
+            })
+            .into());
+        }
+        let mut lat = vec![0u8; HEADER_LEN + payload.len()];
+        self.header
+            .emit(payload, &mut lat)
+            .map_err(LatError::Wire)?;
+        Ok(lat)
+    }
+
+    /// The latent with lost positions concealed: each lost value is interpolated (integer,
+    /// rounded) between the nearest received rows above and below in its column, copied from
+    /// one of them when only one exists, and set to the channel's most probable value when its
+    /// whole column was lost.
+    pub fn concealed_latent(&self, codec: &Codec) -> Vec<i32> {
+        let (h, w) = (
+            usize::from(self.header.latent_height),
+            usize::from(self.header.latent_width),
+        );
+        let plane = h * w;
+        let modes = prior_modes(codec);
+        let mut out = self.latent.clone();
+        for x in 0..w {
+            for y in 0..h {
+                if self.known[y * w + x] {
+                    continue;
+                }
+                let above = (0..y).rev().find(|&r| self.known[r * w + x]);
+                let below = (y + 1..h).find(|&r| self.known[r * w + x]);
+                for (c, mode) in modes.iter().enumerate() {
+                    let at = |r: usize| i64::from(self.latent[c * plane + r * w + x]);
+                    let v = match (above, below) {
+                        (Some(a), Some(b)) => {
+                            let (da, db) = ((y - a) as i64, (b - y) as i64);
+                            let num = at(a) * db + at(b) * da;
+                            let den = da + db;
+                            // Round half away from zero, in integers.
+                            (2 * num + num.signum() * den) / (2 * den)
+                        }
+                        (Some(a), None) => at(a),
+                        (None, Some(b)) => at(b),
+                        (None, None) => i64::from(*mode),
+                    };
+                    out[c * plane + y * w + x] = v as i32;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The most probable value of each latent channel under the model's prior.
+fn prior_modes(codec: &Codec) -> Vec<i32> {
+    codec
+        .bundle()
+        .prior
+        .channels
+        .iter()
+        .map(|t| {
+            let widest = t
+                .cdf
+                .windows(2)
+                .enumerate()
+                .take(t.cdf.len().saturating_sub(2)) // not the escape interval
+                .max_by_key(|(i, w)| (w[1] - w[0], std::cmp::Reverse(*i)))
+                .map_or(0, |(i, _)| i);
+            t.offset + widest as i32
+        })
+        .collect()
+}

@@ -1,0 +1,204 @@
+//! `packetize` / `depacketize` end to end: round trips at radio MTUs, loss with concealment,
+//! duplicates, reordering, corruption and foreign packets.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{assert_fails_with, json, latent, s};
+use tempfile::TempDir;
+
+/// A 256x192 crop of the sample photo, compressed.
+fn lat(dir: &TempDir) -> (PathBuf, PathBuf) {
+    let png = dir.path().join("crop.png");
+    let sample = image::load_from_memory(latent_codec::sample::SAMPLE_PNG).unwrap();
+    sample.crop_imm(160, 96, 256, 192).save(&png).unwrap();
+    let lat = dir.path().join("crop.lat");
+    let out = latent(&["compress", s(&png), "-o", s(&lat), "--threads", "1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (png, lat)
+}
+
+fn packetize(lat: &Path, mtu: u32, dir: &Path) -> serde_json::Value {
+    json(&latent(&[
+        "packetize",
+        s(lat),
+        "--mtu",
+        &mtu.to_string(),
+        "-o",
+        s(dir),
+        "--json",
+    ]))
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+fn psnr(a: &Path, b: &Path) -> f64 {
+    let (a, b) = (
+        image::open(a).unwrap().to_rgb8(),
+        image::open(b).unwrap().to_rgb8(),
+    );
+    latent_codec::metrics::psnr(a.as_raw(), b.as_raw())
+}
+
+#[test]
+fn round_trip_is_byte_identical_at_radio_mtus() {
+    let dir = TempDir::new().unwrap();
+    let (_, lat) = lat(&dir);
+    let lat_len = std::fs::metadata(&lat).unwrap().len() as usize;
+    for mtu in [68, 222, 244, 1200] {
+        let pk = dir.path().join(format!("p{mtu}"));
+        let v = packetize(&lat, mtu, &pk);
+        let paths = files(&pk);
+        assert_eq!(paths.len() as u64, v["packets"].as_u64().unwrap());
+        assert!(
+            paths
+                .iter()
+                .all(|p| std::fs::metadata(p).unwrap().len() <= u64::from(mtu))
+        );
+        assert!(
+            v["bytes"].as_u64().unwrap() as usize > lat_len,
+            "packets add headers"
+        );
+        let back = dir.path().join(format!("back{mtu}.lat"));
+        let v = json(&latent(&["depacketize", s(&pk), "-o", s(&back), "--json"]));
+        assert_eq!(v["complete"], true);
+        assert_eq!(
+            std::fs::read(&back).unwrap(),
+            std::fs::read(&lat).unwrap(),
+            "MTU {mtu}"
+        );
+    }
+}
+
+#[test]
+fn ten_percent_loss_is_concealed_within_a_few_db() {
+    let dir = TempDir::new().unwrap();
+    let (png, lat) = lat(&dir);
+    let full = dir.path().join("full.png");
+    assert!(
+        latent(&["decompress", s(&lat), "-o", s(&full)])
+            .status
+            .success()
+    );
+    let pk = dir.path().join("p");
+    let n = packetize(&lat, 222, &pk)["packets"].as_u64().unwrap() as usize;
+    // Drop every 10th slice packet (never the two header copies).
+    let paths = files(&pk);
+    let dropped: Vec<u64> = (1..n - 1)
+        .filter(|i| i % 10 == 5)
+        .map(|i| i as u64)
+        .collect();
+    for &i in &dropped {
+        std::fs::remove_file(&paths[i as usize]).unwrap();
+    }
+    let lossy = dir.path().join("lossy.png");
+    let v = json(&latent(&["depacketize", s(&pk), "-o", s(&lossy), "--json"]));
+    assert_eq!(v["complete"], false);
+    let missing: Vec<u64> = serde_json::from_value(v["missing"].clone()).unwrap();
+    assert_eq!(missing, dropped);
+    let (clean, concealed) = (psnr(&png, &full), psnr(&png, &lossy));
+    eprintln!(
+        "{} of {n} packets lost: {clean:.2} dB -> {concealed:.2} dB",
+        dropped.len()
+    );
+    assert!(
+        concealed > clean - 5.0,
+        "{clean:.2} dB lossless, {concealed:.2} dB concealed"
+    );
+    // A .lat needs every packet: a clear error, and no file.
+    let out = dir.path().join("x.lat");
+    let o = latent(&["depacketize", s(&pk), "-o", s(&out)]);
+    assert_fails_with(&o, "incomplete stream: missing packets");
+    assert!(!out.exists());
+}
+
+#[test]
+fn duplicates_reordering_corruption_and_strangers_are_refused_one_by_one() {
+    let dir = TempDir::new().unwrap();
+    let (_, lat) = lat(&dir);
+    let pk = dir.path().join("p");
+    packetize(&lat, 244, &pk);
+    let paths = files(&pk);
+    // Reorder (names decide the reading order), duplicate one, corrupt a copy of another.
+    let mixed = dir.path().join("mixed");
+    std::fs::create_dir(&mixed).unwrap();
+    for (i, p) in paths.iter().enumerate() {
+        let name = format!("{:05}.pkt", (i * 7919) % 100_000);
+        std::fs::copy(p, mixed.join(name)).unwrap();
+    }
+    std::fs::copy(&paths[3], mixed.join("dup.pkt")).unwrap();
+    let mut bad = std::fs::read(&paths[4]).unwrap();
+    bad[30] ^= 0x10;
+    std::fs::write(mixed.join("corrupt.pkt"), &bad).unwrap();
+    std::fs::write(mixed.join("huge.pkt"), vec![0u8; 70_000]).unwrap();
+    // A packet of another stream (another image).
+    let other = dir.path().join("other");
+    let png2 = dir.path().join("o.png");
+    image::RgbImage::from_pixel(64, 48, image::Rgb([20, 90, 200]))
+        .save(&png2)
+        .unwrap();
+    let lat2 = dir.path().join("o.lat");
+    assert!(
+        latent(&["compress", s(&png2), "-o", s(&lat2)])
+            .status
+            .success()
+    );
+    packetize(&lat2, 244, &other);
+    std::fs::copy(&files(&other)[1], mixed.join("zz-foreign.pkt")).unwrap();
+    let back = dir.path().join("back.lat");
+    let v = json(&latent(&[
+        "depacketize",
+        s(&mixed),
+        "-o",
+        s(&back),
+        "--json",
+    ]));
+    assert_eq!(std::fs::read(&back).unwrap(), std::fs::read(&lat).unwrap());
+    let rejected: Vec<String> = serde_json::from_value(v["rejected"].clone()).unwrap();
+    let has = |needle: &str| rejected.iter().any(|r| r.contains(needle));
+    assert!(has("corrupt.pkt: packet CRC mismatch"), "{rejected:?}");
+    assert!(has("dup.pkt: duplicate packet 3"), "{rejected:?}");
+    assert!(has("zz-foreign.pkt: packet of stream"), "{rejected:?}");
+    assert!(has("huge.pkt: larger than any packet"), "{rejected:?}");
+}
+
+#[test]
+fn bad_requests_are_clear_errors() {
+    let dir = TempDir::new().unwrap();
+    let (_, lat) = lat(&dir);
+    let pk = dir.path().join("p");
+    let o = latent(&["packetize", s(&lat), "--mtu", "40", "-o", s(&pk)]);
+    assert_fails_with(&o, "MTU 40 is outside 68..=65559 bytes");
+    packetize(&lat, 600, &pk);
+    let o = latent(&["packetize", s(&lat), "--mtu", "600", "-o", s(&pk)]);
+    assert_fails_with(&o, "already holds packet files");
+    for p in files(&pk) {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name == "00000.pkt" || p == *files(&pk).last().unwrap() {
+            std::fs::remove_file(&p).unwrap();
+        }
+    }
+    let o = latent(&["depacketize", s(&pk), "-o", s(&dir.path().join("x.png"))]);
+    assert_fails_with(&o, "no valid header packet");
+    let o = latent(&[
+        "packetize",
+        s(&dir.path().join("crop.png")),
+        "--mtu",
+        "600",
+        "-o",
+        s(&dir.path().join("q")),
+    ]);
+    assert_fails_with(&o, "not a .lat file");
+}
