@@ -99,3 +99,128 @@ proptest! {
         prop_assert_eq!(file.payload(), &payload[..]);
     }
 }
+
+mod packets {
+    use super::*;
+    use latent_wire::container::HEADER_LEN;
+    use latent_wire::packet::{
+        Kind, PACKET_HEADER_LEN, Packet, PacketHeader, Reassembler, fit_span,
+    };
+    use latent_wire::symbols::{Span, decode_span};
+
+    const WINDOW: usize = 64;
+
+    /// Cuts a latent into a header packet, slices of at most `mtu` bytes, and a header copy.
+    fn packetize(latent: &[i32], cdfs: &[Cdf], plane: usize, mtu: usize) -> Vec<Vec<u8>> {
+        let header = Header {
+            quality: 4,
+            image_channels: 3,
+            fingerprint: [7; 8],
+            width: 16 * plane as u32,
+            height: 16,
+            latent_channels: cdfs.len() as u16,
+            latent_height: 1,
+            latent_width: plane as u16,
+        };
+        let mut lat = vec![0u8; HEADER_LEN];
+        header.emit(&[], &mut lat).unwrap();
+        let mut scratch = vec![0u8; mtu - PACKET_HEADER_LEN];
+        let mut spans = Vec::new();
+        let mut first = 0;
+        while first < plane {
+            let (span, _) = fit_span(latent, cdfs, plane, first, &mut scratch).unwrap();
+            first += span.count;
+            spans.push(span);
+        }
+        let total = spans.len() as u16 + 2;
+        let emit = |sequence: u16, kind: Kind, payload: &[u8]| {
+            let mut out = vec![0u8; PACKET_HEADER_LEN + payload.len()];
+            let h = PacketHeader {
+                stream: 0x5a5a,
+                sequence,
+                total,
+                kind,
+            };
+            h.emit(payload, &mut out).unwrap();
+            out
+        };
+        let mut packets = vec![emit(0, Kind::Header, &lat)];
+        for (i, &span) in spans.iter().enumerate() {
+            let coded = latent_wire::symbols::encode_span(latent, cdfs, plane, span, &mut scratch)
+                .unwrap()
+                .to_vec();
+            packets.push(emit(i as u16 + 1, Kind::Slice(span), &coded));
+        }
+        packets.push(emit(total - 1, Kind::Header, &lat));
+        packets
+    }
+
+    proptest! {
+        #[test]
+        fn lossy_reordered_duplicated_corrupted_streams(
+            tables in tables_strategy(),
+            plane in 1usize..60,
+            values in prop::collection::vec(-50i32..50, 1..100),
+            mtu in 40usize..160,
+            order in prop::collection::vec(any::<u32>(), 1..200),
+            lose_every in 0usize..6,
+            corrupt in prop::collection::vec((any::<u16>(), any::<u8>()), 0..4),
+        ) {
+            let cdfs: Vec<Cdf> = tables.iter().map(|(o, c)| Cdf::new(*o, c).unwrap()).collect();
+            let latent: Vec<i32> = (0..cdfs.len() * plane).map(|i| values[i % values.len()]).collect();
+            let sent = packetize(&latent, &cdfs, plane, mtu.max(PACKET_HEADER_LEN + 48));
+            // The channel: drop every `lose_every`-th, repeat some, shuffle, flip bytes.
+            let mut channel: Vec<Vec<u8>> = sent
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| lose_every < 2 || i % lose_every != 1)
+                .map(|(_, p)| p.clone())
+                .collect();
+            let copies: Vec<Vec<u8>> = channel.iter().step_by(3).cloned().collect();
+            channel.extend(copies);
+            for (i, o) in order.iter().enumerate() {
+                let n = channel.len();
+                channel.swap(i % n, *o as usize % n);
+            }
+            let mut corrupted = vec![false; channel.len()];
+            for &(at, x) in &corrupt {
+                let i = usize::from(at) % channel.len();
+                let p = &mut channel[i];
+                let j = usize::from(at) % p.len();
+                if x != 0 {
+                    p[j] ^= x;
+                    corrupted[i] = true;
+                }
+            }
+            let mut arena = vec![0u8; 64 * 1024];
+            let mut r: Reassembler<'_, WINDOW> = Reassembler::new(&mut arena);
+            for p in &channel {
+                let _ = r.push(p);
+                prop_assert!(r.received() <= WINDOW + latent_wire::packet::MAX_HEADER_COPIES);
+            }
+            // Every accepted slice decodes, on its own, to exactly what was sent.
+            for (span, coded) in r.slices() {
+                let mut out = vec![i32::MIN; latent.len()];
+                decode_span(coded, &cdfs, plane, span, &mut out).unwrap();
+                for c in 0..cdfs.len() {
+                    for p in span.first..span.first + span.count {
+                        prop_assert_eq!(out[c * plane + p], latent[c * plane + p]);
+                    }
+                }
+            }
+            let clean = lose_every < 2 && !corrupted.iter().any(|&c| c);
+            if clean && sent.len() - 2 <= WINDOW {
+                prop_assert!(r.is_complete());
+            }
+        }
+
+        #[test]
+        fn arbitrary_packets_parse_or_fail_cleanly(bytes in prop::collection::vec(any::<u8>(), 0..120)) {
+            let _ = Packet::parse(&bytes);
+            let mut arena = [0u8; 256];
+            let mut r: Reassembler<'_, 4> = Reassembler::new(&mut arena);
+            let _ = r.push(&bytes);
+            let _: Option<Span> = r.slices().map(|(s, _)| s).next();
+        }
+    }
+}
