@@ -7,18 +7,24 @@ use std::path::Path;
 
 use crate::error::IoError;
 
-/// Writes `bytes` to `path` atomically (replacing an existing file only once all is written).
-pub fn write(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
+/// A temp file beside `path` (mode 0644), to be written and then `persist`ed over `path`.
+/// Dropped without persisting, it disappears.
+pub fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile, IoError> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     let mut builder = tempfile::Builder::new();
     builder.prefix(".latent-").suffix(".tmp");
-    // Temp files are private (0600); an output file gets the usual 0644.
+    // Temp files are private (0600) by default; an output file gets the usual 0644.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let mut tmp = builder.tempfile_in(dir).map_err(|e| IoError::new(dir, e))?;
+    builder.tempfile_in(dir).map_err(|e| IoError::new(dir, e))
+}
+
+/// Writes `bytes` to `path` atomically (replacing an existing file only once all is written).
+pub fn write(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
+    let mut tmp = temp_beside(path)?;
     tmp.write_all(bytes)
         .map_err(|e| IoError::new(tmp.path(), e))?;
     tmp.as_file()

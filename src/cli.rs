@@ -1,6 +1,8 @@
 //! Command definitions and their thin glue over the library.
 
+mod bench;
 mod demos;
+mod denoise;
 mod packets;
 
 use std::fmt::Write as _;
@@ -134,13 +136,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure per-stage latency (every threads x precision combination side by side), CPU
+    /// state and peak memory; exit code 3 when a p95 is over --budget-ms.
+    Bench(bench::BenchArgs),
+    /// Remove sensor noise from a picture, a directory of pictures, or a frame stream (Y4M or
+    /// raw frames, file or stdin/stdout), with per-frame latency and an optional budget.
+    Denoise(denoise::DenoiseArgs),
     #[command(flatten)]
     Vae2d(demos::DemoCommand),
 }
 
-/// Runs one parsed command line; returns what it prints on stdout.
-pub fn run(args: Args) -> Result<String> {
-    match args.command {
+/// Runs one parsed command line; returns what it prints on stdout and the exit code (0, or 3
+/// when `bench` found a p95 over budget).
+pub fn run(args: Args) -> Result<(String, u8)> {
+    let report = match args.command {
+        Command::Bench(b) => {
+            let outcome = bench::run(&b)?;
+            return Ok((outcome.report, outcome.exit));
+        }
         Command::Compress {
             input,
             output,
@@ -169,8 +182,10 @@ pub fn run(args: Args) -> Result<String> {
             model,
             json,
         } => packets::depacketize(&input, &output, &model, json),
+        Command::Denoise(args) => denoise::run(&args),
         Command::Vae2d(command) => demos::run(command),
-    }
+    }?;
+    Ok((report, 0))
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {

@@ -75,6 +75,31 @@ impl Graph {
         Ok(plan)
     }
 
+    /// Multiply-accumulates of one run on `shape`, summed from tract's per-op cost model (on
+    /// the decluttered graph, before kernel selection).
+    pub fn fma_count(&self, shape: &[usize]) -> Result<u64, Error> {
+        self.fma_inner(shape).map_err(|e| self.error(e))
+    }
+
+    fn fma_inner(&self, shape: &[usize]) -> TractResult<u64> {
+        let model = self
+            .model
+            .clone()
+            .with_input_fact(0, f32::fact(shape).into())?
+            .into_typed()?
+            .into_decluttered()?;
+        let mut total = 0i64;
+        for node in model.nodes() {
+            let inputs = model.node_input_facts(node.id)?;
+            for (cost, count) in node.op.cost(&inputs)? {
+                if matches!(cost, tract_onnx::tract_core::ops::Cost::FMA(_)) {
+                    total += count.to_i64()?;
+                }
+            }
+        }
+        Ok(total.max(0) as u64)
+    }
+
     /// Optimizes the plan for `shape` now (so that a later run measures inference only).
     pub fn prepare(&self, shape: &[usize]) -> Result<(), Error> {
         self.plan(shape).map(drop).map_err(|e| self.error(e))

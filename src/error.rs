@@ -336,3 +336,32 @@ pub enum PacketError {
         dir: PathBuf,
     },
 }
+
+/// A frame stream (Y4M or raw) that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// Reading the stream failed.
+    #[error("reading frames: {0}")]
+    Io(std::io::Error),
+    /// The stream ended inside a frame.
+    #[error("frame {frame} is cut short: {got} of {expected} bytes")]
+    Truncated {
+        /// 1-based frame number.
+        frame: u64,
+        /// Bytes that arrived.
+        got: usize,
+        /// Bytes a frame has.
+        expected: usize,
+    },
+    /// A malformed Y4M header or frame line, or a bad `--raw` size.
+    #[error("bad frame stream: {0}")]
+    BadHeader(String),
+    /// A chroma layout or pixel format that is not supported.
+    #[error(
+        "unsupported {0}: Y4M streams may be C420jpeg/420paldv/420mpeg2/420, C444 or Cmono (8-bit); raw frames gray8, rgb24 or yuv420p"
+    )]
+    UnsupportedChroma(String),
+    /// A frame size over the limit.
+    #[error(transparent)]
+    Limit(LimitError),
+}

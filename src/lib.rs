@@ -7,8 +7,10 @@
 pub mod atomic;
 pub mod bundle;
 pub mod codec;
+pub mod denoise;
 pub mod engine;
 pub mod error;
+pub mod frames;
 pub mod gaussian;
 pub mod idx;
 pub mod imageio;
@@ -17,6 +19,7 @@ pub mod metrics;
 pub mod packets;
 pub mod plot;
 pub mod sample;
+pub mod sysinfo;
 pub mod tiles;
 pub mod vae2d;
 

@@ -1,4 +1,5 @@
 //! `latent`: the command-line front end of latent-codec.
+#![deny(unsafe_code)]
 
 mod cli;
 
@@ -10,10 +11,10 @@ use clap::Parser;
 fn main() -> ExitCode {
     let args = cli::Args::parse();
     match cli::run(args) {
-        Ok(report) => match std::io::stdout().lock().write_all(report.as_bytes()) {
+        Ok((report, code)) => match std::io::stdout().lock().write_all(report.as_bytes()) {
             // A closed pipe (`latent ... | head`) is the reader's choice, not an error.
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Ok(()) => ExitCode::from(code),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(code),
             Err(e) => {
                 eprintln!("error: writing to stdout: {e}");
                 ExitCode::FAILURE

@@ -7,6 +7,31 @@ use std::process::{Command, Output};
 /// Runs the binary; under a cross runner (`LATENT_TEST_RUNNER`, e.g. "qemu-aarch64 -cpu
 /// cortex-a72", set by .ci/run) through that runner, since the host cannot exec it directly.
 pub fn latent(args: &[&str]) -> Output {
+    command(args).output().expect("run latent")
+}
+
+/// Runs the binary with `input` on its stdin.
+pub fn latent_with_stdin(args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run latent");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = input.to_vec();
+    // Written from a thread: the child may fill its stdout pipe before it has read all input.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("wait for latent");
+    writer.join().expect("stdin writer");
+    out
+}
+
+fn command(args: &[&str]) -> Command {
     let bin = env!("CARGO_BIN_EXE_latent");
     let runner = std::env::var("LATENT_TEST_RUNNER").unwrap_or_default();
     let mut words = runner.split_whitespace();
@@ -18,7 +43,8 @@ pub fn latent(args: &[&str]) -> Output {
         }
         None => Command::new(bin),
     };
-    cmd.args(args).output().expect("run latent")
+    cmd.args(args);
+    cmd
 }
 
 pub fn json(out: &Output) -> serde_json::Value {

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""tract (through `latent bench`) against onnxruntime on the same ONNX graphs, input shapes and threads.
+
+For each thread count it alternates: one `latent bench --json` run over all stages, then onnxruntime on each
+graph that run reports (same `onnx` file, same `input_shape`), several rounds, and prints the median latency of
+each and the tract/onnxruntime ratio (below 1.0: tract is faster).
+    python3 benches/ort_compare.py [--bin target/release/latent] [--size 768x512] [--threads 1,2] [--rounds 3]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import time
+
+import numpy as np
+import onnxruntime as ort
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def ort_ms(path, shape, threads, runs=10):
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    x = np.random.default_rng(0).random(shape, dtype=np.float32)
+    sess.run(None, {name: x})
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        sess.run(None, {name: x})
+        times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "latent"))
+    p.add_argument("--size", default="768x512")
+    p.add_argument("--threads", default="1,2")
+    p.add_argument("--rounds", type=int, default=3)
+    args = p.parse_args()
+    results = {}
+    for threads in [int(t) for t in args.threads.split(",")]:
+        for _ in range(args.rounds):
+            out = subprocess.run([args.bin, "bench", "--size", args.size, "--threads", str(threads), "--runs", "10",
+                                  "--min-secs", "0", "--json"], check=True, capture_output=True, text=True, cwd=ROOT)
+            for r in json.loads(out.stdout)["results"]:
+                key = (r["stage"], threads)
+                entry = results.setdefault(key, {"tract": [], "ort": [], "onnx": r["onnx"]})
+                entry["tract"].append(r["p50_ms"])
+                entry["ort"].append(ort_ms(os.path.join(ROOT, r["onnx"]), r["input_shape"], threads))
+    print(f"{'stage':8} {'threads':>7} {'tract ms':>9} {'ORT ms':>9} {'tract/ORT':>9}  graph")
+    for (stage, threads), e in sorted(results.items()):
+        t, o = statistics.median(e["tract"]), statistics.median(e["ort"])
+        print(f"{stage:8} {threads:>7} {t:9.1f} {o:9.1f} {t / o:9.2f}  {e['onnx']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""Golden input/output of denoiser.onnx, computed by onnxruntime, for tests/denoise_golden.rs.
+
+Writes golden/input.png (a 64x48 crop of tests/data/sample.png with Gaussian noise, sigma 25, seed 0) and
+golden/output.f32 (raw little-endian float32, 1x3x48x64), with golden/golden.json.
+    python3 models/denoise/golden.py
+"""
+
+import json
+import os
+
+import numpy as np
+import onnxruntime as ort
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+OUT = os.path.join(HERE, "golden")
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    crop = np.asarray(Image.open(os.path.join(ROOT, "tests", "data", "sample.png")).convert("RGB")
+                      .crop((300, 180, 364, 228)), np.float64)
+    noisy = np.clip(np.round(crop + 25 * np.random.default_rng(0).standard_normal(crop.shape)), 0, 255)
+    Image.fromarray(noisy.astype(np.uint8)).save(os.path.join(OUT, "input.png"))
+    x = (noisy.astype(np.float32) / np.float32(255)).transpose(2, 0, 1)[None]
+    sess = ort.InferenceSession(os.path.join(HERE, "denoiser.onnx"), providers=["CPUExecutionProvider"])
+    y = sess.run(None, {"image": x})[0]
+    y.astype("<f4").tofile(os.path.join(OUT, "output.f32"))
+    meta = {"producer": f"onnxruntime {ort.__version__}", "input": "input.png", "shape": list(y.shape)}
+    with open(os.path.join(OUT, "golden.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    print(json.dumps(meta))
+
+
+if __name__ == "__main__":
+    main()

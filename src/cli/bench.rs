@@ -1,0 +1,307 @@
+//! `latent bench`: per-stage latency of the bundled graphs, every combination of threads and
+//! precision side by side, with the CPU's state before and after.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use latent_codec::bundle::{DECODER_FILE, ENCODER_FILE, ModelBundle};
+use latent_codec::engine::{Graph, executor};
+use latent_codec::sysinfo::{self, Cpu, Thermal};
+use serde::Serialize;
+use serde_json::json;
+
+/// Options of `latent bench`.
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Codec bundle directory (encoder.onnx, decoder.onnx, prior.json); default: embedded.
+    #[arg(long, value_name = "DIR")]
+    model: Option<PathBuf>,
+    /// Stages to measure: encode, decode, denoise.
+    #[arg(long, value_delimiter = ',', default_value = "encode,decode,denoise")]
+    stage: Vec<String>,
+    /// Image size the stages work on.
+    #[arg(long, value_name = "WxH", default_value = "768x512")]
+    size: String,
+    /// Thread counts to compare.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    threads: Vec<usize>,
+    /// Precisions to compare (only f32 is available in this build).
+    #[arg(long, value_delimiter = ',', default_value = "f32")]
+    precision: Vec<String>,
+    /// Timed runs per combination (at least).
+    #[arg(long, default_value_t = 10)]
+    runs: usize,
+    /// Untimed runs before timing.
+    #[arg(long, default_value_t = 2)]
+    warmup: usize,
+    /// Keep running until this many seconds have been timed per combination.
+    #[arg(long, value_name = "S", default_value_t = 1.0)]
+    min_secs: f64,
+    /// Exit with code 3 when any p95 is over this many ms.
+    #[arg(long, value_name = "MS")]
+    budget_ms: Option<f64>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One measured combination.
+#[derive(Serialize)]
+struct Row {
+    stage: String,
+    onnx: String,
+    input_shape: Vec<usize>,
+    threads: usize,
+    precision: String,
+    load_ms: f64,
+    first_ms: f64,
+    runs: usize,
+    p50_ms: f64,
+    p95_ms: f64,
+    p99_ms: f64,
+    mean_ms: f64,
+    std_ms: f64,
+    megapixels_per_s: f64,
+    gmac: f64,
+    gflops: f64,
+    peak_rss_mb: Option<f64>,
+}
+
+/// What `bench` found, and the exit code it asks for.
+pub struct Outcome {
+    /// Text for stdout.
+    pub report: String,
+    /// 0, or 3 when a p95 is over the budget.
+    pub exit: u8,
+}
+
+const DENOISER_ONNX: &str = "models/denoise/denoiser.onnx";
+
+fn parse_size(s: &str) -> Result<(usize, usize)> {
+    let bad = || anyhow::anyhow!("--size {s:?}: expected WIDTHxHEIGHT, e.g. 640x480");
+    let (w, h) = s.split_once('x').ok_or_else(bad)?;
+    let (w, h): (usize, usize) = (w.parse().map_err(|_| bad())?, h.parse().map_err(|_| bad())?);
+    if !(16..=16384).contains(&w) || !(16..=16384).contains(&h) {
+        bail!("--size {s}: each side must be in 16..=16384");
+    }
+    Ok((w, h))
+}
+
+/// Nearest-rank percentile of sorted `v`.
+fn percentile(v: &[f64], q: f64) -> f64 {
+    let rank = ((q / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
+    v[rank.min(v.len()) - 1]
+}
+
+/// Runs `latent bench`.
+pub fn run(args: &BenchArgs) -> Result<Outcome> {
+    let (w, h) = parse_size(&args.size)?;
+    if let Some(p) = args.precision.iter().find(|p| p.as_str() != "f32") {
+        bail!("precision {p} is not available in this build (f32 only)");
+    }
+    if args.threads.iter().any(|&t| t == 0 || t > 256) {
+        bail!("--threads values must be in 1..=256");
+    }
+    let bundle = match &args.model {
+        Some(dir) => ModelBundle::from_dir(dir)?,
+        None => ModelBundle::embedded()?,
+    };
+    let onnx_path = |file: &str| match &args.model {
+        Some(dir) => dir.join(file).display().to_string(),
+        None => format!("models/codec/{file}"),
+    };
+    let s = bundle.prior.stride;
+    let (lh, lw) = (h.div_ceil(s), w.div_ceil(s));
+    let c = bundle.prior.latent_channels;
+    let cpu = Cpu::probe();
+    let before = Thermal::now();
+    let mut rows = Vec::new();
+    for stage in &args.stage {
+        let (onnx, bytes, shape): (String, &[u8], Vec<usize>) = match stage.as_str() {
+            "encode" => (
+                onnx_path(ENCODER_FILE),
+                &bundle.encoder_onnx,
+                vec![1, 3, lh * s, lw * s],
+            ),
+            "decode" => (
+                onnx_path(DECODER_FILE),
+                &bundle.decoder_onnx,
+                vec![1, c, lh, lw],
+            ),
+            "denoise" => (
+                DENOISER_ONNX.into(),
+                latent_codec::denoise::EMBEDDED_GRAPH,
+                vec![1, 3, h.next_multiple_of(2), w.next_multiple_of(2)],
+            ),
+            other => bail!("unknown stage {other:?} (encode, decode, denoise)"),
+        };
+        for &threads in &args.threads {
+            for precision in &args.precision {
+                rows.push(measure(
+                    args,
+                    stage,
+                    onnx.clone(),
+                    bytes,
+                    &shape,
+                    threads,
+                    precision,
+                    w * h,
+                )?);
+            }
+        }
+    }
+    let after = Thermal::now();
+    let warning = sysinfo::throttle_warning(&before, &after);
+    let over: Vec<&Row> = match args.budget_ms {
+        Some(b) => rows.iter().filter(|r| r.p95_ms > b).collect(),
+        None => Vec::new(),
+    };
+    let mut report = String::new();
+    if args.json {
+        let out = json!({"cpu": cpu, "throttled": warning.is_some(), "throttle_warning": warning,
+                         "before": before, "after": after, "size": [w, h],
+                         "budget_ms": args.budget_ms, "over_budget": over.len(), "results": rows});
+        writeln!(report, "{out}")?;
+    } else {
+        writeln!(
+            report,
+            "cpu      {} ({} cores; {})",
+            cpu.model,
+            cpu.cores,
+            cpu.features.join(" ")
+        )?;
+        let fmt = |t: &Thermal| {
+            format!(
+                "{} MHz, {} °C",
+                t.frequency_mhz.map_or("?".into(), |f| format!("{f:.0}")),
+                t.temperature_c.map_or("?".into(), |f| format!("{f:.0}"))
+            )
+        };
+        writeln!(
+            report,
+            "state    before {}; after {}",
+            fmt(&before),
+            fmt(&after)
+        )?;
+        if let Some(w) = &warning {
+            writeln!(report, "WARNING  {w}")?;
+        }
+        writeln!(
+            report,
+            "\n{:8} {:>3} {:>5} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7}",
+            "stage",
+            "thr",
+            "prec",
+            "load ms",
+            "first",
+            "p50",
+            "p95",
+            "p99",
+            "std",
+            "MP/s",
+            "GFLOP/s",
+            "RSS MB"
+        )?;
+        for r in &rows {
+            writeln!(
+                report,
+                "{:8} {:>3} {:>5} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>7.1} {:>7.2} {:>7.1} {:>7}",
+                r.stage,
+                r.threads,
+                r.precision,
+                r.load_ms,
+                r.first_ms,
+                r.p50_ms,
+                r.p95_ms,
+                r.p99_ms,
+                r.std_ms,
+                r.megapixels_per_s,
+                r.gflops,
+                r.peak_rss_mb.map_or("?".into(), |m| format!("{m:.0}"))
+            )?;
+        }
+        if let Some(b) = args.budget_ms {
+            writeln!(
+                report,
+                "\n{} of {} over the {b} ms budget (p95)",
+                over.len(),
+                rows.len()
+            )?;
+        }
+    }
+    Ok(Outcome {
+        report,
+        exit: if over.is_empty() { 0 } else { 3 },
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn measure(
+    args: &BenchArgs,
+    stage: &str,
+    onnx: String,
+    bytes: &[u8],
+    shape: &[usize],
+    threads: usize,
+    precision: &str,
+    pixels: usize,
+) -> Result<Row> {
+    sysinfo::reset_peak_rss();
+    let load = Instant::now();
+    let graph = Graph::load("bench", bytes, executor(threads))?;
+    graph.prepare(shape)?;
+    let load_ms = load.elapsed().as_secs_f64() * 1e3;
+    let len: usize = shape.iter().product();
+    // Images in [0, 1]; latents as small integers, as the decoder sees them.
+    let input: Vec<f32> = (0..len)
+        .map(|i| {
+            let v = (i.wrapping_mul(2_654_435_761) >> 7) % 256;
+            if stage == "decode" {
+                (v % 5) as f32 - 2.0
+            } else {
+                v as f32 / 255.0
+            }
+        })
+        .collect();
+    let run = || -> Result<f64> {
+        let t = Instant::now();
+        graph.run(shape, input.clone())?;
+        Ok(t.elapsed().as_secs_f64() * 1e3)
+    };
+    let first_ms = run()?;
+    for _ in 0..args.warmup {
+        run()?;
+    }
+    let mut times = Vec::new();
+    let start = Instant::now();
+    while times.len() < args.runs.max(1)
+        || (start.elapsed().as_secs_f64() < args.min_secs && times.len() < 10_000)
+    {
+        times.push(run()?);
+    }
+    times.sort_by(f64::total_cmp);
+    let mean = times.iter().sum::<f64>() / times.len() as f64;
+    let std = (times.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / times.len() as f64).sqrt();
+    let fma = graph.fma_count(shape)? as f64;
+    Ok(Row {
+        stage: stage.into(),
+        onnx,
+        input_shape: shape.to_vec(),
+        threads,
+        precision: precision.into(),
+        load_ms,
+        first_ms,
+        runs: times.len(),
+        p50_ms: percentile(&times, 50.0),
+        p95_ms: percentile(&times, 95.0),
+        p99_ms: percentile(&times, 99.0),
+        mean_ms: mean,
+        std_ms: std,
+        megapixels_per_s: pixels as f64 / 1e6 / (mean / 1e3),
+        gmac: fma / 1e9,
+        gflops: 2.0 * fma / 1e9 / (mean / 1e3),
+        peak_rss_mb: sysinfo::peak_rss_mb(),
+    })
+}

@@ -1,0 +1,389 @@
+//! `latent denoise`: pictures, folders of pictures, and frame streams (Y4M or raw) with a
+//! per-frame latency budget.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use image::RgbImage;
+use latent_codec::denoise::{DEFAULT_TILE, Denoiser};
+use latent_codec::frames::{Frame, RawFormat, Y4mHeader, write_raw_frame, write_y4m_frame};
+use latent_codec::{Limits, atomic, imageio};
+use serde_json::json;
+
+/// Options of `latent denoise`.
+#[derive(clap::Args)]
+pub struct DenoiseArgs {
+    /// Input: a picture, a directory of pictures, a Y4M stream (file or - for stdin), or raw
+    /// frames with --raw.
+    input: PathBuf,
+    /// Output: a picture, a directory, or a stream (file or - for stdout).
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Denoiser bundle directory (denoiser.onnx, model.json); default: the embedded model.
+    #[arg(long, value_name = "DIR")]
+    model: Option<PathBuf>,
+    /// Inference threads (default: all cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
+    /// Numeric precision (only f32 is available in this build; auto picks it).
+    #[arg(long, value_name = "P", default_value = "auto", value_parser = ["auto", "f32"])]
+    precision: String,
+    /// Tile side in pixels (0: whole frame as one tile); tiles bound memory.
+    #[arg(long, value_name = "PIXELS", default_value_t = DEFAULT_TILE)]
+    tile: usize,
+    /// Raw frames of this size (WIDTHxHEIGHT) instead of a Y4M stream.
+    #[arg(long, value_name = "WxH", requires = "pix_fmt")]
+    raw: Option<String>,
+    /// Pixel format of raw frames: gray8, rgb24 or yuv420p.
+    #[arg(long, value_name = "FMT", requires = "raw")]
+    pix_fmt: Option<String>,
+    /// Per-frame latency budget in ms: the summary counts frames over it.
+    #[arg(long, value_name = "MS")]
+    budget_ms: Option<f64>,
+    /// After the first frame, pick the threads and tile size that run fastest, to stay under
+    /// --budget-ms.
+    #[arg(long, requires = "budget_ms")]
+    fit_budget: bool,
+    /// Refuse pictures and frames with more pixels than this.
+    #[arg(long, value_name = "PIXELS", default_value_t = Limits::default().max_pixels)]
+    max_pixels: u64,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+impl DenoiseArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_pixels: self.max_pixels,
+        }
+    }
+
+    fn threads(&self) -> usize {
+        match self.threads {
+            Some(n) => n.into(),
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+/// Runs `latent denoise`; returns what goes to stdout (empty when stdout carries frames: the
+/// summary then goes to stderr).
+pub fn run(args: &DenoiseArgs) -> Result<String> {
+    let is_stdin = args.input.as_os_str() == "-";
+    if !is_stdin && args.input.is_dir() {
+        return folder(args);
+    }
+    let reader: Box<dyn Read> = if is_stdin {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(
+            std::fs::File::open(&args.input)
+                .with_context(|| format!("cannot read {}", args.input.display()))?,
+        )
+    };
+    let mut reader = BufReader::with_capacity(1 << 20, reader);
+    let y4m = reader
+        .fill_buf()
+        .map(|b| b.starts_with(b"YUV4MPEG2"))
+        .unwrap_or(false);
+    if args.raw.is_some() || y4m {
+        return stream(args, reader);
+    }
+    if is_stdin {
+        bail!(
+            "stdin is not a Y4M stream (no YUV4MPEG2 header); for raw frames pass --raw WxH --pix-fmt FMT"
+        );
+    }
+    picture(args)
+}
+
+fn picture(args: &DenoiseArgs) -> Result<String> {
+    let denoiser = Denoiser::load(args.model.as_deref(), args.threads())?;
+    let image = imageio::read(&args.input, &args.limits())?;
+    let start = Instant::now();
+    let clean = denoiser.denoise_image(&image, args.tile)?;
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    atomic::write(&args.output, &imageio::encode(&clean, &args.output)?)?;
+    Ok(if args.json {
+        let out = json!({"input": args.input, "output": args.output, "width": image.width(),
+                         "height": image.height(), "gray": imageio::is_gray(&image),
+                         "model": denoiser.meta.name, "precision": "f32", "ms": ms});
+        format!("{out}\n")
+    } else {
+        format!(
+            "{} -> {}: {}x{}, denoised in {ms:.1} ms\n",
+            args.input.display(),
+            args.output.display(),
+            image.width(),
+            image.height()
+        )
+    })
+}
+
+/// Image files of a directory, by extension, in name order.
+fn pictures_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && image::ImageFormat::from_path(p).is_ok())
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+fn folder(args: &DenoiseArgs) -> Result<String> {
+    let denoiser = Denoiser::load(args.model.as_deref(), args.threads())?;
+    let files = pictures_in(&args.input)?;
+    std::fs::create_dir_all(&args.output)
+        .with_context(|| format!("cannot create {}", args.output.display()))?;
+    let bar = indicatif::ProgressBar::new(files.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {wide_msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let (mut times, mut failed) = (Vec::new(), Vec::new());
+    for path in &files {
+        let name = path.file_name().unwrap_or_default();
+        bar.set_message(name.to_string_lossy().into_owned());
+        let out = args.output.join(name);
+        let start = Instant::now();
+        let done = imageio::read(path, &args.limits())
+            .and_then(|img| denoiser.denoise_image(&img, args.tile))
+            .and_then(|clean| Ok(imageio::encode(&clean, &out)?))
+            .and_then(|bytes| Ok(atomic::write(&out, &bytes)?));
+        match done {
+            Ok(()) => times.push(start.elapsed().as_secs_f64() * 1e3),
+            Err(e) => {
+                bar.suspend(|| eprintln!("warning: skipped {}: {e}", path.display()));
+                failed.push(path.display().to_string());
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let stats = Latency::of(&times);
+    Ok(if args.json {
+        let out = json!({"input": args.input, "output": args.output, "pictures": times.len(),
+                         "skipped": failed, "latency_ms": stats.json()});
+        format!("{out}\n")
+    } else {
+        let mut s = format!(
+            "{}/ -> {}/: {} pictures denoised, {} skipped; {}\n",
+            args.input.display(),
+            args.output.display(),
+            times.len(),
+            failed.len(),
+            stats.text()
+        );
+        for f in &failed {
+            let _ = writeln!(s, "  skipped {f}");
+        }
+        s
+    })
+}
+
+/// Latency percentiles over frames.
+struct Latency {
+    sorted: Vec<f64>,
+}
+
+impl Latency {
+    fn of(times: &[f64]) -> Self {
+        let mut sorted = times.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        Self { sorted }
+    }
+
+    /// Nearest-rank percentile.
+    fn p(&self, q: f64) -> f64 {
+        if self.sorted.is_empty() {
+            return f64::NAN;
+        }
+        let rank = ((q / 100.0) * self.sorted.len() as f64).ceil().max(1.0) as usize;
+        self.sorted[rank.min(self.sorted.len()) - 1]
+    }
+
+    fn mean(&self) -> f64 {
+        self.sorted.iter().sum::<f64>() / self.sorted.len().max(1) as f64
+    }
+
+    fn over(&self, budget: f64) -> usize {
+        self.sorted.iter().filter(|&&t| t > budget).count()
+    }
+
+    fn json(&self) -> serde_json::Value {
+        json!({"p50": self.p(50.0), "p95": self.p(95.0), "p99": self.p(99.0), "mean": self.mean()})
+    }
+
+    fn text(&self) -> String {
+        if self.sorted.is_empty() {
+            return "no latency measured".into();
+        }
+        format!(
+            "latency p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
+            self.p(50.0),
+            self.p(95.0),
+            self.p(99.0)
+        )
+    }
+}
+
+/// Settings `--fit-budget` may pick.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Setting {
+    threads: usize,
+    tile: usize,
+}
+
+fn stream(args: &DenoiseArgs, mut reader: BufReader<Box<dyn Read>>) -> Result<String> {
+    enum Source {
+        Y4m(Y4mHeader),
+        Raw(RawFormat),
+    }
+    let limits = args.limits();
+    let source = match (&args.raw, &args.pix_fmt) {
+        (Some(size), Some(fmt)) => Source::Raw(RawFormat::parse(size, fmt, &limits)?),
+        _ => Source::Y4m(Y4mHeader::read(&mut reader, &limits)?),
+    };
+    let to_stdout = args.output.as_os_str() == "-";
+    // A file output is written beside the target and renamed at the end (with the complete
+    // frames, also when the input is cut short).
+    let mut temp = None;
+    let sink: Box<dyn Write> = if to_stdout {
+        Box::new(std::io::stdout().lock())
+    } else {
+        let file = atomic::temp_beside(&args.output)?;
+        let handle = file.reopen()?;
+        temp = Some(file);
+        Box::new(handle)
+    };
+    let mut out = BufWriter::new(sink);
+    if let Source::Y4m(h) = &source {
+        h.write(&mut out)?;
+    }
+    let mut setting = Setting {
+        threads: args.threads(),
+        tile: args.tile,
+    };
+    let mut denoiser = Denoiser::load(args.model.as_deref(), setting.threads)?;
+    let mut times = Vec::new();
+    let mut fitted = None;
+    let mut failure = None;
+    for index in 0u64.. {
+        let next = match &source {
+            Source::Y4m(h) => h.read_frame(&mut reader, index),
+            Source::Raw(r) => r.read_frame(&mut reader, index),
+        };
+        let mut frame = match next {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        };
+        if index == 0 && args.fit_budget {
+            let (best, dn, ms) = fit(args, &frame, setting)?;
+            fitted = Some((best, ms));
+            setting = best;
+            denoiser = dn;
+        }
+        let start = Instant::now();
+        let rgb = frame.to_rgb8();
+        let clean = denoiser.denoise(&rgb, setting.tile)?;
+        frame.set_rgb8(&clean);
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+        match &source {
+            Source::Y4m(_) => write_y4m_frame(&mut out, &frame),
+            Source::Raw(_) => write_raw_frame(&mut out, &frame),
+        }
+        .context("writing frames")?;
+    }
+    out.flush().context("writing frames")?;
+    drop(out);
+    if let Some(file) = temp {
+        file.persist(&args.output)
+            .with_context(|| format!("cannot write {}", args.output.display()))?;
+    }
+    let stats = Latency::of(&times);
+    let over = args.budget_ms.map(|b| stats.over(b));
+    let summary = if args.json {
+        let fit = fitted
+            .map(|(s, ms)| json!({"threads": s.threads, "tile": s.tile, "first_frame_ms": ms}));
+        json!({"input": args.input, "output": args.output, "frames": times.len(),
+               "latency_ms": stats.json(), "budget_ms": args.budget_ms, "over_budget": over,
+               "fit_budget": fit, "threads": setting.threads, "tile": setting.tile,
+               "precision": "f32", "model": denoiser.meta.name})
+        .to_string()
+    } else {
+        let mut s = format!("{} frames; {}", times.len(), stats.text());
+        if let (Some(b), Some(n)) = (args.budget_ms, over) {
+            let _ = write!(s, "; {n} over the {b} ms budget");
+        }
+        if let Some((f, ms)) = fitted {
+            let _ = write!(
+                s,
+                "\nfit-budget chose {} threads, tile {} (first frame {ms:.1} ms)",
+                f.threads,
+                if f.tile == 0 {
+                    "whole frame".to_string()
+                } else {
+                    f.tile.to_string()
+                }
+            );
+        }
+        s
+    };
+    if let Some(e) = failure {
+        eprintln!("{summary}");
+        return Err(e.into());
+    }
+    if to_stdout {
+        eprintln!("{summary}");
+        Ok(String::new())
+    } else {
+        Ok(format!("{summary}\n"))
+    }
+}
+
+/// Times each candidate setting on `frame` (the second of two runs, after a warm-up) and
+/// returns the fastest, its denoiser and its time.
+fn fit(args: &DenoiseArgs, frame: &Frame, current: Setting) -> Result<(Setting, Denoiser, f64)> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut threads: Vec<usize> = vec![1, 2, 4, cores];
+    threads.retain(|&t| t <= cores);
+    threads.sort_unstable();
+    threads.dedup();
+    let rgb: RgbImage = frame.to_rgb8();
+    let mut best: Option<(Setting, Denoiser, f64)> = None;
+    for &t in &threads {
+        let dn = Denoiser::load(args.model.as_deref(), t)?;
+        let mut fastest: Option<(Setting, f64)> = None;
+        for tile in [0, 256, 128] {
+            dn.denoise(&rgb, tile)?;
+            let start = Instant::now();
+            dn.denoise(&rgb, tile)?;
+            let ms = start.elapsed().as_secs_f64() * 1e3;
+            if fastest.is_none_or(|f| ms < f.1) {
+                fastest = Some((Setting { threads: t, tile }, ms));
+            }
+        }
+        if let Some((s, ms)) = fastest
+            && best.as_ref().is_none_or(|b| ms < b.2)
+        {
+            best = Some((s, dn, ms));
+        }
+    }
+    match best {
+        Some(b) => Ok(b),
+        None => Ok((
+            current,
+            Denoiser::load(args.model.as_deref(), current.threads)?,
+            f64::NAN,
+        )),
+    }
+}

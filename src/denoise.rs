@@ -1,0 +1,164 @@
+//! The denoiser: a blind denoising VAE run in overlapping tiles, so memory stays bounded and the
+//! result has no seams.
+//!
+//! A bundle directory holds `denoiser.onnx` (noisy `1x3xHxW` in `[0, 1]`, H and W even → clean
+//! image of the same shape) and `model.json` (name, the overlap each tile needs). The default
+//! model is compiled in; `models/denoise/` has its recipe and model card.
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use image::{DynamicImage, RgbImage};
+use serde::Deserialize;
+
+use crate::engine::{Graph, executor};
+use crate::error::{BundleError, Error, IoError};
+
+/// File names inside a denoiser bundle directory.
+pub const GRAPH_FILE: &str = "denoiser.onnx";
+/// See [`GRAPH_FILE`].
+pub const META_FILE: &str = "model.json";
+
+/// The embedded model's graph.
+pub const EMBEDDED_GRAPH: &[u8] = include_bytes!("../models/denoise/denoiser.onnx");
+const EMBEDDED_META: &[u8] = include_bytes!("../models/denoise/model.json");
+
+/// Default tile side in pixels (before overlap).
+pub const DEFAULT_TILE: usize = 512;
+
+/// `model.json` of a denoiser bundle.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Meta {
+    /// Model name.
+    pub name: String,
+    /// Pixels of context each tile needs on every side (at least the receptive-field radius).
+    pub overlap: usize,
+}
+
+/// A loaded denoiser.
+pub struct Denoiser {
+    /// Where it came from ("embedded" or the directory).
+    pub source: String,
+    /// The validated metadata.
+    pub meta: Meta,
+    graph: Graph,
+}
+
+impl Denoiser {
+    /// The compiled-in model, or the bundle in `dir`; inference on `threads` threads.
+    pub fn load(dir: Option<&Path>, threads: usize) -> Result<Self, Error> {
+        let (source, graph, meta): (String, Cow<'_, [u8]>, Cow<'_, [u8]>) = match dir {
+            None => (
+                "embedded".into(),
+                Cow::Borrowed(EMBEDDED_GRAPH),
+                Cow::Borrowed(EMBEDDED_META),
+            ),
+            Some(dir) => {
+                let read = |file: &'static str| -> Result<Vec<u8>, Error> {
+                    let path = dir.join(file);
+                    std::fs::read(&path).map_err(|e| match e.kind() {
+                        std::io::ErrorKind::NotFound => BundleError::MissingFile {
+                            dir: dir.to_path_buf(),
+                            file,
+                        }
+                        .into(),
+                        _ => IoError::new(path, e).into(),
+                    })
+                };
+                (
+                    dir.display().to_string(),
+                    Cow::Owned(read(GRAPH_FILE)?),
+                    Cow::Owned(read(META_FILE)?),
+                )
+            }
+        };
+        let meta: Meta = serde_json::from_slice(&meta).map_err(|e| BundleError::BadMeta {
+            source_name: source.clone(),
+            file: META_FILE,
+            reason: e.to_string(),
+        })?;
+        if meta.overlap > 256 {
+            return Err(BundleError::BadMeta {
+                source_name: source,
+                file: META_FILE,
+                reason: format!("overlap {} is over 256", meta.overlap),
+            }
+            .into());
+        }
+        let bad = |reason: String| BundleError::BadGraph {
+            source_name: source.clone(),
+            graph: GRAPH_FILE,
+            reason,
+        };
+        let graph = Graph::load(GRAPH_FILE, &graph, executor(threads))
+            .map_err(|e| bad(format!("{e:#}")))?;
+        if let Some(dims) = graph.declared_input()
+            && (dims.len() != 4 || dims[1].is_some_and(|c| c != 3))
+        {
+            return Err(bad(format!("input is {dims:?}, expected [N, 3, H, W]")).into());
+        }
+        Ok(Self {
+            source,
+            meta,
+            graph,
+        })
+    }
+
+    /// Denoises `src` in tiles of `tile` pixels (plus the model's overlap on each side);
+    /// `tile = 0` runs the whole image as one tile.
+    pub fn denoise(&self, src: &RgbImage, tile: usize) -> Result<RgbImage, Error> {
+        let (w, h) = (src.width() as usize, src.height() as usize);
+        let tile = if tile == 0 { w.max(h) } else { tile.max(16) };
+        let o = self.meta.overlap;
+        let mut out = RgbImage::new(src.width(), src.height());
+        for ty in (0..h).step_by(tile) {
+            for tx in (0..w).step_by(tile) {
+                // The tile with its context, clipped to the image, grown to even sizes.
+                let (x0, y0) = (tx.saturating_sub(o), ty.saturating_sub(o));
+                let (x1, y1) = ((tx + tile + o).min(w), (ty + tile + o).min(h));
+                let (tw, th) = ((x1 - x0).next_multiple_of(2), (y1 - y0).next_multiple_of(2));
+                let plane = tw * th;
+                let mut input = vec![0f32; 3 * plane];
+                for y in 0..th {
+                    let sy = (y0 + y).min(h - 1);
+                    for x in 0..tw {
+                        let p = src.get_pixel((x0 + x).min(w - 1) as u32, sy as u32);
+                        for c in 0..3 {
+                            input[c * plane + y * tw + x] = f32::from(p.0[c]) / 255.0;
+                        }
+                    }
+                }
+                let shape = [1, 3, th, tw];
+                let (found, clean) = self.graph.run(&shape, input)?;
+                if found != shape {
+                    return Err(BundleError::BadGraph {
+                        source_name: self.source.clone(),
+                        graph: GRAPH_FILE,
+                        reason: format!("output is {found:?}, expected {shape:?}"),
+                    }
+                    .into());
+                }
+                for y in ty..(ty + tile).min(h) {
+                    for x in tx..(tx + tile).min(w) {
+                        let at = (y - y0) * tw + (x - x0);
+                        let px = std::array::from_fn(|c| {
+                            (clean[c * plane + at] * 255.0).round().clamp(0.0, 255.0) as u8
+                        });
+                        out.put_pixel(x as u32, y as u32, image::Rgb(px));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Denoises a picture; gray pictures come back gray.
+    pub fn denoise_image(&self, image: &DynamicImage, tile: usize) -> Result<DynamicImage, Error> {
+        let clean = self.denoise(&image.to_rgb8(), tile)?;
+        Ok(if crate::imageio::is_gray(image) {
+            DynamicImage::ImageLuma8(DynamicImage::ImageRgb8(clean).into_luma8())
+        } else {
+            DynamicImage::ImageRgb8(clean)
+        })
+    }
+}

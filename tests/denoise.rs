@@ -1,0 +1,258 @@
+//! `latent denoise` end to end: pictures, folders, Y4M and raw streams (files and pipes),
+//! latency budget, and bad streams.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{assert_fails_with, json, latent, latent_with_stdin, s};
+use tempfile::TempDir;
+
+/// A noisy 96x64 crop of the sample photo (Gaussian sigma 25, fixed seed) and its clean version.
+fn noisy_crop(dir: &Path) -> (PathBuf, PathBuf) {
+    let sample = image::load_from_memory(latent_codec::sample::SAMPLE_PNG).unwrap();
+    let clean = sample.crop_imm(300, 180, 96, 64).to_rgb8();
+    let mut noisy = clean.clone();
+    let mut g = latent_codec::gaussian::Normal::new(3);
+    for p in noisy.pixels_mut() {
+        for c in &mut p.0 {
+            *c = (f64::from(*c) + 25.0 * g.sample())
+                .round()
+                .clamp(0.0, 255.0) as u8;
+        }
+    }
+    let (n, c) = (dir.join("noisy.png"), dir.join("clean.png"));
+    noisy.save(&n).unwrap();
+    clean.save(&c).unwrap();
+    (n, c)
+}
+
+fn psnr(a: &Path, b: &Path) -> f64 {
+    let (a, b) = (
+        image::open(a).unwrap().to_rgb8(),
+        image::open(b).unwrap().to_rgb8(),
+    );
+    latent_codec::metrics::psnr(a.as_raw(), b.as_raw())
+}
+
+/// A Y4M stream of `frames` frames of `chroma` (C420jpeg, C444, Cmono) at 48x32.
+fn y4m(chroma: &str, frames: usize) -> (Vec<u8>, usize) {
+    let (w, h) = (48usize, 32usize);
+    let len = match chroma {
+        "Cmono" => w * h,
+        "C444" => 3 * w * h,
+        _ => w * h + 2 * (w / 2) * (h / 2),
+    };
+    let mut v = format!("YUV4MPEG2 W{w} H{h} F25:1 Ip A1:1 {chroma}\n").into_bytes();
+    for f in 0..frames {
+        v.extend(b"FRAME\n");
+        v.extend((0..len).map(|i| ((i * 37 + f * 11) % 200 + 28) as u8));
+    }
+    (v, len)
+}
+
+#[test]
+fn pictures_get_cleaner_and_gray_stays_gray() {
+    let dir = TempDir::new().unwrap();
+    let (noisy, clean) = noisy_crop(dir.path());
+    let out = dir.path().join("out.png");
+    let v = json(&latent(&[
+        "denoise",
+        s(&noisy),
+        "-o",
+        s(&out),
+        "--threads",
+        "1",
+        "--json",
+    ]));
+    assert_eq!(v["gray"], false);
+    let (before, after) = (psnr(&noisy, &clean), psnr(&out, &clean));
+    eprintln!("sigma 25 crop: {before:.2} dB noisy -> {after:.2} dB denoised");
+    assert!(after > before + 5.0, "{before:.2} -> {after:.2} dB");
+    let gray = dir.path().join("gray.png");
+    image::open(&noisy).unwrap().to_luma8().save(&gray).unwrap();
+    let gout = dir.path().join("gout.png");
+    assert_eq!(
+        json(&latent(&["denoise", s(&gray), "-o", s(&gout), "--json"]))["gray"],
+        true
+    );
+    assert_eq!(image::open(&gout).unwrap().color(), image::ColorType::L8);
+}
+
+#[test]
+fn tiles_are_seamless() {
+    let dir = TempDir::new().unwrap();
+    let (noisy, _) = noisy_crop(dir.path());
+    let (whole, tiled) = (dir.path().join("w.png"), dir.path().join("t.png"));
+    assert!(
+        latent(&["denoise", s(&noisy), "-o", s(&whole), "--tile", "0"])
+            .status
+            .success()
+    );
+    assert!(
+        latent(&["denoise", s(&noisy), "-o", s(&tiled), "--tile", "32"])
+            .status
+            .success()
+    );
+    let (a, b) = (
+        image::open(&whole).unwrap().to_rgb8(),
+        image::open(&tiled).unwrap().to_rgb8(),
+    );
+    let worst = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| x.abs_diff(*y))
+        .max()
+        .unwrap();
+    assert!(worst <= 1, "tiled differs from whole by up to {worst}");
+}
+
+#[test]
+fn a_folder_is_denoised_with_bad_files_skipped() {
+    let dir = TempDir::new().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    noisy_crop(&input);
+    std::fs::write(input.join("broken.png"), b"not a png").unwrap();
+    let out = dir.path().join("out");
+    let v = json(&latent(&["denoise", s(&input), "-o", s(&out), "--json"]));
+    assert_eq!(v["pictures"], 2);
+    assert_eq!(v["skipped"].as_array().unwrap().len(), 1);
+    assert!(out.join("noisy.png").exists() && out.join("clean.png").exists());
+    assert!(!out.join("broken.png").exists());
+}
+
+#[test]
+fn y4m_files_and_pipes_keep_header_and_frames() {
+    let dir = TempDir::new().unwrap();
+    for chroma in ["C420jpeg", "C444", "Cmono"] {
+        let (stream, _) = y4m(chroma, 3);
+        let (input, output) = (dir.path().join("in.y4m"), dir.path().join("out.y4m"));
+        std::fs::write(&input, &stream).unwrap();
+        let v = json(&latent(&[
+            "denoise",
+            s(&input),
+            "-o",
+            s(&output),
+            "--budget-ms",
+            "100000",
+            "--json",
+        ]));
+        assert_eq!(v["frames"], 3);
+        assert_eq!(v["over_budget"], 0);
+        let out = std::fs::read(&output).unwrap();
+        assert_eq!(out.len(), stream.len(), "{chroma}");
+        let header_end = stream.iter().position(|&b| b == b'\n').unwrap();
+        assert_eq!(out[..header_end], stream[..header_end]);
+        // Through pipes: the same bytes on stdout, the summary on stderr.
+        let piped = latent_with_stdin(&["denoise", "-", "-o", "-"], &stream);
+        assert!(
+            piped.status.success(),
+            "{}",
+            String::from_utf8_lossy(&piped.stderr)
+        );
+        assert_eq!(piped.stdout, out, "{chroma}");
+        assert!(String::from_utf8_lossy(&piped.stderr).contains("3 frames"));
+    }
+}
+
+#[test]
+fn raw_frames_in_each_pixel_format() {
+    for (fmt, len) in [
+        ("gray8", 48 * 32),
+        ("rgb24", 3 * 48 * 32),
+        ("yuv420p", 48 * 32 * 3 / 2),
+    ] {
+        let frames: Vec<u8> = (0..2 * len).map(|i| (i % 251) as u8).collect();
+        let out = latent_with_stdin(
+            &[
+                "denoise",
+                "-",
+                "-o",
+                "-",
+                "--raw",
+                "48x32",
+                "--pix-fmt",
+                fmt,
+            ],
+            &frames,
+        );
+        assert!(
+            out.status.success(),
+            "{fmt}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.stdout.len(), frames.len(), "{fmt}");
+    }
+}
+
+#[test]
+fn budget_fitting_reports_its_choice() {
+    let (stream, _) = y4m("C420jpeg", 4);
+    let out = latent_with_stdin(
+        &[
+            "denoise",
+            "-",
+            "-o",
+            "-",
+            "--budget-ms",
+            "0.001",
+            "--fit-budget",
+            "--json",
+        ],
+        &stream,
+    );
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let v: serde_json::Value = serde_json::from_str(stderr.trim()).unwrap();
+    assert_eq!(v["frames"], 4);
+    assert_eq!(v["over_budget"], 4, "no setting runs in 1 µs");
+    assert!(v["fit_budget"]["threads"].as_u64().unwrap() >= 1);
+    assert!(v["latency_ms"]["p99"].as_f64().unwrap() >= v["latency_ms"]["p50"].as_f64().unwrap());
+}
+
+#[test]
+fn cut_and_bad_streams_are_clear_errors() {
+    let dir = TempDir::new().unwrap();
+    let (stream, len) = y4m("C420jpeg", 3);
+    // Cut inside frame 3: frames 1 and 2 come out whole, then the error names frame 3.
+    let cut = &stream[..stream.len() - len / 2];
+    let out = latent_with_stdin(&["denoise", "-", "-o", "-"], cut);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("frame 3 is cut short"), "{stderr}");
+    let header_len = stream.iter().position(|&b| b == b'\n').unwrap() + 1;
+    assert_eq!(out.stdout.len(), header_len + 2 * (6 + len));
+    let bad = latent_with_stdin(
+        &["denoise", "-", "-o", "-"],
+        b"YUV4MPEG2 W48 H32 C422\nFRAME\n",
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unsupported chroma C422"));
+    let garbage = latent_with_stdin(&["denoise", "-", "-o", "-"], b"hello");
+    assert!(String::from_utf8_lossy(&garbage.stderr).contains("not a Y4M stream"));
+    let raw = latent_with_stdin(
+        &[
+            "denoise",
+            "-",
+            "-o",
+            "-",
+            "--raw",
+            "48x32",
+            "--pix-fmt",
+            "gray8",
+        ],
+        &[0u8; 2000],
+    );
+    assert!(
+        String::from_utf8_lossy(&raw.stderr).contains("frame 2 is cut short: 464 of 1536 bytes")
+    );
+    // A failed single picture writes nothing and keeps an existing output.
+    let existing = dir.path().join("keep.png");
+    std::fs::write(&existing, b"precious").unwrap();
+    let broken = dir.path().join("broken.png");
+    std::fs::write(&broken, b"not a png").unwrap();
+    let o = latent(&["denoise", s(&broken), "-o", s(&existing)]);
+    assert_fails_with(&o, "not a readable image");
+    assert_eq!(std::fs::read(&existing).unwrap(), b"precious");
+}
