@@ -42,6 +42,7 @@ pub struct Denoiser {
     /// The validated metadata.
     pub meta: Meta,
     graph: Graph,
+    sigma_hint: Option<f32>,
 }
 
 impl Denoiser {
@@ -101,7 +102,16 @@ impl Denoiser {
             source,
             meta,
             graph,
+            sigma_hint: None,
         })
+    }
+
+    /// Sets a noise-level hint (standard deviation in 8-bit levels). The model stays blind; the
+    /// noise it removes from each picture is rescaled (by at most 2x) so that its RMS equals the
+    /// hint. A hint of 0 leaves pictures as they are.
+    pub fn with_sigma_hint(mut self, sigma: Option<f32>) -> Self {
+        self.sigma_hint = sigma.map(|s| s.max(0.0));
+        self
     }
 
     /// Denoises `src` in tiles of `tile` pixels (plus the model's overlap on each side);
@@ -149,6 +159,9 @@ impl Denoiser {
                 }
             }
         }
+        if let Some(sigma) = self.sigma_hint {
+            rescale_removed_noise(src, &mut out, sigma);
+        }
         Ok(out)
     }
 
@@ -160,5 +173,26 @@ impl Denoiser {
         } else {
             DynamicImage::ImageRgb8(clean)
         })
+    }
+}
+
+/// Rescales `noisy − clean` so that its RMS is `sigma` (gain clamped to 0..=2).
+fn rescale_removed_noise(noisy: &RgbImage, clean: &mut RgbImage, sigma: f32) {
+    let n = noisy.as_raw().len().max(1) as f64;
+    let sum_sq: f64 = noisy
+        .as_raw()
+        .iter()
+        .zip(clean.as_raw())
+        .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
+        .sum();
+    let rms = (sum_sq / n).sqrt();
+    let gain = if rms > 0.0 {
+        (f64::from(sigma) / rms).clamp(0.0, 2.0)
+    } else {
+        1.0
+    };
+    for (c, &a) in clean.iter_mut().zip(noisy.as_raw()) {
+        let removed = f64::from(a) - f64::from(*c);
+        *c = (f64::from(a) - gain * removed).round().clamp(0.0, 255.0) as u8;
     }
 }

@@ -256,3 +256,28 @@ fn cut_and_bad_streams_are_clear_errors() {
     assert_fails_with(&o, "not a readable image");
     assert_eq!(std::fs::read(&existing).unwrap(), b"precious");
 }
+
+#[test]
+fn sigma_hint_scales_what_is_removed() {
+    let dir = TempDir::new().unwrap();
+    let (noisy, clean) = noisy_crop(dir.path());
+    let (zero, hinted) = (dir.path().join("zero.png"), dir.path().join("hinted.png"));
+    assert!(
+        latent(&["denoise", s(&noisy), "-o", s(&zero), "--sigma", "0"])
+            .status
+            .success()
+    );
+    let (a, b) = (
+        image::open(&noisy).unwrap().to_rgb8(),
+        image::open(&zero).unwrap().to_rgb8(),
+    );
+    assert_eq!(a, b, "a zero hint removes nothing");
+    assert!(
+        latent(&["denoise", s(&noisy), "-o", s(&hinted), "--sigma", "25"])
+            .status
+            .success()
+    );
+    assert!(psnr(&hinted, &clean) > psnr(&noisy, &clean) + 4.0);
+    let o = latent(&["denoise", s(&noisy), "-o", s(&hinted), "--sigma", "-3"]);
+    assert_eq!(o.status.code(), Some(2), "usage error");
+}

@@ -31,6 +31,10 @@ pub struct DenoiseArgs {
     /// Numeric precision (only f32 is available in this build; auto picks it).
     #[arg(long, value_name = "P", default_value = "auto", value_parser = ["auto", "f32"])]
     precision: String,
+    /// Noise level hint (standard deviation in 8-bit levels): the model stays blind, and the
+    /// noise it removes is rescaled to this RMS; 0 leaves frames as they are.
+    #[arg(long, value_name = "SIGMA", value_parser = parse_sigma)]
+    sigma: Option<f32>,
     /// Tile side in pixels (0: whole frame as one tile); tiles bound memory.
     #[arg(long, value_name = "PIXELS", default_value_t = DEFAULT_TILE)]
     tile: usize,
@@ -55,7 +59,18 @@ pub struct DenoiseArgs {
     json: bool,
 }
 
+fn parse_sigma(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(v) if (0.0..=255.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a noise level in 0..=255")),
+    }
+}
+
 impl DenoiseArgs {
+    fn denoiser(&self, threads: usize) -> Result<Denoiser> {
+        Ok(Denoiser::load(self.model.as_deref(), threads)?.with_sigma_hint(self.sigma))
+    }
+
     fn limits(&self) -> Limits {
         Limits {
             max_pixels: self.max_pixels,
@@ -102,7 +117,7 @@ pub fn run(args: &DenoiseArgs) -> Result<String> {
 }
 
 fn picture(args: &DenoiseArgs) -> Result<String> {
-    let denoiser = Denoiser::load(args.model.as_deref(), args.threads())?;
+    let denoiser = args.denoiser(args.threads())?;
     let image = imageio::read(&args.input, &args.limits())?;
     let start = Instant::now();
     let clean = denoiser.denoise_image(&image, args.tile)?;
@@ -136,7 +151,7 @@ fn pictures_in(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn folder(args: &DenoiseArgs) -> Result<String> {
-    let denoiser = Denoiser::load(args.model.as_deref(), args.threads())?;
+    let denoiser = args.denoiser(args.threads())?;
     let files = pictures_in(&args.input)?;
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
@@ -269,7 +284,7 @@ fn stream(args: &DenoiseArgs, mut reader: BufReader<Box<dyn Read>>) -> Result<St
         threads: args.threads(),
         tile: args.tile,
     };
-    let mut denoiser = Denoiser::load(args.model.as_deref(), setting.threads)?;
+    let mut denoiser = args.denoiser(setting.threads)?;
     let mut times = Vec::new();
     let mut fitted = None;
     let mut failure = None;
@@ -361,7 +376,7 @@ fn fit(args: &DenoiseArgs, frame: &Frame, current: Setting) -> Result<(Setting, 
     let rgb: RgbImage = frame.to_rgb8();
     let mut best: Option<(Setting, Denoiser, f64)> = None;
     for &t in &threads {
-        let dn = Denoiser::load(args.model.as_deref(), t)?;
+        let dn = args.denoiser(t)?;
         let mut fastest: Option<(Setting, f64)> = None;
         for tile in [0, 256, 128] {
             dn.denoise(&rgb, tile)?;
@@ -380,10 +395,6 @@ fn fit(args: &DenoiseArgs, frame: &Frame, current: Setting) -> Result<(Setting, 
     }
     match best {
         Some(b) => Ok(b),
-        None => Ok((
-            current,
-            Denoiser::load(args.model.as_deref(), current.threads)?,
-            f64::NAN,
-        )),
+        None => Ok((current, args.denoiser(current.threads)?, f64::NAN)),
     }
 }
