@@ -78,23 +78,9 @@ impl ModelBundle {
 
     /// Loads the bundle in directory `dir`.
     pub fn from_dir(dir: &Path) -> Result<Self, crate::Error> {
-        let read = |file: &'static str| -> Result<Vec<u8>, crate::Error> {
-            let path = dir.join(file);
-            match std::fs::read(&path) {
-                Ok(bytes) => Ok(bytes),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    Err(BundleError::MissingFile {
-                        dir: dir.to_path_buf(),
-                        file,
-                    }
-                    .into())
-                }
-                Err(e) => Err(IoError::new(path, e).into()),
-            }
-        };
-        let encoder = read(ENCODER_FILE)?;
-        let decoder = read(DECODER_FILE)?;
-        let prior = read(PRIOR_FILE)?;
+        let encoder = read_file(dir, ENCODER_FILE)?;
+        let decoder = read_file(dir, DECODER_FILE)?;
+        let prior = read_file(dir, PRIOR_FILE)?;
         Ok(Self::from_parts(
             dir.display().to_string(),
             Cow::Owned(encoder),
@@ -162,6 +148,20 @@ impl ModelBundle {
     pub fn fingerprint_hex(&self) -> String {
         hex(&self.fingerprint)
     }
+}
+
+/// Reads `file` from the bundle directory `dir`; a missing file is a
+/// [`BundleError::MissingFile`] naming both.
+pub fn read_file(dir: &Path, file: &'static str) -> Result<Vec<u8>, crate::Error> {
+    let path = dir.join(file);
+    std::fs::read(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => BundleError::MissingFile {
+            dir: dir.to_path_buf(),
+            file,
+        }
+        .into(),
+        _ => IoError::new(path, e).into(),
+    })
 }
 
 /// Lower-case hex of `bytes`.

@@ -11,8 +11,9 @@ use std::path::Path;
 use image::{DynamicImage, RgbImage};
 use serde::Deserialize;
 
+use crate::bundle::read_file;
 use crate::engine::{Graph, executor};
-use crate::error::{BundleError, Error, IoError};
+use crate::error::{BundleError, Error};
 
 /// File names inside a denoiser bundle directory.
 pub const GRAPH_FILE: &str = "denoiser.onnx";
@@ -54,24 +55,11 @@ impl Denoiser {
                 Cow::Borrowed(EMBEDDED_GRAPH),
                 Cow::Borrowed(EMBEDDED_META),
             ),
-            Some(dir) => {
-                let read = |file: &'static str| -> Result<Vec<u8>, Error> {
-                    let path = dir.join(file);
-                    std::fs::read(&path).map_err(|e| match e.kind() {
-                        std::io::ErrorKind::NotFound => BundleError::MissingFile {
-                            dir: dir.to_path_buf(),
-                            file,
-                        }
-                        .into(),
-                        _ => IoError::new(path, e).into(),
-                    })
-                };
-                (
-                    dir.display().to_string(),
-                    Cow::Owned(read(GRAPH_FILE)?),
-                    Cow::Owned(read(META_FILE)?),
-                )
-            }
+            Some(dir) => (
+                dir.display().to_string(),
+                Cow::Owned(read_file(dir, GRAPH_FILE)?),
+                Cow::Owned(read_file(dir, META_FILE)?),
+            ),
         };
         let meta: Meta = serde_json::from_slice(&meta).map_err(|e| BundleError::BadMeta {
             source_name: source.clone(),

@@ -13,8 +13,9 @@ use image::imageops::FilterType;
 use image::{DynamicImage, GrayImage, Luma};
 use serde::Deserialize;
 
+use crate::bundle::read_file;
 use crate::engine::{Graph, executor};
-use crate::error::{BundleError, DemoError, Error, IoError};
+use crate::error::{BundleError, DemoError, Error};
 
 /// Names of the compiled-in demo models.
 pub const EMBEDDED: [&str; 2] = ["fashion", "mnist"];
@@ -114,21 +115,10 @@ impl Vae2d {
             }
             .into());
         }
-        let read = |file: &'static str| -> Result<Vec<u8>, Error> {
-            let path = dir.join(file);
-            std::fs::read(&path).map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => BundleError::MissingFile {
-                    dir: dir.to_path_buf(),
-                    file,
-                }
-                .into(),
-                _ => IoError::new(path, e).into(),
-            })
-        };
         let (enc, dec, meta) = (
-            read(crate::bundle::ENCODER_FILE)?,
-            read(crate::bundle::DECODER_FILE)?,
-            read(META_FILE)?,
+            read_file(dir, crate::bundle::ENCODER_FILE)?,
+            read_file(dir, crate::bundle::DECODER_FILE)?,
+            read_file(dir, META_FILE)?,
         );
         Self::from_parts(
             dir.display().to_string(),
