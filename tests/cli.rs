@@ -4,24 +4,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{assert_fails_with, json, latent, s};
+use common::{assert_fails_with, compressed_crop, json, latent, s};
 
 use tempfile::TempDir;
-
-/// A small PNG crop of the sample photo, and a .lat made from it.
-fn fixture(dir: &TempDir) -> (PathBuf, PathBuf) {
-    let png = dir.path().join("in.png");
-    let sample = image::load_from_memory(latent_codec::sample::SAMPLE_PNG).unwrap();
-    sample.crop_imm(300, 200, 80, 48).save(&png).unwrap();
-    let lat = dir.path().join("in.lat");
-    let out = latent(&["compress", s(&png), "-o", s(&lat), "--threads", "1"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (png, lat)
-}
 
 #[test]
 fn compress_decompress_inspect_json() {
@@ -106,7 +91,7 @@ fn missing_and_non_image_inputs() {
 #[test]
 fn truncated_corrupt_and_foreign_version_lat() {
     let dir = TempDir::new().unwrap();
-    let (_, lat) = fixture(&dir);
+    let (_, lat) = compressed_crop(dir.path(), "in", (300, 200, 80, 48));
     let bytes = std::fs::read(&lat).unwrap();
     let bad = dir.path().join("bad.lat");
     let out_png = dir.path().join("out.png");
@@ -162,7 +147,7 @@ fn bundle_copy(dir: &TempDir, name: &str) -> PathBuf {
 #[test]
 fn lat_from_another_model_names_both_fingerprints() {
     let dir = TempDir::new().unwrap();
-    let (_, lat) = fixture(&dir);
+    let (_, lat) = compressed_crop(dir.path(), "in", (300, 200, 80, 48));
     let other = bundle_copy(&dir, "other");
     let out_png = dir.path().join("out.png");
     let out = latent(&[
@@ -185,7 +170,7 @@ fn lat_from_another_model_names_both_fingerprints() {
 #[test]
 fn bundle_missing_a_file() {
     let dir = TempDir::new().unwrap();
-    let (png, _) = fixture(&dir);
+    let (png, _) = compressed_crop(dir.path(), "in", (300, 200, 80, 48));
     let broken = bundle_copy(&dir, "broken");
     std::fs::remove_file(broken.join("decoder.onnx")).unwrap();
     let out = latent(&[
@@ -202,7 +187,7 @@ fn bundle_missing_a_file() {
 #[test]
 fn bundle_with_the_wrong_graph_names_expected_and_found() {
     let dir = TempDir::new().unwrap();
-    let (png, _) = fixture(&dir);
+    let (png, _) = compressed_crop(dir.path(), "in", (300, 200, 80, 48));
     let wrong = bundle_copy(&dir, "wrong");
     std::fs::copy(wrong.join("decoder.onnx"), wrong.join("encoder.onnx")).unwrap();
     let out = latent(&[
@@ -222,7 +207,7 @@ fn bundle_with_the_wrong_graph_names_expected_and_found() {
 #[test]
 fn over_the_pixel_limit() {
     let dir = TempDir::new().unwrap();
-    let (png, lat) = fixture(&dir);
+    let (png, lat) = compressed_crop(dir.path(), "in", (300, 200, 80, 48));
     let out_lat = dir.path().join("o.lat");
     let out = latent(&[
         "compress",
@@ -268,7 +253,7 @@ fn failed_run_keeps_existing_output() {
 #[test]
 fn bad_quality_is_a_clear_error() {
     let dir = TempDir::new().unwrap();
-    let (png, _) = fixture(&dir);
+    let (png, _) = compressed_crop(dir.path(), "in", (300, 200, 80, 48));
     let out = latent(&[
         "compress",
         s(&png),

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{assert_fails_with, json, latent, latent_with_stdin, s};
+use common::{assert_fails_with, json, latent, latent_with_stdin, psnr, s};
 use tempfile::TempDir;
 
 /// A noisy 96x64 crop of the sample photo (Gaussian sigma 25, fixed seed) and its clean version.
@@ -25,14 +25,6 @@ fn noisy_crop(dir: &Path) -> (PathBuf, PathBuf) {
     noisy.save(&n).unwrap();
     clean.save(&c).unwrap();
     (n, c)
-}
-
-fn psnr(a: &Path, b: &Path) -> f64 {
-    let (a, b) = (
-        image::open(a).unwrap().to_rgb8(),
-        image::open(b).unwrap().to_rgb8(),
-    );
-    latent_codec::metrics::psnr(a.as_raw(), b.as_raw())
 }
 
 /// A Y4M stream of `frames` frames of `chroma` (C420jpeg, C444, Cmono) at 48x32.

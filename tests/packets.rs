@@ -5,23 +5,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{assert_fails_with, json, latent, s};
+use common::{assert_fails_with, compressed_crop, json, latent, psnr, s};
 use tempfile::TempDir;
-
-/// A 256x192 crop of the sample photo, compressed.
-fn lat(dir: &TempDir) -> (PathBuf, PathBuf) {
-    let png = dir.path().join("crop.png");
-    let sample = image::load_from_memory(latent_codec::sample::SAMPLE_PNG).unwrap();
-    sample.crop_imm(160, 96, 256, 192).save(&png).unwrap();
-    let lat = dir.path().join("crop.lat");
-    let out = latent(&["compress", s(&png), "-o", s(&lat), "--threads", "1"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (png, lat)
-}
 
 fn packetize(lat: &Path, mtu: u32, dir: &Path) -> serde_json::Value {
     json(&latent(&[
@@ -44,18 +29,10 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-fn psnr(a: &Path, b: &Path) -> f64 {
-    let (a, b) = (
-        image::open(a).unwrap().to_rgb8(),
-        image::open(b).unwrap().to_rgb8(),
-    );
-    latent_codec::metrics::psnr(a.as_raw(), b.as_raw())
-}
-
 #[test]
 fn round_trip_is_byte_identical_at_radio_mtus() {
     let dir = TempDir::new().unwrap();
-    let (_, lat) = lat(&dir);
+    let (_, lat) = compressed_crop(dir.path(), "crop", (160, 96, 256, 192));
     let lat_len = std::fs::metadata(&lat).unwrap().len() as usize;
     for mtu in [68, 222, 244, 1200] {
         let pk = dir.path().join(format!("p{mtu}"));
@@ -85,7 +62,7 @@ fn round_trip_is_byte_identical_at_radio_mtus() {
 #[test]
 fn ten_percent_loss_is_concealed_within_a_few_db() {
     let dir = TempDir::new().unwrap();
-    let (png, lat) = lat(&dir);
+    let (png, lat) = compressed_crop(dir.path(), "crop", (160, 96, 256, 192));
     let full = dir.path().join("full.png");
     assert!(
         latent(&["decompress", s(&lat), "-o", s(&full)])
@@ -127,7 +104,7 @@ fn ten_percent_loss_is_concealed_within_a_few_db() {
 #[test]
 fn duplicates_reordering_corruption_and_strangers_are_refused_one_by_one() {
     let dir = TempDir::new().unwrap();
-    let (_, lat) = lat(&dir);
+    let (_, lat) = compressed_crop(dir.path(), "crop", (160, 96, 256, 192));
     let pk = dir.path().join("p");
     packetize(&lat, 244, &pk);
     let paths = files(&pk);
@@ -177,7 +154,7 @@ fn duplicates_reordering_corruption_and_strangers_are_refused_one_by_one() {
 #[test]
 fn bad_requests_are_clear_errors() {
     let dir = TempDir::new().unwrap();
-    let (_, lat) = lat(&dir);
+    let (_, lat) = compressed_crop(dir.path(), "crop", (160, 96, 256, 192));
     let pk = dir.path().join("p");
     let o = latent(&["packetize", s(&lat), "--mtu", "40", "-o", s(&pk)]);
     assert_fails_with(&o, "MTU 40 is outside 68..=65559 bytes");

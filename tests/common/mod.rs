@@ -1,7 +1,7 @@
 //! Helpers shared by the binary's end-to-end tests.
 #![allow(dead_code)] // each test crate uses its own subset
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs the binary; under a cross runner (`LATENT_TEST_RUNNER`, e.g. "qemu-aarch64 -cpu
@@ -70,4 +70,33 @@ pub fn assert_fails_with(out: &Output, needle: &str) {
 
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
+}
+
+/// Saves the `w x h` crop at (`x`, `y`) of the sample photo as `dir/NAME.png` and compresses it
+/// to `dir/NAME.lat` with the binary; returns both paths.
+pub fn compressed_crop(
+    dir: &Path,
+    name: &str,
+    (x, y, w, h): (u32, u32, u32, u32),
+) -> (PathBuf, PathBuf) {
+    let png = dir.join(format!("{name}.png"));
+    let sample = image::load_from_memory(latent_codec::sample::SAMPLE_PNG).unwrap();
+    sample.crop_imm(x, y, w, h).save(&png).unwrap();
+    let lat = dir.join(format!("{name}.lat"));
+    let out = latent(&["compress", s(&png), "-o", s(&lat), "--threads", "1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (png, lat)
+}
+
+/// PSNR-RGB between two image files.
+pub fn psnr(a: &Path, b: &Path) -> f64 {
+    let (a, b) = (
+        image::open(a).unwrap().to_rgb8(),
+        image::open(b).unwrap().to_rgb8(),
+    );
+    latent_codec::metrics::psnr(a.as_raw(), b.as_raw())
 }
