@@ -39,7 +39,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| symbols::decode(&coded, &tables, plane, &mut out).unwrap())
     });
 
-    let denoiser = Denoiser::load(None, 1).unwrap();
+    let denoiser = Denoiser::load(None, 1, &Limits::default()).unwrap();
     let tile = crop.to_rgb8();
     denoiser.denoise(&tile, 0).unwrap();
     c.bench_function("denoise/tile 256x192", |b| {

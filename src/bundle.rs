@@ -13,7 +13,8 @@ use latent_wire::cdf::{Cdf, PRECISION};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::error::{BundleError, IoError};
+use crate::error::BundleError;
+use crate::limits::Limits;
 
 /// File names inside a bundle directory.
 pub const ENCODER_FILE: &str = "encoder.onnx";
@@ -68,7 +69,7 @@ pub struct ModelBundle {
 impl ModelBundle {
     /// The default photo codec compiled into the binary.
     pub fn embedded() -> Result<Self, BundleError> {
-        Self::from_parts(
+        Self::from_bytes(
             "embedded".into(),
             Cow::Borrowed(EMBEDDED_ENCODER),
             Cow::Borrowed(EMBEDDED_DECODER),
@@ -76,12 +77,12 @@ impl ModelBundle {
         )
     }
 
-    /// Loads the bundle in directory `dir`.
-    pub fn from_dir(dir: &Path) -> Result<Self, crate::Error> {
-        let encoder = read_file(dir, ENCODER_FILE)?;
-        let decoder = read_file(dir, DECODER_FILE)?;
-        let prior = read_file(dir, PRIOR_FILE)?;
-        Ok(Self::from_parts(
+    /// Loads the bundle in directory `dir`; files over `limits` are refused unread.
+    pub fn from_dir(dir: &Path, limits: &Limits) -> Result<Self, crate::Error> {
+        let encoder = read_file(dir, ENCODER_FILE, limits)?;
+        let decoder = read_file(dir, DECODER_FILE, limits)?;
+        let prior = read_file(dir, PRIOR_FILE, limits)?;
+        Ok(Self::from_bytes(
             dir.display().to_string(),
             Cow::Owned(encoder),
             Cow::Owned(decoder),
@@ -89,7 +90,9 @@ impl ModelBundle {
         )?)
     }
 
-    fn from_parts(
+    /// A bundle from its files' bytes: the prior is parsed and its CDF tables validated; the
+    /// graphs are only fingerprinted here (they load in [`crate::Codec::new`]).
+    pub fn from_bytes(
         source: String,
         encoder_onnx: Cow<'static, [u8]>,
         decoder_onnx: Cow<'static, [u8]>,
@@ -150,17 +153,18 @@ impl ModelBundle {
     }
 }
 
-/// Reads `file` from the bundle directory `dir`; a missing file is a
+/// Reads `file` from the bundle directory `dir` within `limits`; a missing file is a
 /// [`BundleError::MissingFile`] naming both.
-pub fn read_file(dir: &Path, file: &'static str) -> Result<Vec<u8>, crate::Error> {
-    let path = dir.join(file);
-    std::fs::read(&path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => BundleError::MissingFile {
-            dir: dir.to_path_buf(),
-            file,
+pub fn read_file(dir: &Path, file: &'static str, limits: &Limits) -> Result<Vec<u8>, crate::Error> {
+    limits.read_file(&dir.join(file)).map_err(|e| match e {
+        crate::Error::Io(io) if io.source.kind() == std::io::ErrorKind::NotFound => {
+            BundleError::MissingFile {
+                dir: dir.to_path_buf(),
+                file,
+            }
+            .into()
         }
-        .into(),
-        _ => IoError::new(path, e).into(),
+        e => e,
     })
 }
 

@@ -25,6 +25,40 @@ pub struct Args {
     command: Command,
 }
 
+/// Bounds on untrusted input, one flag per [`Limits`] field.
+#[derive(clap::Args)]
+#[command(next_help_heading = "Limits on input")]
+struct LimitOpts {
+    /// Refuse images and frames with more pixels than this.
+    #[arg(long, value_name = "PIXELS", default_value_t = Limits::default().max_pixels)]
+    max_pixels: u64,
+    /// Refuse latents (channels x height x width) with more elements than this.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_latent_elements)]
+    max_latent_elements: u64,
+    /// Refuse input files larger than this.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_input_bytes)]
+    max_input_bytes: u64,
+    /// Refuse frame streams whose frames are larger than this.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_frame_bytes)]
+    max_frame_bytes: u64,
+    /// Refuse packet streams of more packets than this.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_packets,
+          value_parser = clap::value_parser!(u64).range(3..=latent_codec::packets::MAX_PACKETS as u64))]
+    max_packets: u64,
+}
+
+impl LimitOpts {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_pixels: self.max_pixels,
+            max_latent_elements: self.max_latent_elements,
+            max_input_bytes: self.max_input_bytes,
+            max_frame_bytes: self.max_frame_bytes,
+            max_packets: self.max_packets,
+        }
+    }
+}
+
 /// Options shared by the commands that run a model.
 #[derive(clap::Args)]
 struct ModelOpts {
@@ -34,21 +68,18 @@ struct ModelOpts {
     /// Inference threads (default: all cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: Option<u16>,
-    /// Refuse images with more pixels than this.
-    #[arg(long, value_name = "PIXELS", default_value_t = Limits::default().max_pixels)]
-    max_pixels: u64,
+    #[command(flatten)]
+    limits: LimitOpts,
 }
 
 impl ModelOpts {
     fn limits(&self) -> Limits {
-        Limits {
-            max_pixels: self.max_pixels,
-        }
+        self.limits.limits()
     }
 
     fn codec(&self) -> Result<Codec> {
         let bundle = match &self.model {
-            Some(dir) => ModelBundle::from_dir(dir)?,
+            Some(dir) => ModelBundle::from_dir(dir, &self.limits())?,
             None => ModelBundle::embedded()?,
         };
         let threads = match self.threads {
@@ -94,6 +125,8 @@ enum Command {
     Inspect {
         /// Input .lat file.
         input: PathBuf,
+        #[command(flatten)]
+        limits: LimitOpts,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
@@ -167,7 +200,11 @@ pub fn run(args: Args) -> Result<(String, u8)> {
             model,
             json,
         } => decompress(&input, &output, &model, json),
-        Command::Inspect { input, json } => inspect(&input, json),
+        Command::Inspect {
+            input,
+            limits,
+            json,
+        } => inspect(&input, &limits.limits(), json),
         Command::Demo { output_dir, model } => demo(&output_dir, &model),
         Command::Packetize {
             input,
@@ -188,8 +225,9 @@ pub fn run(args: Args) -> Result<(String, u8)> {
     Ok((report, 0))
 }
 
-fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+/// Reads an input file within `limits`.
+fn read(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
+    Ok(limits.read_file(path)?)
 }
 
 fn compress(
@@ -232,7 +270,7 @@ fn compress(
 fn decompress(input: &Path, output: &Path, opts: &ModelOpts, json: bool) -> Result<String> {
     let mut report = String::new();
     let codec = opts.codec()?;
-    let lat = read(input)?;
+    let lat = read(input, &opts.limits())?;
     let decoded = codec
         .decode(&lat)
         .with_context(|| input.display().to_string())?;
@@ -261,9 +299,9 @@ fn decompress(input: &Path, output: &Path, opts: &ModelOpts, json: bool) -> Resu
     Ok(report)
 }
 
-fn inspect(input: &Path, json: bool) -> Result<String> {
+fn inspect(input: &Path, limits: &Limits, json: bool) -> Result<String> {
     let mut report = String::new();
-    let lat = read(input)?;
+    let lat = read(input, limits)?;
     let file =
         LatFile::parse(&lat).with_context(|| format!("{}: invalid .lat", input.display()))?;
     let fields = header_json(&file);

@@ -9,12 +9,21 @@ use sha2::{Digest, Sha256};
 
 use crate::bundle::{ModelBundle, hex};
 use crate::engine::{Graph, executor};
-use crate::error::{BundleError, Error, LatError, LimitError};
+use crate::error::{BundleError, Error, LatError};
 use crate::imageio::is_gray;
-use crate::limits::Limits;
+use crate::limits::{Bound, Limits};
 
 /// The only quality of a single-rate model (the value stored in `.lat` headers).
 pub const DEFAULT_QUALITY: u8 = 4;
+
+/// Latent positions per tile side: images larger than one window (tile plus margins) are
+/// encoded and decoded tile by tile, so memory stays bounded whatever the image size.
+pub const DEFAULT_TILE: usize = 48;
+
+/// Latent positions of context on each side of a tile: covers the encoder's receptive field
+/// (four 5x5 stride-2 convolutions, 30 pixels) and the decoder's (under 2 latent positions), so
+/// tiled results equal whole-image ones up to float rounding.
+const MARGIN: usize = 2;
 
 /// A loaded model bundle, ready to encode and decode.
 pub struct Codec {
@@ -22,6 +31,7 @@ pub struct Codec {
     encoder: Graph,
     decoder: Graph,
     limits: Limits,
+    tile: usize,
 }
 
 /// The result of [`Codec::encode`].
@@ -78,6 +88,7 @@ impl Codec {
             encoder,
             decoder,
             limits,
+            tile: DEFAULT_TILE,
         };
         codec.check_input(&codec.encoder, "encoder.onnx", 3)?;
         let latent_channels = codec.bundle.prior.latent_channels;
@@ -85,12 +96,23 @@ impl Codec {
         Ok(codec)
     }
 
+    /// The same codec with tiles of `tile` latent positions a side (at least 1).
+    pub fn with_tile(mut self, tile: usize) -> Self {
+        self.tile = tile.max(1);
+        self
+    }
+
     /// The model bundle in use.
     pub fn bundle(&self) -> &ModelBundle {
         &self.bundle
     }
 
-    /// Latent shape `[channels, height, width]` for a `width x height` image.
+    /// The limits untrusted input is checked against.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Latent shape `[channels, height, width]` for a `width x height` image, within limits.
     fn latent_shape(&self, width: u32, height: u32) -> Result<[usize; 3], Error> {
         let s = self.bundle.prior.stride;
         let shape = [
@@ -99,16 +121,20 @@ impl Codec {
             (width as usize).div_ceil(s),
         ];
         if shape[1] > usize::from(u16::MAX) || shape[2] > usize::from(u16::MAX) {
-            let max_side = u64::from(u16::MAX) * s as u64;
-            return Err(LimitError {
-                what: "image side (max side is 65535 x stride)",
-                width: width.into(),
-                height: height.into(),
-                pixels: u64::from(width).max(height.into()),
-                limit: max_side,
+            return Err(LatError::SideTooLong {
+                width,
+                height,
+                max: u64::from(u16::MAX) * s as u64,
+                stride: s,
             }
             .into());
         }
+        let [c, h, w] = shape;
+        self.limits.check(
+            Bound::LatentElements,
+            c as u64 * h as u64 * w as u64,
+            format_args!("latent {c}x{h}x{w} of a {width}x{height} image"),
+        )?;
         Ok(shape)
     }
 
@@ -143,12 +169,23 @@ impl Codec {
         .into()
     }
 
+    /// The windows (tiles with their margins) covering an `lh x lw` latent.
+    fn windows(&self, lh: usize, lw: usize) -> Vec<(Window, Window)> {
+        let rows = windows(lh, self.tile, MARGIN);
+        let cols = windows(lw, self.tile, MARGIN);
+        rows.iter()
+            .flat_map(|r| cols.iter().map(move |c| (r.clone(), c.clone())))
+            .collect()
+    }
+
     /// Optimizes both graphs for a `width x height` image ahead of time.
     pub fn prepare(&self, width: u32, height: u32) -> Result<(), Error> {
         let [c, lh, lw] = self.latent_shape(width, height)?;
         let s = self.bundle.prior.stride;
-        self.encoder.prepare(&[1, 3, lh * s, lw * s])?;
-        self.decoder.prepare(&[1, c, lh, lw])
+        let tiles = self.windows(lh, lw);
+        let (rows, cols) = &tiles[0];
+        self.encoder.prepare(&[1, 3, rows.len * s, cols.len * s])?;
+        self.decoder.prepare(&[1, c, rows.len, cols.len])
     }
 
     /// Quality settings this model offers.
@@ -170,15 +207,36 @@ impl Codec {
             .check_pixels("input image", width.into(), height.into())?;
         let [c, lh, lw] = self.latent_shape(width, height)?;
         let s = self.bundle.prior.stride;
-        let input = planar_padded(&image.to_rgb8(), lh * s, lw * s);
-        self.encoder.prepare(&[1, 3, lh * s, lw * s])?;
+        // No copy of an image that is RGB8 already (a 64 MP one is 192 MB).
+        let rgb = match image.as_rgb8() {
+            Some(rgb) => std::borrow::Cow::Borrowed(rgb),
+            None => std::borrow::Cow::Owned(image.to_rgb8()),
+        };
+        let tiles = self.windows(lh, lw);
+        let (rows, cols) = &tiles[0];
+        self.encoder.prepare(&[1, 3, rows.len * s, cols.len * s])?;
         let start = Instant::now();
-        let (shape, mu) = self.encoder.run(&[1, 3, lh * s, lw * s], input)?;
-        if shape != [1, c, lh, lw] {
-            return Err(self.bad_graph(
-                "encoder.onnx",
-                format!("output shape {shape:?}, expected {:?}", [1, c, lh, lw]),
-            ));
+        let mut mu = vec![0f32; c * lh * lw];
+        for (rows, cols) in tiles {
+            let shape = [1, 3, rows.len * s, cols.len * s];
+            let input = planar_window(&rgb, rows.start * s, cols.start * s, shape[2], shape[3]);
+            let (found, out) = self.encoder.run(&shape, input)?;
+            let expected = [1, c, rows.len, cols.len];
+            if found != expected {
+                return Err(self.bad_graph(
+                    "encoder.onnx",
+                    format!("output shape {found:?}, expected {expected:?}"),
+                ));
+            }
+            for ch in 0..c {
+                for y in rows.keep.clone() {
+                    let src = (ch * rows.len + y - rows.start) * cols.len;
+                    let dst = (ch * lh + y) * lw;
+                    mu[dst + cols.keep.start..dst + cols.keep.end].copy_from_slice(
+                        &out[src + cols.keep.start - cols.start..src + cols.keep.end - cols.start],
+                    );
+                }
+            }
         }
         // `as` saturates: a non-finite or huge μ becomes an escaped extreme value, never UB.
         let latent: Vec<i32> = mu.iter().map(|v| v.round_ties_even() as i32).collect();
@@ -264,10 +322,14 @@ impl Codec {
             usize::from(header.latent_height),
             usize::from(header.latent_width),
         ];
-        self.decoder.prepare(&[1, c, lh, lw])?;
+        // Entropy decoding first: a corrupt payload fails before any graph work.
         let start = Instant::now();
         let symbols = self.entropy_decode(&file)?;
-        self.render(header, symbols, start)
+        let entropy = start.elapsed();
+        let tiles = self.windows(lh, lw);
+        let (rows, cols) = &tiles[0];
+        self.decoder.prepare(&[1, c, rows.len, cols.len])?;
+        self.render(header, symbols, Instant::now() - entropy)
     }
 
     /// Decodes latent `symbols` (channel-major, the shape in `header`) to an image, as
@@ -291,19 +353,37 @@ impl Codec {
             usize::from(header.latent_height),
             usize::from(header.latent_width),
         ];
-        let latent = symbols.iter().map(|&v| v as f32).collect();
-        let (shape, planes) = self.decoder.run(&[1, c, lh, lw], latent)?;
         let s = self.bundle.prior.stride;
-        if shape != [1, 3, lh * s, lw * s] {
-            return Err(self.bad_graph(
-                "decoder.onnx",
-                format!(
-                    "output shape {shape:?}, expected {:?}",
-                    [1, 3, lh * s, lw * s]
-                ),
-            ));
+        let mut rgb = RgbImage::new(header.width, header.height);
+        for (rows, cols) in self.windows(lh, lw) {
+            let mut latent = Vec::with_capacity(c * rows.len * cols.len);
+            for ch in 0..c {
+                for y in rows.start..rows.start + rows.len {
+                    let at = (ch * lh + y) * lw + cols.start;
+                    latent.extend(symbols[at..at + cols.len].iter().map(|&v| v as f32));
+                }
+            }
+            let (found, planes) = self.decoder.run(&[1, c, rows.len, cols.len], latent)?;
+            let (ph, pw) = (rows.len * s, cols.len * s);
+            if found != [1, 3, ph, pw] {
+                return Err(self.bad_graph(
+                    "decoder.onnx",
+                    format!("output shape {found:?}, expected {:?}", [1, 3, ph, pw]),
+                ));
+            }
+            let (y0, x0) = (rows.start * s, cols.start * s);
+            let ys = rows.keep.start * s..(rows.keep.end * s).min(header.height as usize);
+            let xs = cols.keep.start * s..(cols.keep.end * s).min(header.width as usize);
+            for y in ys {
+                for x in xs.clone() {
+                    let at = (y - y0) * pw + (x - x0);
+                    let px = std::array::from_fn(|k| {
+                        (planes[k * ph * pw + at] * 255.0).round().clamp(0.0, 255.0) as u8
+                    });
+                    rgb.put_pixel(x as u32, y as u32, image::Rgb(px));
+                }
+            }
         }
-        let rgb = interleaved_cropped(&planes, lh * s, lw * s, header.width, header.height);
         let image = if header.image_channels == 1 {
             DynamicImage::ImageLuma8(DynamicImage::ImageRgb8(rgb).into_luma8())
         } else {
@@ -318,30 +398,82 @@ impl Codec {
     }
 }
 
-/// Planar `3 x ph x pw` floats in `[0, 1]`, edges replicated into the padding.
-fn planar_padded(rgb: &RgbImage, ph: usize, pw: usize) -> Vec<f32> {
-    let (w, h) = (rgb.width() as usize, rgb.height() as usize);
+/// One axis of a tile: the window run through a graph and the part of it kept, in latent
+/// positions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Window {
+    /// First position of the window.
+    start: usize,
+    /// Positions in the window.
+    len: usize,
+    /// Positions whose results are kept (inside the window, at least `margin` from any window
+    /// edge that is not an image edge).
+    keep: std::ops::Range<usize>,
+}
+
+/// Windows along an axis of `n` positions: one window of all `n` when that is at most
+/// `tile + 2 * margin`, else the fewest tiles of at most `tile` positions, of equal size, each in
+/// a window of that size plus `2 * margin` (all the same length, so one optimized plan serves
+/// them all) shifted inside the axis at its ends.
+fn windows(n: usize, tile: usize, margin: usize) -> Vec<Window> {
+    if n <= tile + 2 * margin {
+        return vec![Window {
+            start: 0,
+            len: n,
+            keep: 0..n,
+        }];
+    }
+    let size = n.div_ceil(n.div_ceil(tile));
+    let len = size + 2 * margin;
+    (0..n)
+        .step_by(size)
+        .map(|first| Window {
+            start: first.saturating_sub(margin).min(n - len),
+            len,
+            keep: first..(first + size).min(n),
+        })
+        .collect()
+}
+
+/// Planar `3 x h x w` floats in `[0, 1]` of the window at (`y0`, `x0`) of `rgb`, with edges
+/// replicated past the image.
+fn planar_window(rgb: &RgbImage, y0: usize, x0: usize, h: usize, w: usize) -> Vec<f32> {
+    let (width, height) = (rgb.width() as usize, rgb.height() as usize);
     let raw = rgb.as_raw();
-    let mut out = vec![0f32; 3 * ph * pw];
-    for y in 0..ph {
-        let sy = y.min(h - 1);
-        for x in 0..pw {
-            let sx = x.min(w - 1);
-            let p = 3 * (sy * w + sx);
+    let mut out = vec![0f32; 3 * h * w];
+    for y in 0..h {
+        let sy = (y0 + y).min(height - 1);
+        for x in 0..w {
+            let p = 3 * (sy * width + (x0 + x).min(width - 1));
             for c in 0..3 {
-                out[c * ph * pw + y * pw + x] = f32::from(raw[p + c]) / 255.0;
+                out[c * h * w + y * w + x] = f32::from(raw[p + c]) / 255.0;
             }
         }
     }
     out
 }
 
-/// Interleaved 8-bit RGB of the top-left `width x height` of planar `3 x ph x pw` floats.
-fn interleaved_cropped(planes: &[f32], ph: usize, pw: usize, width: u32, height: u32) -> RgbImage {
-    RgbImage::from_fn(width, height, |x, y| {
-        let at = y as usize * pw + x as usize;
-        image::Rgb(std::array::from_fn(|c| {
-            (planes[c * ph * pw + at] * 255.0).round().clamp(0.0, 255.0) as u8
-        }))
-    })
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_cover_the_axis_once_with_margins() {
+        for n in 1..60 {
+            for tile in 1..8 {
+                let ws = windows(n, tile, 2);
+                let mut next = 0;
+                for w in &ws {
+                    assert_eq!(w.keep.start, next, "n {n} tile {tile}: {ws:?}");
+                    next = w.keep.end;
+                    assert!(w.start + w.len <= n);
+                    assert!(w.start <= w.keep.start && w.keep.end <= w.start + w.len);
+                    assert!(w.start == 0 || w.keep.start - w.start >= 2);
+                    assert!(w.start + w.len == n || w.start + w.len - w.keep.end >= 2);
+                    assert_eq!(w.len, ws[0].len);
+                }
+                assert_eq!(next, n);
+            }
+        }
+    }
 }

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::bundle::read_file;
 use crate::engine::{Graph, executor};
 use crate::error::{BundleError, Error};
+use crate::limits::Limits;
 
 /// File names inside a denoiser bundle directory.
 pub const GRAPH_FILE: &str = "denoiser.onnx";
@@ -36,6 +37,22 @@ pub struct Meta {
     pub overlap: usize,
 }
 
+impl Meta {
+    /// Parses and validates `model.json` bytes; `source` names the bundle in errors.
+    pub fn parse(source: &str, json: &[u8]) -> Result<Self, BundleError> {
+        let bad = |reason: String| BundleError::BadMeta {
+            source_name: source.to_string(),
+            file: META_FILE,
+            reason,
+        };
+        let meta: Self = serde_json::from_slice(json).map_err(|e| bad(e.to_string()))?;
+        if meta.overlap > 256 {
+            return Err(bad(format!("overlap {} is over 256", meta.overlap)));
+        }
+        Ok(meta)
+    }
+}
+
 /// A loaded denoiser.
 pub struct Denoiser {
     /// Where it came from ("embedded" or the directory).
@@ -47,8 +64,9 @@ pub struct Denoiser {
 }
 
 impl Denoiser {
-    /// The compiled-in model, or the bundle in `dir`; inference on `threads` threads.
-    pub fn load(dir: Option<&Path>, threads: usize) -> Result<Self, Error> {
+    /// The compiled-in model, or the bundle in `dir` (files within `limits`); inference on
+    /// `threads` threads.
+    pub fn load(dir: Option<&Path>, threads: usize, limits: &Limits) -> Result<Self, Error> {
         let (source, graph, meta): (String, Cow<'_, [u8]>, Cow<'_, [u8]>) = match dir {
             None => (
                 "embedded".into(),
@@ -57,23 +75,11 @@ impl Denoiser {
             ),
             Some(dir) => (
                 dir.display().to_string(),
-                Cow::Owned(read_file(dir, GRAPH_FILE)?),
-                Cow::Owned(read_file(dir, META_FILE)?),
+                Cow::Owned(read_file(dir, GRAPH_FILE, limits)?),
+                Cow::Owned(read_file(dir, META_FILE, limits)?),
             ),
         };
-        let meta: Meta = serde_json::from_slice(&meta).map_err(|e| BundleError::BadMeta {
-            source_name: source.clone(),
-            file: META_FILE,
-            reason: e.to_string(),
-        })?;
-        if meta.overlap > 256 {
-            return Err(BundleError::BadMeta {
-                source_name: source,
-                file: META_FILE,
-                reason: format!("overlap {} is over 256", meta.overlap),
-            }
-            .into());
-        }
+        let meta = Meta::parse(&source, &meta)?;
         let bad = |reason: String| BundleError::BadGraph {
             source_name: source.clone(),
             graph: GRAPH_FILE,

@@ -169,20 +169,32 @@ pub enum LatError {
         /// Image height in the header.
         height: u32,
     },
+    /// An image side longer than a `.lat` header can describe.
+    #[error(
+        "a {width}x{height} image does not fit a .lat file: sides are at most {max} pixels (65535 latent positions at stride {stride})"
+    )]
+    SideTooLong {
+        /// Image width.
+        width: u32,
+        /// Image height.
+        height: u32,
+        /// Longest side the model's stride allows.
+        max: u64,
+        /// The model's stride.
+        stride: usize,
+    },
 }
 
 /// A size read from input that crosses a [`crate::Limits`] bound.
 #[derive(Debug, thiserror::Error)]
-#[error("{what} is {width}x{height} = {pixels} pixels, over the limit of {limit} pixels")]
+#[error("{what}: {found} {}, over the limit of {limit} (raise it with {})", bound.unit(), bound.flag())]
 pub struct LimitError {
-    /// What was measured ("input image", ".lat image").
-    pub what: &'static str,
-    /// Width found.
-    pub width: u64,
-    /// Height found.
-    pub height: u64,
-    /// Product.
-    pub pixels: u64,
+    /// What was measured ("input image 4000x3000", "frame of a Y4M stream", a path).
+    pub what: String,
+    /// The bound crossed.
+    pub bound: crate::limits::Bound,
+    /// The size found.
+    pub found: u64,
     /// The configured maximum.
     pub limit: u64,
 }
@@ -219,7 +231,7 @@ pub enum IdxError {
         found: u64,
     },
     /// Data over the byte limit.
-    #[error("{bytes} bytes of data, over the limit of {limit}")]
+    #[error("{bytes} bytes of data, over the limit of {limit} (raise it with --max-input-bytes)")]
     TooLarge {
         /// Bytes declared or decompressed.
         bytes: u64,

@@ -10,7 +10,7 @@ use std::io::{BufRead, Write};
 use image::RgbImage;
 
 use crate::error::FrameError;
-use crate::limits::Limits;
+use crate::limits::{Bound, Limits};
 
 /// Chroma layout of a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +54,31 @@ impl Format {
             Chroma::Rgb => 3 * luma,
             Chroma::C420 | Chroma::C444 => luma + 2 * cw * ch,
         }
+    }
+
+    /// This format, when its pixels and frame bytes are within `limits` (`what` names the
+    /// stream in errors). Sizes are computed without overflow before any check.
+    fn within(self, limits: &Limits, what: &str) -> Result<Self, FrameError> {
+        let (w, h) = (self.width as u64, self.height as u64);
+        limits.check_pixels(what, w, h).map_err(FrameError::Limit)?;
+        let luma = w.saturating_mul(h);
+        let chroma = match self.chroma {
+            Chroma::Mono => 0,
+            Chroma::Rgb => luma.saturating_mul(2),
+            Chroma::C420 => w
+                .div_ceil(2)
+                .saturating_mul(h.div_ceil(2))
+                .saturating_mul(2),
+            Chroma::C444 => luma.saturating_mul(2),
+        };
+        limits
+            .check(
+                Bound::FrameBytes,
+                luma.saturating_add(chroma),
+                format_args!("{what} {}x{} frame", self.width, self.height),
+            )
+            .map_err(FrameError::Limit)?;
+        Ok(self)
     }
 }
 
@@ -250,9 +275,11 @@ fn read_line(reader: &mut impl BufRead, what: &'static str) -> Result<Option<Str
         )));
     }
     line.pop();
-    String::from_utf8(line)
-        .map(Some)
-        .map_err(|_| FrameError::BadHeader(format!("{what} line is not ASCII")))
+    // ASCII, not just UTF-8: the parser splits tags off by byte.
+    if !line.is_ascii() {
+        return Err(FrameError::BadHeader(format!("{what} line is not ASCII")));
+    }
+    Ok(Some(String::from_utf8(line).expect("ASCII is UTF-8")))
 }
 
 impl Y4mHeader {
@@ -306,15 +333,13 @@ impl Y4mHeader {
             (Some(w), Some(h)) if w > 0 && h > 0 => (w, h),
             _ => return Err(FrameError::BadHeader("missing or zero W / H".into())),
         };
-        limits
-            .check_pixels("Y4M frame", width as u64, height as u64)
-            .map_err(FrameError::Limit)?;
         Ok(Self {
             format: Format {
                 width,
                 height,
                 chroma,
-            },
+            }
+            .within(limits, "Y4M stream")?,
             line,
             fps,
         })
@@ -377,9 +402,6 @@ impl RawFormat {
         if width == 0 || height == 0 {
             return Err(bad());
         }
-        limits
-            .check_pixels("raw frame", width as u64, height as u64)
-            .map_err(FrameError::Limit)?;
         let chroma = match pix_fmt {
             "gray8" | "gray" => Chroma::Mono,
             "rgb24" => Chroma::Rgb,
@@ -390,11 +412,14 @@ impl RawFormat {
                 )));
             }
         };
-        Ok(Self(Format {
-            width,
-            height,
-            chroma,
-        }))
+        Ok(Self(
+            Format {
+                width,
+                height,
+                chroma,
+            }
+            .within(limits, "raw stream")?,
+        ))
     }
 
     /// Reads frame `index` (0-based): `None` at a clean end of stream; a partial frame is an
@@ -508,6 +533,23 @@ mod tests {
         for (a, b) in back.as_raw().iter().zip(rgb.as_raw()) {
             assert!(a.abs_diff(*b) <= 2, "{a} vs {b}");
         }
+    }
+
+    #[test]
+    fn frame_bytes_are_bounded_before_reading() {
+        // 8K 4:4:4 is within the default pixel limit but over the default frame limit.
+        let s = stream("YUV4MPEG2 W7680 H4320 C444", &[]);
+        let e = Y4mHeader::read(&mut &s[..], &Limits::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("99532800 bytes"), "{e}");
+        assert!(e.contains("--max-frame-bytes"), "{e}");
+        let small = Limits {
+            max_frame_bytes: 47,
+            ..Limits::default()
+        };
+        assert!(RawFormat::parse("4x4", "rgb24", &small).is_err()); // 48 bytes
+        assert!(RawFormat::parse("4x4", "yuv420p", &small).is_ok());
     }
 
     #[test]

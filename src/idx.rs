@@ -8,10 +8,8 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::error::{IdxError, IoError};
-
-/// Decompressed bytes allowed by default (larger than the 47 MB of the MNIST training images).
-pub const DEFAULT_MAX_BYTES: u64 = 512 << 20;
+use crate::error::IdxError;
+use crate::limits::Limits;
 
 /// An unsigned-byte IDX array.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,9 +27,11 @@ impl IdxArray {
     }
 }
 
-/// Reads the IDX file at `path` (gzip detected from its magic), refusing data over `max_bytes`.
-pub fn read(path: &Path, max_bytes: u64) -> Result<IdxArray, crate::Error> {
-    let raw = std::fs::read(path).map_err(|e| IoError::new(path, e))?;
+/// Reads the IDX file at `path` (gzip detected from its magic), refusing files and
+/// decompressed data over [`Limits::max_input_bytes`].
+pub fn read(path: &Path, limits: &Limits) -> Result<IdxArray, crate::Error> {
+    let max_bytes = limits.max_input_bytes;
+    let raw = limits.read_file(path)?;
     let at = |source: IdxError| -> crate::Error {
         crate::error::Error::Idx {
             path: path.to_path_buf(),
@@ -166,11 +166,16 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&idx(&[4, 10, 10], &[3; 400])).unwrap();
         std::fs::write(&path, gz.finish().unwrap()).unwrap();
-        assert_eq!(read(&path, 1 << 20).unwrap().dims, vec![4, 10, 10]);
-        let e = read(&path, 100).unwrap_err().to_string();
-        assert!(e.contains("limit"), "{e}");
+        let with = |max_input_bytes| Limits {
+            max_input_bytes,
+            ..Limits::default()
+        };
+        assert_eq!(read(&path, &with(1 << 20)).unwrap().dims, vec![4, 10, 10]);
+        // The gzip file is under 100 bytes; what it inflates to is not.
+        let e = read(&path, &with(100)).unwrap_err().to_string();
+        assert!(e.contains("--max-input-bytes"), "{e}");
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-        assert!(read(&path, 1 << 20).is_err());
+        assert!(read(&path, &with(1 << 20)).is_err());
     }
 }

@@ -5,12 +5,12 @@ use std::path::Path;
 
 use image::{DynamicImage, ImageFormat, ImageReader};
 
-use crate::error::{Error, ImageError, IoError};
+use crate::error::{Error, ImageError};
 use crate::limits::Limits;
 
-/// Reads the image at `path`, refusing sizes over `limits` before decoding pixels.
+/// Reads the image at `path`, refusing files and sizes over `limits` before decoding pixels.
 pub fn read(path: &Path, limits: &Limits) -> Result<DynamicImage, Error> {
-    let bytes = std::fs::read(path).map_err(|e| IoError::new(path, e))?;
+    let bytes = limits.read_file(path)?;
     decode(path, &bytes, limits)
 }
 

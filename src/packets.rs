@@ -12,6 +12,7 @@ use latent_wire::symbols;
 
 use crate::codec::Codec;
 use crate::error::{Error, LatError, PacketError};
+use crate::limits::Bound;
 
 /// Packets a stream may have, and the reassembly window (slices held at once).
 pub const MAX_PACKETS: usize = 4096;
@@ -147,22 +148,33 @@ pub fn reassemble(codec: &Codec, packets: &[(String, Vec<u8>)]) -> Result<Reasse
     })?;
     codec.check_header(&header)?;
     let total = window.total().expect("a header arrived");
+    codec
+        .limits()
+        .check(Bound::Packets, total.into(), "packet stream")?;
     let tables = codec.bundle().cdfs().map_err(LatError::Wire)?;
     let plane = usize::from(header.latent_height) * usize::from(header.latent_width);
     let mut latent = vec![0i32; header.latent_len()];
     let mut known = vec![false; plane];
+    let mut saved = Vec::new();
     for (span, coded) in window.slices() {
-        // A slice that passed its CRC but does not decode is treated as lost.
-        let mut slice = latent.clone();
-        match symbols::decode_span(coded, &tables, plane, span, &mut slice) {
-            Ok(()) => {
-                latent = slice;
-                known[span.first..span.first + span.count].fill(true);
+        // A slice that passed its CRC but does not decode is treated as lost: what it wrote
+        // is put back.
+        let positions = |c: usize| c * plane + span.first..c * plane + span.first + span.count;
+        saved.clear();
+        for c in 0..usize::from(header.latent_channels) {
+            saved.extend_from_slice(&latent[positions(c)]);
+        }
+        match symbols::decode_span(coded, &tables, plane, span, &mut latent) {
+            Ok(()) => known[span.first..span.first + span.count].fill(true),
+            Err(error) => {
+                for (c, old) in saved.chunks(span.count).enumerate() {
+                    latent[positions(c)].copy_from_slice(old);
+                }
+                rejected.push(Rejected {
+                    name: format!("slice at position {}", span.first),
+                    error,
+                });
             }
-            Err(error) => rejected.push(Rejected {
-                name: format!("slice at position {}", span.first),
-                error,
-            }),
         }
     }
     let missing = (0..total).filter(|&s| !window.has(s)).collect();

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use crate::bundle::read_file;
 use crate::engine::{Graph, executor};
 use crate::error::{BundleError, DemoError, Error};
+use crate::limits::Limits;
 
 /// Names of the compiled-in demo models.
 pub const EMBEDDED: [&str; 2] = ["fashion", "mnist"];
@@ -88,8 +89,9 @@ pub struct Adapted {
 }
 
 impl Vae2d {
-    /// One of the compiled-in models ([`EMBEDDED`]), or the bundle in directory `spec`.
-    pub fn load(spec: &str, threads: usize) -> Result<Self, Error> {
+    /// One of the compiled-in models ([`EMBEDDED`]), or the bundle in directory `spec` (files
+    /// within `limits`).
+    pub fn load(spec: &str, threads: usize, limits: &Limits) -> Result<Self, Error> {
         let parts = match spec {
             "fashion" => Some(FASHION),
             "mnist" => Some(MNIST),
@@ -103,12 +105,12 @@ impl Vae2d {
                 meta,
                 threads,
             ),
-            None => Self::from_dir(Path::new(spec), threads),
+            None => Self::from_dir(Path::new(spec), threads, limits),
         }
     }
 
-    /// Loads the bundle in directory `dir`.
-    pub fn from_dir(dir: &Path, threads: usize) -> Result<Self, Error> {
+    /// Loads the bundle in directory `dir`, refusing files over `limits` unread.
+    pub fn from_dir(dir: &Path, threads: usize, limits: &Limits) -> Result<Self, Error> {
         if !dir.is_dir() {
             return Err(DemoError::UnknownModel {
                 spec: dir.display().to_string(),
@@ -116,9 +118,9 @@ impl Vae2d {
             .into());
         }
         let (enc, dec, meta) = (
-            read_file(dir, crate::bundle::ENCODER_FILE)?,
-            read_file(dir, crate::bundle::DECODER_FILE)?,
-            read_file(dir, META_FILE)?,
+            read_file(dir, crate::bundle::ENCODER_FILE, limits)?,
+            read_file(dir, crate::bundle::DECODER_FILE, limits)?,
+            read_file(dir, META_FILE, limits)?,
         );
         Self::from_parts(
             dir.display().to_string(),
@@ -136,7 +138,7 @@ impl Vae2d {
         meta_json: &[u8],
         threads: usize,
     ) -> Result<Self, Error> {
-        let meta = parse_meta(&source, meta_json)?;
+        let meta = Meta::parse(&source, meta_json)?;
         let exec = executor(threads);
         let load = |graph: &'static str, onnx: &[u8], expected: Vec<Option<i64>>| {
             let bad = |reason: String| BundleError::BadGraph {
@@ -296,52 +298,55 @@ impl Vae2d {
     }
 }
 
-fn parse_meta(source: &str, json: &[u8]) -> Result<Meta, BundleError> {
-    let bad = |reason: String| BundleError::BadMeta {
-        source_name: source.to_string(),
-        file: META_FILE,
-        reason,
-    };
-    let meta: Meta = serde_json::from_slice(json).map_err(|e| bad(e.to_string()))?;
-    let input = &meta.input;
-    if input.channels != 1 {
-        return Err(bad(format!(
-            "input.channels is {}, the demos run gray models (1)",
-            input.channels
-        )));
+impl Meta {
+    /// Parses and validates `model.json` bytes; `source` names the bundle in errors.
+    pub fn parse(source: &str, json: &[u8]) -> Result<Self, BundleError> {
+        let bad = |reason: String| BundleError::BadMeta {
+            source_name: source.to_string(),
+            file: META_FILE,
+            reason,
+        };
+        let meta: Self = serde_json::from_slice(json).map_err(|e| bad(e.to_string()))?;
+        let input = &meta.input;
+        if input.channels != 1 {
+            return Err(bad(format!(
+                "input.channels is {}, the demos run gray models (1)",
+                input.channels
+            )));
+        }
+        if !(1..=MAX_SIDE).contains(&input.width) || !(1..=MAX_SIDE).contains(&input.height) {
+            return Err(bad(format!(
+                "input is {}x{}, each side must be in 1..={MAX_SIDE}",
+                input.width, input.height
+            )));
+        }
+        if !(1..=MAX_LATENT).contains(&meta.latent_dim) {
+            return Err(bad(format!(
+                "latent_dim is {}, must be in 1..={MAX_LATENT}",
+                meta.latent_dim
+            )));
+        }
+        if meta.class_means.len() != meta.classes.len() {
+            return Err(bad(format!(
+                "{} class means for {} classes",
+                meta.class_means.len(),
+                meta.classes.len()
+            )));
+        }
+        if let Some((k, m)) = meta
+            .class_means
+            .iter()
+            .enumerate()
+            .find(|(_, m)| m.len() != meta.latent_dim || m.iter().any(|v| !v.is_finite()))
+        {
+            return Err(bad(format!(
+                "class_means[{k}] has {} values (expected {} finite)",
+                m.len(),
+                meta.latent_dim
+            )));
+        }
+        Ok(meta)
     }
-    if !(1..=MAX_SIDE).contains(&input.width) || !(1..=MAX_SIDE).contains(&input.height) {
-        return Err(bad(format!(
-            "input is {}x{}, each side must be in 1..={MAX_SIDE}",
-            input.width, input.height
-        )));
-    }
-    if !(1..=MAX_LATENT).contains(&meta.latent_dim) {
-        return Err(bad(format!(
-            "latent_dim is {}, must be in 1..={MAX_LATENT}",
-            meta.latent_dim
-        )));
-    }
-    if meta.class_means.len() != meta.classes.len() {
-        return Err(bad(format!(
-            "{} class means for {} classes",
-            meta.class_means.len(),
-            meta.classes.len()
-        )));
-    }
-    if let Some((k, m)) = meta
-        .class_means
-        .iter()
-        .enumerate()
-        .find(|(_, m)| m.len() != meta.latent_dim || m.iter().any(|v| !v.is_finite()))
-    {
-        return Err(bad(format!(
-            "class_means[{k}] has {} values (expected {} finite)",
-            m.len(),
-            meta.latent_dim
-        )));
-    }
-    Ok(meta)
 }
 
 fn dims(d: &[Option<i64>]) -> String {
@@ -414,7 +419,7 @@ mod tests {
     #[test]
     fn embedded_models_load() {
         for name in EMBEDDED {
-            let m = Vae2d::load(name, 1).unwrap();
+            let m = Vae2d::load(name, 1, &Limits::default()).unwrap();
             assert_eq!(m.meta.latent_dim, 2);
             assert_eq!(m.meta.classes.len(), 10);
         }
@@ -422,7 +427,7 @@ mod tests {
 
     #[test]
     fn adapt_inverts_dark_on_light_and_resizes() {
-        let m = Vae2d::load("mnist", 1).unwrap();
+        let m = Vae2d::load("mnist", 1, &Limits::default()).unwrap();
         let white = DynamicImage::ImageLuma8(GrayImage::from_pixel(56, 56, Luma([250])));
         let (pixels, adapted) = m.adapt(&white);
         assert_eq!(pixels.len(), 28 * 28);
@@ -436,12 +441,12 @@ mod tests {
         let json =
             br#"{"name":"x","input":{"channels":1,"height":28,"width":28,"foreground":"light"},
             "latent_dim":2,"classes":["a","b"],"class_means":[[0,0]]}"#;
-        let e = parse_meta("test", json).unwrap_err().to_string();
+        let e = Meta::parse("test", json).unwrap_err().to_string();
         assert!(e.contains("1 class means for 2 classes"), "{e}");
         let json =
             br#"{"name":"x","input":{"channels":1,"height":99999,"width":28,"foreground":"light"},
             "latent_dim":2,"classes":[],"class_means":[]}"#;
-        let e = parse_meta("test", json).unwrap_err().to_string();
+        let e = Meta::parse("test", json).unwrap_err().to_string();
         assert!(e.contains("1..=256"), "{e}");
     }
 }

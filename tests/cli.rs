@@ -217,7 +217,7 @@ fn over_the_pixel_limit() {
         "--max-pixels",
         "1000",
     ]);
-    assert_fails_with(&out, "over the limit of 1000 pixels");
+    assert_fails_with(&out, "over the limit of 1000 (raise it with --max-pixels)");
     let out_png = dir.path().join("o.png");
     let out = latent(&[
         "decompress",
@@ -227,8 +227,42 @@ fn over_the_pixel_limit() {
         "--max-pixels",
         "1000",
     ]);
-    assert_fails_with(&out, "over the limit of 1000 pixels");
+    assert_fails_with(&out, "over the limit of 1000 (raise it with --max-pixels)");
     assert!(!out_lat.exists() && !out_png.exists());
+}
+
+#[test]
+fn over_the_byte_and_latent_limits() {
+    let dir = TempDir::new().unwrap();
+    let (_, lat) = compressed_crop(dir.path(), "in", (300, 200, 80, 48));
+    let size = std::fs::metadata(&lat).unwrap().len();
+    let out_png = dir.path().join("o.png");
+    let small = (size - 1).to_string();
+    let out = latent(&[
+        "decompress",
+        s(&lat),
+        "-o",
+        s(&out_png),
+        "--max-input-bytes",
+        &small,
+    ]);
+    assert_fails_with(
+        &out,
+        &format!("{size} bytes, over the limit of {small} (raise it with --max-input-bytes)"),
+    );
+    let out = latent(&["inspect", s(&lat), "--max-input-bytes", &small]);
+    assert_fails_with(&out, "--max-input-bytes");
+    // 80x48 at stride 16 is a 128x3x5 latent.
+    let out = latent(&[
+        "decompress",
+        s(&lat),
+        "-o",
+        s(&out_png),
+        "--max-latent-elements",
+        "1919",
+    ]);
+    assert_fails_with(&out, "1920 latent elements, over the limit of 1919");
+    assert!(!out_png.exists());
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use latent_codec::Limits;
 use latent_codec::denoise::Denoiser;
 
 #[test]
@@ -16,7 +17,7 @@ fn denoiser_matches_onnxruntime() {
         .collect();
     let (w, h) = (input.width() as usize, input.height() as usize);
     for tile in [0, 32] {
-        let out = Denoiser::load(None, 1)
+        let out = Denoiser::load(None, 1, &Limits::default())
             .unwrap()
             .denoise(&input, tile)
             .unwrap();

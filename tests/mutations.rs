@@ -127,6 +127,8 @@ fn mutated_y4m_streams_read_or_fail_cleanly() {
     let mut m = Mutator::new(3);
     let limits = Limits {
         max_pixels: 1 << 16,
+        max_frame_bytes: 1 << 17,
+        ..Limits::default()
     };
     for _ in 0..500 {
         let mutant = m.mutate(&stream, b"YUV4MPEG2 W65536 H65536 Cmono\nFRAME\n");

@@ -78,17 +78,37 @@ fn unsupported_quality_is_refused() {
 
 #[test]
 fn limits_apply_to_input_and_to_lat_headers() {
-    let small = Limits { max_pixels: 100 };
+    let small = Limits {
+        max_pixels: 100,
+        ..Limits::default()
+    };
     let tight = Codec::new(ModelBundle::embedded().unwrap(), 1, small).unwrap();
     let image = DynamicImage::ImageRgb8(photo(16, 16));
     let err = tight.encode(&image, DEFAULT_QUALITY).unwrap_err();
     assert!(
-        err.to_string().contains("over the limit of 100 pixels"),
+        err.to_string()
+            .ends_with("256 pixels, over the limit of 100 (raise it with --max-pixels)"),
         "{err}"
     );
     let lat = codec().encode(&image, DEFAULT_QUALITY).unwrap().bytes;
     let err = tight.decode(&lat).unwrap_err();
     assert!(matches!(err, Error::Limit(_)), "{err}");
+    // A 16x16 image has a 128x1x1 latent.
+    let few = Limits {
+        max_latent_elements: 127,
+        ..Limits::default()
+    };
+    let err = Codec::new(ModelBundle::embedded().unwrap(), 1, few)
+        .unwrap()
+        .decode(&lat)
+        .unwrap_err();
+    assert!(
+        err.to_string().ends_with(
+            "latent 128x1x1 of a 16x16 image: 128 latent elements, over the limit of 127 \
+             (raise it with --max-latent-elements)"
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -104,4 +124,38 @@ fn corrupt_payload_is_an_error_not_a_panic() {
             Err(Error::Lat(LatError::Wire(_)))
         ));
     }
+}
+
+#[test]
+fn tiled_coding_matches_whole_image_coding() {
+    // 250x180 is a 16x12 latent: one window by default, 4x3 tiles of 4 positions (8-position
+    // windows, the last ones cut short by the image edge) with `with_tile(4)`.
+    let image = DynamicImage::ImageRgb8(photo(250, 180));
+    let whole = codec();
+    let tiled = codec().with_tile(4);
+    let a = whole.encode(&image, DEFAULT_QUALITY).unwrap();
+    let b = tiled.encode(&image, DEFAULT_QUALITY).unwrap();
+    let (sa, sb) = (
+        whole.decode(&a.bytes).unwrap().symbols,
+        whole.decode(&b.bytes).unwrap().symbols,
+    );
+    // Float rounding may move a μ that sits on a .5 boundary to the other integer.
+    let differ = sa.iter().zip(&sb).filter(|(x, y)| x != y).count();
+    assert!(
+        differ * 1000 <= sa.len(),
+        "{differ} of {} symbols differ",
+        sa.len()
+    );
+    let (da, db) = (
+        whole.decode(&a.bytes).unwrap().image.to_rgb8(),
+        tiled.decode(&a.bytes).unwrap().image.to_rgb8(),
+    );
+    let worst = da
+        .as_raw()
+        .iter()
+        .zip(db.as_raw())
+        .map(|(x, y)| x.abs_diff(*y))
+        .max()
+        .unwrap();
+    assert!(worst <= 1, "tiled decode differs by up to {worst} levels");
 }

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use image::GrayImage;
+use latent_codec::Limits;
 use latent_codec::vae2d::{EMBEDDED, Vae2d};
 
 fn golden_dir(model: &str) -> PathBuf {
@@ -29,7 +30,7 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 #[test]
 fn encoders_match_onnxruntime() {
     for name in EMBEDDED {
-        let model = Vae2d::load(name, 1).unwrap();
+        let model = Vae2d::load(name, 1, &Limits::default()).unwrap();
         let mu: Vec<f32> = model.encode(&read_f32(name, "images")).unwrap().concat();
         let diff = max_abs_diff(&mu, &read_f32(name, "mu"));
         eprintln!("{name} encoder: max abs diff tract vs onnxruntime {diff:.2e}");
@@ -40,7 +41,7 @@ fn encoders_match_onnxruntime() {
 #[test]
 fn decoders_match_onnxruntime() {
     for name in EMBEDDED {
-        let model = Vae2d::load(name, 2).unwrap();
+        let model = Vae2d::load(name, 2, &Limits::default()).unwrap();
         let z: Vec<Vec<f32>> = read_f32(name, "z").chunks(2).map(<[f32]>::to_vec).collect();
         let pictures = model.decode(&z).unwrap();
         let expected = read_f32(name, "decoded");

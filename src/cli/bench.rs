@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Result, bail};
+use latent_codec::Limits;
 use latent_codec::bundle::{DECODER_FILE, ENCODER_FILE, ModelBundle};
 use latent_codec::engine::{Graph, executor};
 use latent_codec::sysinfo::{self, Cpu, Thermal};
@@ -105,7 +106,7 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
         bail!("--threads values must be in 1..=256");
     }
     let bundle = match &args.model {
-        Some(dir) => ModelBundle::from_dir(dir)?,
+        Some(dir) => ModelBundle::from_dir(dir, &Limits::default())?,
         None => ModelBundle::embedded()?,
     };
     let onnx_path = |file: &str| match &args.model {

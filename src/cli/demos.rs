@@ -9,6 +9,8 @@ use latent_codec::error::DemoError;
 use latent_codec::gaussian::{self, Normal};
 use latent_codec::vae2d::{Vae2d, knn_accuracy};
 use latent_codec::{Limits, atomic, idx, imageio, plot, tiles};
+
+use super::LimitOpts;
 use serde_json::json;
 
 /// Options shared by the demo commands.
@@ -23,11 +25,17 @@ pub struct DemoOpts {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    limits: LimitOpts,
 }
 
 impl DemoOpts {
     fn load(&self) -> Result<Vae2d> {
-        Ok(Vae2d::load(&self.model, 1)?)
+        Ok(Vae2d::load(&self.model, 1, &self.limits())?)
+    }
+
+    fn limits(&self) -> Limits {
+        self.limits.limits()
     }
 }
 
@@ -94,9 +102,6 @@ pub enum DemoCommand {
         /// Output PNG.
         #[arg(short, long)]
         output: PathBuf,
-        /// Refuse IDX files with more data bytes than this.
-        #[arg(long, value_name = "BYTES", default_value_t = idx::DEFAULT_MAX_BYTES)]
-        max_bytes: u64,
         #[command(flatten)]
         opts: DemoOpts,
     },
@@ -150,9 +155,8 @@ pub fn run(command: DemoCommand) -> Result<String> {
             images,
             labels,
             output,
-            max_bytes,
             opts,
-        } => map(&images, &labels, &output, max_bytes, &opts),
+        } => map(&images, &labels, &output, &opts),
         DemoCommand::Manifold { output, size, opts } => manifold(size as usize, &output, &opts),
     }
 }
@@ -169,8 +173,8 @@ fn columns(n: usize) -> usize {
 }
 
 /// μ of the picture at `path`, with a note on stderr when it had to be resized or inverted.
-fn encode_file(model: &Vae2d, path: &Path) -> Result<Vec<f32>> {
-    let image = imageio::read(path, &Limits::default())?;
+fn encode_file(model: &Vae2d, path: &Path, limits: &Limits) -> Result<Vec<f32>> {
+    let image = imageio::read(path, limits)?;
     let (pixels, adapted) = model.adapt(&image);
     let input = &model.meta.input;
     if let Some((w, h)) = adapted.resized_from {
@@ -233,7 +237,10 @@ fn sample(n: usize, output: &Path, seed: u64, opts: &DemoOpts) -> Result<String>
 
 fn interpolate(a: &Path, b: &Path, steps: usize, output: &Path, opts: &DemoOpts) -> Result<String> {
     let model = opts.load()?;
-    let (za, zb) = (encode_file(&model, a)?, encode_file(&model, b)?);
+    let (za, zb) = (
+        encode_file(&model, a, &opts.limits())?,
+        encode_file(&model, b, &opts.limits())?,
+    );
     let points: Vec<Vec<f32>> = (0..steps)
         .map(|i| {
             let t = i as f32 / (steps - 1) as f32;
@@ -268,7 +275,7 @@ struct Terms {
 
 fn arith(a: &Path, terms: &Terms, output: &Path, opts: &DemoOpts) -> Result<String> {
     let model = opts.load()?;
-    let za = encode_file(&model, a)?;
+    let za = encode_file(&model, a, &opts.limits())?;
     let mut z = za.clone();
     let mut apply = |v: &[f32], sign: f32| {
         for (zi, vi) in z.iter_mut().zip(v) {
@@ -276,10 +283,10 @@ fn arith(a: &Path, terms: &Terms, output: &Path, opts: &DemoOpts) -> Result<Stri
         }
     };
     for path in &terms.add {
-        apply(&encode_file(&model, path)?, 1.0);
+        apply(&encode_file(&model, path, &opts.limits())?, 1.0);
     }
     for path in &terms.sub {
-        apply(&encode_file(&model, path)?, -1.0);
+        apply(&encode_file(&model, path, &opts.limits())?, -1.0);
     }
     for &k in &terms.add_class {
         apply(model.class_mean(k)?, 1.0);
@@ -304,16 +311,10 @@ fn arith(a: &Path, terms: &Terms, output: &Path, opts: &DemoOpts) -> Result<Stri
     })
 }
 
-fn map(
-    images: &Path,
-    labels: &Path,
-    output: &Path,
-    max_bytes: u64,
-    opts: &DemoOpts,
-) -> Result<String> {
+fn map(images: &Path, labels: &Path, output: &Path, opts: &DemoOpts) -> Result<String> {
     let model = opts.load()?;
-    let imgs = idx::read(images, max_bytes)?;
-    let labs = idx::read(labels, max_bytes)?;
+    let imgs = idx::read(images, &opts.limits())?;
+    let labs = idx::read(labels, &opts.limits())?;
     if imgs.dims.len() != 3 {
         return Err(DemoError::Rank {
             what: "images",

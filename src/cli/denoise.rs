@@ -11,6 +11,8 @@ use image::RgbImage;
 use latent_codec::denoise::{DEFAULT_TILE, Denoiser};
 use latent_codec::frames::{Frame, RawFormat, Y4mHeader, write_raw_frame, write_y4m_frame};
 use latent_codec::{Limits, atomic, imageio};
+
+use super::LimitOpts;
 use serde_json::json;
 
 /// Options of `latent denoise`.
@@ -51,9 +53,8 @@ pub struct DenoiseArgs {
     /// --budget-ms.
     #[arg(long, requires = "budget_ms")]
     fit_budget: bool,
-    /// Refuse pictures and frames with more pixels than this.
-    #[arg(long, value_name = "PIXELS", default_value_t = Limits::default().max_pixels)]
-    max_pixels: u64,
+    #[command(flatten)]
+    limits: LimitOpts,
     /// Print the summary as one JSON object.
     #[arg(long)]
     json: bool,
@@ -68,13 +69,14 @@ fn parse_sigma(s: &str) -> Result<f32, String> {
 
 impl DenoiseArgs {
     fn denoiser(&self, threads: usize) -> Result<Denoiser> {
-        Ok(Denoiser::load(self.model.as_deref(), threads)?.with_sigma_hint(self.sigma))
+        Ok(
+            Denoiser::load(self.model.as_deref(), threads, &self.limits())?
+                .with_sigma_hint(self.sigma),
+        )
     }
 
     fn limits(&self) -> Limits {
-        Limits {
-            max_pixels: self.max_pixels,
-        }
+        self.limits.limits()
     }
 
     fn threads(&self) -> usize {

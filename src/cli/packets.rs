@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use latent_codec::error::PacketError;
-use latent_codec::packets::{self, MAX_PACKETS};
-use latent_codec::{atomic, imageio};
+use latent_codec::packets;
+use latent_codec::{Limits, atomic, imageio};
 use latent_wire::container::HEADER_LEN;
 use latent_wire::packet::MAX_PACKET;
 use serde_json::json;
@@ -25,7 +25,7 @@ pub fn packetize(
     json: bool,
 ) -> Result<String> {
     let codec = opts.codec()?;
-    let lat = read(input)?;
+    let lat = read(input, &opts.limits())?;
     let p = packets::packetize(&codec, &lat, mtu).with_context(|| input.display().to_string())?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let holds_packets = std::fs::read_dir(dir)
@@ -71,7 +71,7 @@ type NamedPacket = (String, Vec<u8>);
 
 /// Reads the packet files of `dir` (sorted by name; hidden files skipped). Files larger than a
 /// packet can be are refused unread.
-fn read_packets(dir: &Path) -> Result<(Vec<NamedPacket>, Vec<String>)> {
+fn read_packets(dir: &Path, limits: &Limits) -> Result<(Vec<NamedPacket>, Vec<String>)> {
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
         .filter_map(|e| e.ok())
@@ -83,13 +83,13 @@ fn read_packets(dir: &Path) -> Result<(Vec<NamedPacket>, Vec<String>)> {
         })
         .collect();
     names.sort();
-    // Each stream has at most MAX_PACKETS packets; allow as many again in strangers/duplicates.
-    if names.len() > 2 * MAX_PACKETS {
+    // A stream has at most --max-packets packets; allow as many again in strangers/duplicates.
+    let most = limits.max_packets.saturating_mul(2);
+    if names.len() as u64 > most {
         anyhow::bail!(
-            "{}: {} files, over the limit of {} packets",
+            "{}: {} files, over the limit of {most} (twice --max-packets)",
             dir.display(),
-            names.len(),
-            2 * MAX_PACKETS
+            names.len()
         );
     }
     let mut packets = Vec::new();
@@ -105,7 +105,7 @@ fn read_packets(dir: &Path) -> Result<(Vec<NamedPacket>, Vec<String>)> {
             oversized.push(name);
             continue;
         }
-        packets.push((name, read(&path)?));
+        packets.push((name, read(&path, limits)?));
     }
     Ok((packets, oversized))
 }
@@ -114,7 +114,7 @@ fn read_packets(dir: &Path) -> Result<(Vec<NamedPacket>, Vec<String>)> {
 /// decoded with lost slices concealed.
 pub fn depacketize(dir: &Path, output: &Path, opts: &ModelOpts, json: bool) -> Result<String> {
     let codec = opts.codec()?;
-    let (packets, oversized) = read_packets(dir)?;
+    let (packets, oversized) = read_packets(dir, &opts.limits())?;
     let r = packets::reassemble(&codec, &packets).with_context(|| dir.display().to_string())?;
     let as_lat = output
         .extension()
