@@ -1,0 +1,8 @@
+//! Fuzz target `bundle_meta`: see [`harness::bundle_meta`] for what it checks.
+#![no_main]
+
+#[path = "../harness.rs"]
+#[allow(dead_code)] // each target calls one of its functions
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::bundle_meta(data));
