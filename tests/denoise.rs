@@ -247,6 +247,16 @@ fn cut_and_bad_streams_are_clear_errors() {
     let o = latent(&["denoise", s(&broken), "-o", s(&existing)]);
     assert_fails_with(&o, "not a readable image");
     assert_eq!(std::fs::read(&existing).unwrap(), b"precious");
+    // A stream cut inside its first frame leaves neither a file nor a changed one.
+    let first_cut = &stream[..header_len + 6 + len / 2];
+    let path = dir.path().join("cut.y4m");
+    for target in [&path, &existing] {
+        let o = latent_with_stdin(&["denoise", "-", "-o", s(target)], first_cut);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("error: frame 1 is cut short"));
+    }
+    assert!(!path.exists());
+    assert_eq!(std::fs::read(&existing).unwrap(), b"precious");
 }
 
 #[test]

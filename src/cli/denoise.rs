@@ -322,7 +322,9 @@ fn stream(args: &DenoiseArgs, mut reader: BufReader<Box<dyn Read>>) -> Result<St
     }
     out.flush().context("writing frames")?;
     drop(out);
-    if let Some(file) = temp {
+    // A stream that fails before its first complete frame leaves no file (the temp file is
+    // removed when dropped).
+    if let Some(file) = temp.filter(|_| failure.is_none() || !times.is_empty()) {
         file.persist(&args.output)
             .with_context(|| format!("cannot write {}", args.output.display()))?;
     }
