@@ -103,6 +103,88 @@ pub fn scatter(
     RgbImage::from_raw(width, height, buf).ok_or_else(|| PlotError("buffer size".into()))
 }
 
+/// Histograms of several series of samples (`(name, values)`) on one shared axis, one colour
+/// per series with a legend: e.g. the latencies of each `bench` combination.
+pub fn histograms(
+    title: &str,
+    x_desc: &str,
+    series: &[(String, Vec<f64>)],
+    (width, height): (u32, u32),
+) -> Result<RgbImage, PlotError> {
+    const BINS: usize = 60;
+    register_font();
+    let err = |e: &dyn std::fmt::Display| PlotError(e.to_string());
+    let all = || series.iter().flat_map(|(_, v)| v).filter(|v| v.is_finite());
+    let lo = all().copied().fold(f64::INFINITY, f64::min);
+    let hi = all().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = if lo <= hi { (lo, hi) } else { (0.0, 1.0) };
+    let pad = ((hi - lo) * 0.05).max(1e-3);
+    let (lo, hi) = ((lo - pad).max(0.0), hi + pad);
+    let step = (hi - lo) / BINS as f64;
+    let counts: Vec<Vec<u32>> = series
+        .iter()
+        .map(|(_, v)| {
+            let mut c = vec![0u32; BINS];
+            for x in v.iter().filter(|x| x.is_finite()) {
+                c[(((x - lo) / step) as usize).min(BINS - 1)] += 1;
+            }
+            c
+        })
+        .collect();
+    let top = counts.iter().flatten().copied().max().unwrap_or(1).max(1);
+    let mut buf = vec![255u8; width as usize * height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (width, height)).into_drawing_area();
+        let (plot_area, legend_area) = root.split_horizontally(width.saturating_sub(LEGEND_WIDTH));
+        let mut chart = ChartBuilder::on(&plot_area)
+            .caption(title, (FAMILY, 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(lo..hi, 0u32..top + top / 10 + 1)
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc("runs")
+            .label_style((FAMILY, 13))
+            .axis_desc_style((FAMILY, 15))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(|e| err(&e))?;
+        for (k, c) in counts.iter().enumerate() {
+            let color = PALETTE[k % PALETTE.len()];
+            chart
+                .draw_series(
+                    c.iter()
+                        .enumerate()
+                        .filter(|(_, n)| **n > 0)
+                        .map(|(b, &n)| {
+                            let x0 = lo + b as f64 * step;
+                            Rectangle::new([(x0, 0), (x0 + step, n)], color.mix(0.6).filled())
+                        }),
+                )
+                .map_err(|e| err(&e))?;
+        }
+        for (k, (name, _)) in series.iter().enumerate() {
+            let y = 50 + 22 * k as i32;
+            let color = PALETTE[k % PALETTE.len()];
+            legend_area
+                .draw(&Rectangle::new([(8, y - 5), (20, y + 5)], color.filled()))
+                .map_err(|e| err(&e))?;
+            legend_area
+                .draw_text(
+                    name,
+                    &(FAMILY, 13).into_text_style(&legend_area),
+                    (26, y - 8),
+                )
+                .map_err(|e| err(&e))?;
+        }
+        root.present().map_err(|e| err(&e))?;
+    }
+    RgbImage::from_raw(width, height, buf).ok_or_else(|| PlotError("buffer size".into()))
+}
+
 /// The bounding box of `points` with 5 % margins (a unit box around the origin when empty).
 fn padded_range(points: &[(f32, f32, u8)]) -> ((f32, f32), (f32, f32)) {
     let fold = |f: fn(&(f32, f32, u8)) -> f32| {
@@ -127,6 +209,20 @@ fn padded_range(points: &[(f32, f32, u8)]) -> ((f32, f32), (f32, f32)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn histograms_draw_each_series_in_its_colour() {
+        let series = vec![
+            ("a".to_string(), vec![10.0, 10.5, 11.0, 10.2]),
+            ("b".to_string(), vec![30.0, 31.0, f64::NAN]),
+        ];
+        let img = histograms("t", "ms", &series, (600, 300)).unwrap();
+        assert_eq!(img.dimensions(), (600, 300));
+        // Legend swatches are drawn in the series' full colours.
+        let has = |c: RGBColor| img.pixels().any(|p| p.0 == [c.0, c.1, c.2]);
+        assert!(has(PALETTE[0]) && has(PALETTE[1]));
+        assert!(histograms("empty", "ms", &[], (300, 200)).is_ok());
+    }
 
     #[test]
     fn scatter_draws_points_in_class_colours() {

@@ -80,3 +80,27 @@ fn over_budget_exits_with_3() {
     let bad = latent(&["bench", "--precision", "int8"]);
     assert_eq!(bad.status.code(), Some(1));
 }
+
+#[test]
+fn plot_writes_a_latency_histogram() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let png = dir.path().join("latency.png");
+    let mut args = vec![
+        "bench",
+        "--stage",
+        "encode,decode",
+        "--threads",
+        "1",
+        "--plot",
+        png.to_str().unwrap(),
+    ];
+    args.extend(QUICK);
+    let out = latent(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let image = image::open(&png).unwrap();
+    assert_eq!((image.width(), image.height()), (900, 500));
+}

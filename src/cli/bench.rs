@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Result, bail};
-use latent_codec::Limits;
 use latent_codec::bundle::{DECODER_FILE, ENCODER_FILE, ModelBundle};
 use latent_codec::engine::{Graph, executor};
 use latent_codec::sysinfo::{self, Cpu, Thermal};
+use latent_codec::{Limits, atomic, imageio, plot};
 use serde::Serialize;
 use serde_json::json;
 
@@ -43,6 +43,9 @@ pub struct BenchArgs {
     /// Exit with code 3 when any p95 is over this many ms.
     #[arg(long, value_name = "MS")]
     budget_ms: Option<f64>,
+    /// Also draw the latency histogram of every combination into this PNG.
+    #[arg(long, value_name = "FILE.png")]
+    plot: Option<PathBuf>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -68,6 +71,9 @@ struct Row {
     gmac: f64,
     gflops: f64,
     peak_rss_mb: Option<f64>,
+    /// Every timed run, sorted (for `--plot`).
+    #[serde(skip)]
+    times: Vec<f64>,
 }
 
 /// What `bench` found, and the exit code it asks for.
@@ -159,6 +165,19 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
         Some(b) => rows.iter().filter(|r| r.p95_ms > b).collect(),
         None => Vec::new(),
     };
+    if let Some(path) = &args.plot {
+        let series: Vec<(String, Vec<f64>)> = rows
+            .iter()
+            .map(|r| {
+                let name = format!("{} {}t {}", r.stage, r.threads, r.precision);
+                (name, r.times.clone())
+            })
+            .collect();
+        let title = format!("latency per run, {w}x{h}, {}", cpu.model);
+        let image = plot::histograms(&title, "ms", &series, (900, 500))?;
+        let image = image::DynamicImage::ImageRgb8(image);
+        atomic::write(path, &imageio::encode(&image, path)?)?;
+    }
     let mut report = String::new();
     if args.json {
         let out = json!({"cpu": cpu, "throttled": warning.is_some(), "throttle_warning": warning,
@@ -304,5 +323,6 @@ fn measure(
         gmac: fma / 1e9,
         gflops: 2.0 * fma / 1e9 / (mean / 1e3),
         peak_rss_mb: sysinfo::peak_rss_mb(),
+        times,
     })
 }
