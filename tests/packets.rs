@@ -200,3 +200,21 @@ fn committed_packets_reassemble_to_the_committed_fixture() {
         std::fs::read(data.join("fixture.lat")).unwrap()
     );
 }
+
+#[test]
+fn packet_limits_name_their_flags() {
+    let packets = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/packets");
+    let dir = TempDir::new().unwrap();
+    let back = dir.path().join("back.lat");
+    let depacketize = |flag: &str, value: &str| {
+        latent(&["depacketize", s(&packets), "-o", s(&back), flag, value])
+    };
+    let out = depacketize("--max-packets", "4");
+    assert_fails_with(&out, "packet stream: 5 packets, over the limit of 4");
+    let out = depacketize("--max-input-bytes", "300");
+    assert_fails_with(
+        &out,
+        "bytes, over the limit of 300 (raise it with --max-input-bytes)",
+    );
+    assert!(!back.exists());
+}

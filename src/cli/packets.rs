@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use latent_codec::error::PacketError;
+use latent_codec::limits::Bound;
 use latent_codec::packets;
 use latent_codec::{Limits, atomic, imageio};
 use latent_wire::container::HEADER_LEN;
@@ -94,6 +95,8 @@ fn read_packets(dir: &Path, limits: &Limits) -> Result<(Vec<NamedPacket>, Vec<St
     }
     let mut packets = Vec::new();
     let mut oversized = Vec::new();
+    // The packets are held together for reassembly: their sum is one input.
+    let mut total = 0u64;
     for path in names {
         let name = path
             .file_name()
@@ -105,7 +108,14 @@ fn read_packets(dir: &Path, limits: &Limits) -> Result<(Vec<NamedPacket>, Vec<St
             oversized.push(name);
             continue;
         }
-        packets.push((name, read(&path, limits)?));
+        let packet = read(&path, limits)?;
+        total += packet.len() as u64;
+        limits.check(
+            Bound::InputBytes,
+            total,
+            format_args!("packets in {}", dir.display()),
+        )?;
+        packets.push((name, packet));
     }
     Ok((packets, oversized))
 }
