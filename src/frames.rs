@@ -47,34 +47,35 @@ impl Format {
 
     /// Bytes of one frame's pixel data.
     pub fn frame_len(&self) -> usize {
-        let luma = self.width * self.height;
-        let (cw, ch) = self.chroma_size();
-        match self.chroma {
-            Chroma::Mono => luma,
-            Chroma::Rgb => 3 * luma,
-            Chroma::C420 | Chroma::C444 => luma + 2 * cw * ch,
-        }
+        usize::try_from(self.frame_bytes()).unwrap_or(usize::MAX)
+    }
+
+    /// Bytes of one frame, in u64 arithmetic that saturates instead of overflowing (for sizes
+    /// not yet checked against limits).
+    fn frame_bytes(&self) -> u64 {
+        let (w, h) = (self.width as u64, self.height as u64);
+        let luma = w.saturating_mul(h);
+        let chroma = match self.chroma {
+            Chroma::Mono => 0,
+            Chroma::Rgb | Chroma::C444 => luma.saturating_mul(2),
+            Chroma::C420 => w
+                .div_ceil(2)
+                .saturating_mul(h.div_ceil(2))
+                .saturating_mul(2),
+        };
+        luma.saturating_add(chroma)
     }
 
     /// This format, when its pixels and frame bytes are within `limits` (`what` names the
     /// stream in errors). Sizes are computed without overflow before any check.
     fn within(self, limits: &Limits, what: &str) -> Result<Self, FrameError> {
-        let (w, h) = (self.width as u64, self.height as u64);
-        limits.check_pixels(what, w, h).map_err(FrameError::Limit)?;
-        let luma = w.saturating_mul(h);
-        let chroma = match self.chroma {
-            Chroma::Mono => 0,
-            Chroma::Rgb => luma.saturating_mul(2),
-            Chroma::C420 => w
-                .div_ceil(2)
-                .saturating_mul(h.div_ceil(2))
-                .saturating_mul(2),
-            Chroma::C444 => luma.saturating_mul(2),
-        };
+        limits
+            .check_pixels(what, self.width as u64, self.height as u64)
+            .map_err(FrameError::Limit)?;
         limits
             .check(
                 Bound::FrameBytes,
-                luma.saturating_add(chroma),
+                self.frame_bytes(),
                 format_args!("{what} {}x{} frame", self.width, self.height),
             )
             .map_err(FrameError::Limit)?;
