@@ -225,11 +225,6 @@ pub fn run(args: Args) -> Result<(String, u8)> {
     Ok((report, 0))
 }
 
-/// Reads an input file within `limits`.
-fn read(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
-    Ok(limits.read_file(path)?)
-}
-
 fn compress(
     input: &Path,
     output: &Path,
@@ -270,7 +265,7 @@ fn compress(
 fn decompress(input: &Path, output: &Path, opts: &ModelOpts, json: bool) -> Result<String> {
     let mut report = String::new();
     let codec = opts.codec()?;
-    let lat = read(input, &opts.limits())?;
+    let lat = opts.limits().read_file(input)?;
     let decoded = codec
         .decode(&lat)
         .with_context(|| input.display().to_string())?;
@@ -301,7 +296,7 @@ fn decompress(input: &Path, output: &Path, opts: &ModelOpts, json: bool) -> Resu
 
 fn inspect(input: &Path, limits: &Limits, json: bool) -> Result<String> {
     let mut report = String::new();
-    let lat = read(input, limits)?;
+    let lat = limits.read_file(input)?;
     let file =
         LatFile::parse(&lat).with_context(|| format!("{}: invalid .lat", input.display()))?;
     let fields = header_json(&file);

@@ -12,7 +12,7 @@ use latent_wire::container::HEADER_LEN;
 use latent_wire::packet::MAX_PACKET;
 use serde_json::json;
 
-use super::{ModelOpts, read};
+use super::ModelOpts;
 
 /// Extension of packet files.
 const EXT: &str = "pkt";
@@ -26,7 +26,7 @@ pub fn packetize(
     json: bool,
 ) -> Result<String> {
     let codec = opts.codec()?;
-    let lat = read(input, &opts.limits())?;
+    let lat = opts.limits().read_file(input)?;
     let p = packets::packetize(&codec, &lat, mtu).with_context(|| input.display().to_string())?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let holds_packets = std::fs::read_dir(dir)
@@ -108,7 +108,7 @@ fn read_packets(dir: &Path, limits: &Limits) -> Result<(Vec<NamedPacket>, Vec<St
             oversized.push(name);
             continue;
         }
-        let packet = read(&path, limits)?;
+        let packet = limits.read_file(&path)?;
         total += packet.len() as u64;
         limits.check(
             Bound::InputBytes,
