@@ -4,11 +4,17 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use latent_codec::denoise::Denoiser;
-use latent_codec::{Codec, Limits, ModelBundle};
+use latent_codec::{Codec, Limits, ModelBundle, Precision};
 use latent_wire::symbols;
 
 fn bench(c: &mut Criterion) {
-    let codec = Codec::new(ModelBundle::embedded().unwrap(), 1, Limits::default()).unwrap();
+    let codec = Codec::new(
+        ModelBundle::embedded().unwrap(),
+        1,
+        Precision::F32,
+        Limits::default(),
+    )
+    .unwrap();
     let photo = image::load_from_memory(latent_codec::sample::SAMPLE_PNG).unwrap();
     let crop = photo.crop_imm(256, 160, 256, 192);
     codec.prepare(256, 192).unwrap();
@@ -39,7 +45,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| symbols::decode(&coded, &tables, plane, &mut out).unwrap())
     });
 
-    let denoiser = Denoiser::load(None, 1, &Limits::default()).unwrap();
+    let denoiser = Denoiser::load(None, 1, Precision::F32, &Limits::default()).unwrap();
     let tile = crop.to_rgb8();
     denoiser.denoise(&tile, 0).unwrap();
     c.bench_function("denoise/tile 256x192", |b| {

@@ -2,7 +2,9 @@
 //!
 //! A bundle directory holds `encoder.onnx` (image `1x3xHxW` in `[0, 1]` → μ `1xCx(H/s)x(W/s)`),
 //! `decoder.onnx` (latent → image) and `prior.json` (name, latent channels, stride `s`,
-//! CDF precision, one `{offset, cdf}` table per channel). The default bundle is compiled in.
+//! CDF precision, one `{offset, cdf}` table per channel), and optionally `encoder.int8.onnx` and
+//! `decoder.int8.onnx`, the int8 graphs of the same model (`models/quantize.py`). The default
+//! bundle is compiled in.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -22,10 +24,16 @@ pub const ENCODER_FILE: &str = "encoder.onnx";
 pub const DECODER_FILE: &str = "decoder.onnx";
 /// See [`ENCODER_FILE`].
 pub const PRIOR_FILE: &str = "prior.json";
+/// See [`ENCODER_FILE`] (optional).
+pub const ENCODER_INT8_FILE: &str = "encoder.int8.onnx";
+/// See [`ENCODER_FILE`] (optional).
+pub const DECODER_INT8_FILE: &str = "decoder.int8.onnx";
 
 const EMBEDDED_ENCODER: &[u8] = include_bytes!("../models/codec/encoder.onnx");
 const EMBEDDED_DECODER: &[u8] = include_bytes!("../models/codec/decoder.onnx");
 const EMBEDDED_PRIOR: &[u8] = include_bytes!("../models/codec/prior.json");
+const EMBEDDED_ENCODER_INT8: &[u8] = include_bytes!("../models/codec/encoder.int8.onnx");
+const EMBEDDED_DECODER_INT8: &[u8] = include_bytes!("../models/codec/decoder.int8.onnx");
 
 /// The learned prior: one CDF table per latent channel.
 #[derive(Debug, Clone, Deserialize)]
@@ -60,21 +68,38 @@ pub struct ModelBundle {
     pub encoder_onnx: Cow<'static, [u8]>,
     /// Decoder ONNX bytes.
     pub decoder_onnx: Cow<'static, [u8]>,
+    /// The int8 graphs (encoder, decoder), when the bundle has them.
+    pub int8: Option<Int8Graphs>,
     /// The prior.
     pub prior: Prior,
-    /// First 8 bytes of SHA-256 over encoder, decoder and prior bytes.
+    /// First 8 bytes of SHA-256 over the f32 encoder, decoder and prior bytes: the int8 graphs
+    /// are a variant of the same model, and a `.lat` made at any precision decodes at any other.
     pub fingerprint: [u8; 8],
+}
+
+/// The int8 graphs of a bundle.
+#[derive(Debug, Clone)]
+pub struct Int8Graphs {
+    /// `encoder.int8.onnx` bytes.
+    pub encoder_onnx: Cow<'static, [u8]>,
+    /// `decoder.int8.onnx` bytes.
+    pub decoder_onnx: Cow<'static, [u8]>,
 }
 
 impl ModelBundle {
     /// The default photo codec compiled into the binary.
     pub fn embedded() -> Result<Self, BundleError> {
-        Self::from_bytes(
+        let mut bundle = Self::from_bytes(
             "embedded".into(),
             Cow::Borrowed(EMBEDDED_ENCODER),
             Cow::Borrowed(EMBEDDED_DECODER),
             EMBEDDED_PRIOR,
-        )
+        )?;
+        bundle.int8 = Some(Int8Graphs {
+            encoder_onnx: Cow::Borrowed(EMBEDDED_ENCODER_INT8),
+            decoder_onnx: Cow::Borrowed(EMBEDDED_DECODER_INT8),
+        });
+        Ok(bundle)
     }
 
     /// Loads the bundle in directory `dir`; files over `limits` are refused unread.
@@ -82,12 +107,19 @@ impl ModelBundle {
         let encoder = read_file(dir, ENCODER_FILE, limits)?;
         let decoder = read_file(dir, DECODER_FILE, limits)?;
         let prior = read_file(dir, PRIOR_FILE, limits)?;
-        Ok(Self::from_bytes(
+        let mut bundle = Self::from_bytes(
             dir.display().to_string(),
             Cow::Owned(encoder),
             Cow::Owned(decoder),
             &prior,
-        )?)
+        )?;
+        if dir.join(ENCODER_INT8_FILE).exists() || dir.join(DECODER_INT8_FILE).exists() {
+            bundle.int8 = Some(Int8Graphs {
+                encoder_onnx: Cow::Owned(read_file(dir, ENCODER_INT8_FILE, limits)?),
+                decoder_onnx: Cow::Owned(read_file(dir, DECODER_INT8_FILE, limits)?),
+            });
+        }
+        Ok(bundle)
     }
 
     /// A bundle from its files' bytes: the prior is parsed and its CDF tables validated; the
@@ -133,6 +165,7 @@ impl ModelBundle {
             source,
             encoder_onnx,
             decoder_onnx,
+            int8: None,
             prior,
             fingerprint,
         })

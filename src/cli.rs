@@ -7,13 +7,15 @@ mod packets;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use latent_codec::bundle::hex;
 use latent_codec::codec::DEFAULT_QUALITY;
-use latent_codec::{Codec, Limits, ModelBundle, atomic, imageio, metrics, sample};
+use latent_codec::precision::{self, Request};
+use latent_codec::{Codec, Limits, ModelBundle, Precision, atomic, imageio, metrics, sample};
 use latent_wire::container::LatFile;
 use serde_json::json;
 
@@ -47,6 +49,31 @@ struct LimitOpts {
     max_packets: u64,
 }
 
+/// `--precision`, resolved per stage for this CPU.
+#[derive(clap::Args)]
+struct PrecisionOpt {
+    /// Numeric precision: f32, f16 (runs f32 on CPUs without native f16 arithmetic), int8, or
+    /// auto: the fastest that `latent bench --save-choice` measured on this CPU (until then f16
+    /// where it is native, else f32).
+    #[arg(long, value_name = "P", default_value = "auto")]
+    precision: Request,
+}
+
+impl PrecisionOpt {
+    /// The precision `stage` runs at; warns on stderr (once) when an explicit request falls
+    /// back.
+    fn resolve(&self, stage: &str) -> Precision {
+        static WARNED: AtomicBool = AtomicBool::new(false);
+        let resolved = precision::resolve(self.precision, stage);
+        if let (Request::Exactly(_), Some(note)) = (self.precision, &resolved.note)
+            && !WARNED.swap(true, Ordering::Relaxed)
+        {
+            eprintln!("warning: {note}");
+        }
+        resolved.precision
+    }
+}
+
 impl LimitOpts {
     fn limits(&self) -> Limits {
         Limits {
@@ -69,6 +96,8 @@ struct ModelOpts {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: Option<u16>,
     #[command(flatten)]
+    precision: PrecisionOpt,
+    #[command(flatten)]
     limits: LimitOpts,
 }
 
@@ -77,7 +106,8 @@ impl ModelOpts {
         self.limits.limits()
     }
 
-    fn codec(&self) -> Result<Codec> {
+    /// The codec at the precision resolved for `stage` (`encode` or `decode`).
+    fn codec(&self, stage: &str) -> Result<Codec> {
         let bundle = match &self.model {
             Some(dir) => ModelBundle::from_dir(dir, &self.limits())?,
             None => ModelBundle::embedded()?,
@@ -86,7 +116,8 @@ impl ModelOpts {
             Some(n) => n.into(),
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
-        Ok(Codec::new(bundle, threads, self.limits())?)
+        let precision = self.precision.resolve(stage);
+        Ok(Codec::new(bundle, threads, precision, self.limits())?)
     }
 }
 
@@ -233,7 +264,7 @@ fn compress(
     json: bool,
 ) -> Result<String> {
     let mut report = String::new();
-    let codec = opts.codec()?;
+    let codec = opts.codec("encode")?;
     let image = imageio::read(input, &opts.limits())?;
     let encoded = codec.encode(&image, quality)?;
     atomic::write(output, &encoded.bytes)?;
@@ -244,19 +275,20 @@ fn compress(
             "input": input, "output": output, "width": image.width(), "height": image.height(),
             "bytes": encoded.bytes.len(), "bpp": bpp, "quality": quality,
             "model": codec.bundle().prior.name, "fingerprint": codec.bundle().fingerprint_hex(),
-            "precision": "f32", "encode_ms": encoded.encode_ms,
+            "precision": codec.precision(), "encode_ms": encoded.encode_ms,
         });
         writeln!(report, "{out}")?;
     } else {
         writeln!(
             report,
-            "{} -> {}: {}x{}, {} bytes, {bpp:.3} bpp, encoded in {:.1} ms",
+            "{} -> {}: {}x{}, {} bytes, {bpp:.3} bpp, encoded in {:.1} ms ({})",
             input.display(),
             output.display(),
             image.width(),
             image.height(),
             encoded.bytes.len(),
-            encoded.encode_ms
+            encoded.encode_ms,
+            codec.precision()
         )?;
     }
     Ok(report)
@@ -264,7 +296,7 @@ fn compress(
 
 fn decompress(input: &Path, output: &Path, opts: &ModelOpts, json: bool) -> Result<String> {
     let mut report = String::new();
-    let codec = opts.codec()?;
+    let codec = opts.codec("decode")?;
     let lat = opts.limits().read_file(input)?;
     let decoded = codec
         .decode(&lat)
@@ -276,19 +308,21 @@ fn decompress(input: &Path, output: &Path, opts: &ModelOpts, json: bool) -> Resu
         let out = json!({
             "input": input, "output": output, "width": header.width, "height": header.height,
             "channels": header.image_channels, "quality": header.quality,
-            "model": codec.bundle().prior.name, "precision": "f32",
+            "model": codec.bundle().prior.name, "precision": codec.precision(),
+            "encoder_precision": Precision::from_wire(header.precision),
             "decode_ms": decoded.decode_ms, "symbols_sha256": decoded.symbols_sha256(),
         });
         writeln!(report, "{out}")?;
     } else {
         writeln!(
             report,
-            "{} -> {}: {}x{}, decoded in {:.1} ms",
+            "{} -> {}: {}x{}, decoded in {:.1} ms ({})",
             input.display(),
             output.display(),
             header.width,
             header.height,
-            decoded.decode_ms
+            decoded.decode_ms,
+            codec.precision()
         )?;
     }
     Ok(report)
@@ -318,6 +352,7 @@ fn header_json(file: &LatFile) -> serde_json::Value {
         "height": h.height,
         "channels": h.image_channels,
         "quality": h.quality,
+        "encoder_precision": Precision::from_wire(h.precision),
         "fingerprint": hex(&h.fingerprint),
         "latent_shape": [h.latent_channels, h.latent_height, h.latent_width],
         "payload_bytes": file.payload().len(),
@@ -330,7 +365,7 @@ fn header_json(file: &LatFile) -> serde_json::Value {
 fn demo(dir: &Path, opts: &ModelOpts) -> Result<String> {
     let mut report = String::new();
     let load = Instant::now();
-    let codec = opts.codec()?;
+    let codec = opts.codec("encode")?;
     let image = imageio::decode(Path::new("sample.png"), sample::SAMPLE_PNG, &opts.limits())?;
     codec.prepare(image.width(), image.height())?;
     let load_ms = load.elapsed().as_secs_f64() * 1e3;
@@ -349,9 +384,10 @@ fn demo(dir: &Path, opts: &ModelOpts) -> Result<String> {
     let psnr = metrics::psnr(image.to_rgb8().as_raw(), decoded.image.to_rgb8().as_raw());
     writeln!(
         report,
-        "model      {} ({})",
+        "model      {} ({}, {})",
         codec.bundle().prior.name,
-        codec.bundle().source
+        codec.bundle().source,
+        codec.precision()
     )?;
     writeln!(
         report,

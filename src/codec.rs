@@ -7,11 +7,14 @@ use latent_wire::container::{HEADER_LEN, Header, LatFile};
 use latent_wire::symbols;
 use sha2::{Digest, Sha256};
 
-use crate::bundle::{ModelBundle, hex};
+use crate::bundle::{
+    DECODER_FILE, DECODER_INT8_FILE, ENCODER_FILE, ENCODER_INT8_FILE, ModelBundle, hex,
+};
 use crate::engine::{Graph, executor};
 use crate::error::{BundleError, Error, LatError};
 use crate::imageio::is_gray;
 use crate::limits::{Bound, Limits};
+use crate::precision::Precision;
 
 /// The only quality of a single-rate model (the value stored in `.lat` headers).
 pub const DEFAULT_QUALITY: u8 = 4;
@@ -30,6 +33,7 @@ pub struct Codec {
     bundle: ModelBundle,
     encoder: Graph,
     decoder: Graph,
+    precision: Precision,
     limits: Limits,
     tile: usize,
 }
@@ -71,8 +75,15 @@ impl Decoded {
 }
 
 impl Codec {
-    /// Loads both graphs of `bundle`; inference uses `threads` threads.
-    pub fn new(bundle: ModelBundle, threads: usize, limits: Limits) -> Result<Self, Error> {
+    /// Loads both graphs of `bundle` at `precision` (as given: resolve a user's request with
+    /// [`crate::precision`] first, since f16 is emulated and slow without native f16);
+    /// inference uses `threads` threads.
+    pub fn new(
+        bundle: ModelBundle,
+        threads: usize,
+        precision: Precision,
+        limits: Limits,
+    ) -> Result<Self, Error> {
         let exec = executor(threads);
         let load = |graph: &'static str, onnx: &[u8]| {
             Graph::load(graph, onnx, exec.clone()).map_err(|e| BundleError::BadGraph {
@@ -81,19 +92,45 @@ impl Codec {
                 reason: format!("{e:#}"),
             })
         };
-        let encoder = load("encoder.onnx", &bundle.encoder_onnx)?;
-        let decoder = load("decoder.onnx", &bundle.decoder_onnx)?;
+        let (encoder, decoder) = match (precision, &bundle.int8) {
+            (Precision::Int8, Some(int8)) => (
+                load(ENCODER_INT8_FILE, &int8.encoder_onnx)?,
+                load(DECODER_INT8_FILE, &int8.decoder_onnx)?,
+            ),
+            (Precision::Int8, None) => {
+                return Err(BundleError::NoInt8 {
+                    source_name: bundle.source.clone(),
+                    files: "encoder.int8.onnx and decoder.int8.onnx, from models/quantize.py",
+                }
+                .into());
+            }
+            (Precision::F32 | Precision::F16, _) => {
+                let encoder = load(ENCODER_FILE, &bundle.encoder_onnx)?;
+                let decoder = load(DECODER_FILE, &bundle.decoder_onnx)?;
+                if precision == Precision::F16 {
+                    (encoder.into_f16(), decoder.into_f16())
+                } else {
+                    (encoder, decoder)
+                }
+            }
+        };
         let codec = Self {
             bundle,
             encoder,
             decoder,
+            precision,
             limits,
             tile: DEFAULT_TILE,
         };
-        codec.check_input(&codec.encoder, "encoder.onnx", 3)?;
+        codec.check_input(&codec.encoder, 3)?;
         let latent_channels = codec.bundle.prior.latent_channels;
-        codec.check_input(&codec.decoder, "decoder.onnx", latent_channels)?;
+        codec.check_input(&codec.decoder, latent_channels)?;
         Ok(codec)
+    }
+
+    /// The precision both graphs run at.
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
     /// The same codec with tiles of `tile` latent positions a side (at least 1).
@@ -139,7 +176,7 @@ impl Codec {
     }
 
     /// Refuses a graph whose declared input is not `N x channels x H x W`.
-    fn check_input(&self, graph: &Graph, name: &'static str, channels: usize) -> Result<(), Error> {
+    fn check_input(&self, graph: &Graph, channels: usize) -> Result<(), Error> {
         let Some(dims) = graph.declared_input() else {
             return Ok(()); // undeclared: the first run's shape inference decides
         };
@@ -152,7 +189,7 @@ impl Codec {
             .map(|d| d.map_or("?".into(), |d| d.to_string()))
             .collect();
         Err(self.bad_graph(
-            name,
+            graph.name(),
             format!(
                 "input is [{}], expected [N, {channels}, H, W]",
                 found.join(", ")
@@ -224,7 +261,7 @@ impl Codec {
             let expected = [1, c, rows.len, cols.len];
             if found != expected {
                 return Err(self.bad_graph(
-                    "encoder.onnx",
+                    self.encoder.name(),
                     format!("output shape {found:?}, expected {expected:?}"),
                 ));
             }
@@ -246,6 +283,7 @@ impl Codec {
         let header = Header {
             quality,
             image_channels: if is_gray(image) { 1 } else { 3 },
+            precision: self.precision.to_wire(),
             fingerprint: self.bundle.fingerprint,
             width,
             height,
@@ -367,7 +405,7 @@ impl Codec {
             let (ph, pw) = (rows.len * s, cols.len * s);
             if found != [1, 3, ph, pw] {
                 return Err(self.bad_graph(
-                    "decoder.onnx",
+                    self.decoder.name(),
                     format!("output shape {found:?}, expected {:?}", [1, 3, ph, pw]),
                 ));
             }

@@ -3,7 +3,8 @@
 //!
 //! A bundle directory holds `denoiser.onnx` (noisy `1x3xHxW` in `[0, 1]`, H and W even → clean
 //! image of the same shape) and `model.json` (name, the overlap each tile needs). The default
-//! model is compiled in; `models/denoise/` has its recipe and model card.
+//! model is compiled in; `models/denoise/` has its recipe and model card. It runs at f32 or f16:
+//! int8 weights alone cost it 0.8 dB, over the int8 budget (`models/PRECISION.md`).
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -15,6 +16,7 @@ use crate::bundle::read_file;
 use crate::engine::{Graph, executor};
 use crate::error::{BundleError, Error};
 use crate::limits::Limits;
+use crate::precision::Precision;
 
 /// File names inside a denoiser bundle directory.
 pub const GRAPH_FILE: &str = "denoiser.onnx";
@@ -60,13 +62,20 @@ pub struct Denoiser {
     /// The validated metadata.
     pub meta: Meta,
     graph: Graph,
+    precision: Precision,
     sigma_hint: Option<f32>,
 }
 
 impl Denoiser {
-    /// The compiled-in model, or the bundle in `dir` (files within `limits`); inference on
-    /// `threads` threads.
-    pub fn load(dir: Option<&Path>, threads: usize, limits: &Limits) -> Result<Self, Error> {
+    /// The compiled-in model, or the bundle in `dir` (files within `limits`), at `precision`
+    /// (f32 or f16, as given: resolve a user's request with [`crate::precision`] first);
+    /// inference on `threads` threads.
+    pub fn load(
+        dir: Option<&Path>,
+        threads: usize,
+        precision: Precision,
+        limits: &Limits,
+    ) -> Result<Self, Error> {
         let (source, graph, meta): (String, Cow<'_, [u8]>, Cow<'_, [u8]>) = match dir {
             None => (
                 "embedded".into(),
@@ -79,6 +88,13 @@ impl Denoiser {
                 Cow::Owned(read_file(dir, META_FILE, limits)?),
             ),
         };
+        if precision == Precision::Int8 {
+            return Err(BundleError::NoInt8 {
+                source_name: source,
+                files: "denoiser.int8.onnx",
+            }
+            .into());
+        }
         let meta = Meta::parse(&source, &meta)?;
         let bad = |reason: String| BundleError::BadGraph {
             source_name: source.clone(),
@@ -87,6 +103,11 @@ impl Denoiser {
         };
         let graph = Graph::load(GRAPH_FILE, &graph, executor(threads))
             .map_err(|e| bad(format!("{e:#}")))?;
+        let graph = if precision == Precision::F16 {
+            graph.into_f16()
+        } else {
+            graph
+        };
         if let Some(dims) = graph.declared_input()
             && (dims.len() != 4 || dims[1].is_some_and(|c| c != 3))
         {
@@ -96,8 +117,14 @@ impl Denoiser {
             source,
             meta,
             graph,
+            precision,
             sigma_hint: None,
         })
+    }
+
+    /// The precision the graph runs at.
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
     /// Sets a noise-level hint (standard deviation in 8-bit levels). The model stays blind; the

@@ -1,11 +1,15 @@
 //! tract execution: one parsed ONNX graph, optimized once per input shape, run on a chosen
-//! number of threads.
+//! number of threads, in f32 or (translated by tract) in f16.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tract_linalg::multithread::Executor;
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::floats::FloatPrecisionTranslator;
+use tract_onnx::tract_core::knobs::KnobScope;
+use tract_onnx::tract_core::plan::eval;
 use tract_onnx::tract_hir::infer::Factoid;
 
 use crate::error::Error;
@@ -17,7 +21,20 @@ pub struct Graph {
     name: &'static str,
     model: InferenceModel,
     executor: Executor,
+    half: bool,
+    direct_conv: bool,
     plans: Mutex<HashMap<Vec<usize>, Plan>>,
+}
+
+/// Time spent in one node of an optimized plan, summed over the profiled runs.
+#[derive(Debug, Clone)]
+pub struct NodeTime {
+    /// The node's name in the optimized graph.
+    pub name: String,
+    /// The op tract runs there (for example `OptMatMul`, `Im2col`, `DeconvSum`).
+    pub op: String,
+    /// Wall-clock time in that node.
+    pub time: Duration,
 }
 
 /// The executor for `threads` (1 = tract's single-thread executor: a one-thread rayon pool
@@ -38,8 +55,32 @@ impl Graph {
             name,
             model,
             executor,
+            half: false,
+            direct_conv: false,
             plans: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The name given at load (used in errors).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Lets tract use its direct spatial convolution (`DirectSpatialConv`) where it applies.
+    /// Off by default: on x86 (AVX-512) the im2col + matmul path ran our decoder 1.45x and
+    /// the denoiser up to 1.3x faster; `latent bench --direct-conv` A/Bs it on other CPUs.
+    pub fn with_direct_conv(self, on: bool) -> Self {
+        Self {
+            direct_conv: on,
+            ..self
+        }
+    }
+
+    /// Runs the graph in f16 from now on: tract's f32-to-f16 translation of every float op and
+    /// constant, with the input and output converted at the edges. Only fast on CPUs with
+    /// native f16 arithmetic (see `precision`): elsewhere tract emulates it, ~240x slower.
+    pub fn into_f16(self) -> Self {
+        Self { half: true, ..self }
     }
 
     /// The input's dims as the ONNX file declares them (`None` for a free dim), when its rank is
@@ -65,14 +106,54 @@ impl Graph {
             executor: Some(self.executor.clone()),
             ..Default::default()
         };
-        let plan = self
+        let direct = if self.direct_conv { "false" } else { "true" };
+        let knobs = KnobScope::new([("TRACT_DISABLE_DIRECT_SPATIAL", direct)])?;
+        let plan = knobs.enter(|| {
+            self.decluttered(shape)?
+                .into_optimized()?
+                .into_runnable_with_options(&options)
+        })?;
+        plans.insert(shape.to_vec(), plan.clone());
+        Ok(plan)
+    }
+
+    /// The typed, decluttered graph for `shape`, translated to f16 when asked.
+    fn decluttered(&self, shape: &[usize]) -> TractResult<TypedModel> {
+        let mut model = self
             .model
             .clone()
             .with_input_fact(0, f32::fact(shape).into())?
-            .into_optimized()?
-            .into_runnable_with_options(&options)?;
-        plans.insert(shape.to_vec(), plan.clone());
-        Ok(plan)
+            .into_typed()?
+            .into_decluttered()?;
+        if self.half {
+            model.transform(&FloatPrecisionTranslator::new(
+                f32::datum_type(),
+                f16::datum_type(),
+            ))?;
+            model.declutter()?;
+        }
+        Ok(model)
+    }
+
+    /// The matrix-multiply kernels tract picked for `shape` (for example
+    /// `avx512_mmm_f32_16x12` or `arm64fp16_mmm_f16_16x8_gen`), in plan order, without repeats.
+    pub fn kernels(&self, shape: &[usize]) -> Result<Vec<String>, Error> {
+        self.kernels_inner(shape).map_err(|e| self.error(e))
+    }
+
+    fn kernels_inner(&self, shape: &[usize]) -> TractResult<Vec<String>> {
+        let plan = self.plan(shape)?;
+        let mut kernels = Vec::new();
+        for node in plan.model().nodes() {
+            for line in node.op.info()? {
+                for word in line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                    if word.contains("_mmm_") && !kernels.iter().any(|k| k == word) {
+                        kernels.push(word.to_string());
+                    }
+                }
+            }
+        }
+        Ok(kernels)
     }
 
     /// Multiply-accumulates of one run on `shape`, summed from tract's per-op cost model (on
@@ -82,12 +163,7 @@ impl Graph {
     }
 
     fn fma_inner(&self, shape: &[usize]) -> TractResult<u64> {
-        let model = self
-            .model
-            .clone()
-            .with_input_fact(0, f32::fact(shape).into())?
-            .into_typed()?
-            .into_decluttered()?;
+        let model = self.decluttered(shape)?;
         let mut total = 0i64;
         for node in model.nodes() {
             let inputs = model.node_input_facts(node.id)?;
@@ -113,14 +189,73 @@ impl Graph {
 
     fn run_inner(&self, shape: &[usize], data: Vec<f32>) -> TractResult<(Vec<usize>, Vec<f32>)> {
         let plan = self.plan(shape)?;
+        let out = plan.run(tvec!(self.input(shape, data)?))?;
+        Self::output(out)
+    }
+
+    fn input(&self, shape: &[usize], data: Vec<f32>) -> TractResult<TValue> {
         let input = tract_ndarray::ArrayD::from_shape_vec(shape, data)?.into_tensor();
-        let out = plan.run(tvec!(input.into_tvalue()))?;
+        let input = if self.half {
+            input.cast_to::<f16>()?.into_owned()
+        } else {
+            input
+        };
+        Ok(input.into_tvalue())
+    }
+
+    fn output(out: TVec<TValue>) -> TractResult<(Vec<usize>, Vec<f32>)> {
         let out = out
             .into_iter()
             .next()
             .ok_or_else(|| TractError::msg("graph has no output"))?;
+        let out = out.cast_to::<f32>()?;
         let view = out.to_plain_array_view::<f32>()?;
         Ok((view.shape().to_vec(), view.iter().copied().collect()))
+    }
+
+    /// Runs the graph `runs` times on `data` (of `shape`) and returns the time spent in each
+    /// node of the optimized plan, slowest first.
+    pub fn profile(
+        &self,
+        shape: &[usize],
+        data: &[f32],
+        runs: usize,
+    ) -> Result<Vec<NodeTime>, Error> {
+        self.profile_inner(shape, data, runs)
+            .map_err(|e| self.error(e))
+    }
+
+    fn profile_inner(
+        &self,
+        shape: &[usize],
+        data: &[f32],
+        runs: usize,
+    ) -> TractResult<Vec<NodeTime>> {
+        let plan = self.plan(shape)?;
+        let mut state = plan.spawn()?;
+        let mut times = vec![Duration::ZERO; plan.model().nodes().len()];
+        for _ in 0..runs {
+            let input = self.input(shape, data.to_vec())?;
+            state.run_plan_with_eval(tvec!(input), |ctx, op_state, node, inputs| {
+                let start = Instant::now();
+                let out = eval(ctx, op_state, node, inputs);
+                times[node.id] += start.elapsed();
+                out
+            })?;
+        }
+        let mut nodes: Vec<NodeTime> = plan
+            .model()
+            .nodes()
+            .iter()
+            .zip(times)
+            .map(|(node, time)| NodeTime {
+                name: node.name.clone(),
+                op: node.op.name().to_string(),
+                time,
+            })
+            .collect();
+        nodes.sort_by_key(|n| std::cmp::Reverse(n.time));
+        Ok(nodes)
     }
 
     fn error(&self, e: TractError) -> Error {

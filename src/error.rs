@@ -111,10 +111,18 @@ pub enum BundleError {
     BadGraph {
         /// Where the bundle came from.
         source_name: String,
-        /// "encoder.onnx" or "decoder.onnx".
+        /// The graph's file name, e.g. "encoder.onnx".
         graph: &'static str,
         /// What is wrong.
         reason: String,
+    },
+    /// int8 asked of a bundle without int8 graphs.
+    #[error("model bundle {source_name} has no int8 graphs ({files}): use --precision f32")]
+    NoInt8 {
+        /// Where the bundle came from.
+        source_name: String,
+        /// The files it would need.
+        files: &'static str,
     },
 }
 
@@ -376,4 +384,12 @@ pub enum FrameError {
     /// A frame size over the limit.
     #[error(transparent)]
     Limit(LimitError),
+}
+
+/// A precision name that is not one of ours.
+#[derive(Debug, thiserror::Error)]
+pub enum PrecisionError {
+    /// Not f32, f16, int8 or auto.
+    #[error("unknown precision {0:?} (expected one of f32, f16, int8, auto)")]
+    Unknown(String),
 }

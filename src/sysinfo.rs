@@ -48,6 +48,13 @@ impl Cpu {
     }
 }
 
+impl Cpu {
+    /// Model and features in one line: what identifies this CPU's measurements.
+    pub fn id(&self) -> String {
+        format!("{} ({})", self.model, self.features.join(" "))
+    }
+}
+
 /// The ARM core behind a `CPU part` number.
 fn arm_core(part: &str) -> String {
     let name = match part {

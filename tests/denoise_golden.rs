@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use latent_codec::Limits;
 use latent_codec::denoise::Denoiser;
+use latent_codec::{Limits, Precision};
 
 #[test]
 fn denoiser_matches_onnxruntime() {
@@ -17,7 +17,7 @@ fn denoiser_matches_onnxruntime() {
         .collect();
     let (w, h) = (input.width() as usize, input.height() as usize);
     for tile in [0, 32] {
-        let out = Denoiser::load(None, 1, &Limits::default())
+        let out = Denoiser::load(None, 1, Precision::F32, &Limits::default())
             .unwrap()
             .denoise(&input, tile)
             .unwrap();

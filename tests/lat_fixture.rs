@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use latent_codec::{Codec, Limits, ModelBundle, metrics};
+use latent_codec::{Codec, Limits, ModelBundle, Precision, metrics};
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -19,7 +19,13 @@ fn data(name: &str) -> PathBuf {
 
 #[test]
 fn committed_lat_decodes_to_committed_symbols_and_image() {
-    let codec = Codec::new(ModelBundle::embedded().unwrap(), 1, Limits::default()).unwrap();
+    let codec = Codec::new(
+        ModelBundle::embedded().unwrap(),
+        1,
+        Precision::F32,
+        Limits::default(),
+    )
+    .unwrap();
     let lat = std::fs::read(data("fixture.lat")).unwrap();
     let decoded = codec.decode(&lat).unwrap();
     let meta: serde_json::Value =

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use latent_codec::frames::Y4mHeader;
-use latent_codec::{Codec, Limits, ModelBundle, idx, packets};
+use latent_codec::{Codec, Limits, ModelBundle, Precision, idx, packets};
 
 fn data(name: &str) -> Vec<u8> {
     std::fs::read(
@@ -62,7 +62,13 @@ impl Mutator {
 
 #[test]
 fn mutated_lat_files_decode_or_fail_cleanly() {
-    let codec = Codec::new(ModelBundle::embedded().unwrap(), 1, Limits::default()).unwrap();
+    let codec = Codec::new(
+        ModelBundle::embedded().unwrap(),
+        1,
+        Precision::F32,
+        Limits::default(),
+    )
+    .unwrap();
     let lat = data("fixture.lat");
     let packet = data("packets/00001.pkt");
     let mut m = Mutator::new(1);
@@ -82,7 +88,13 @@ fn mutated_lat_files_decode_or_fail_cleanly() {
 
 #[test]
 fn mutated_packet_streams_reassemble_or_fail_cleanly() {
-    let codec = Codec::new(ModelBundle::embedded().unwrap(), 1, Limits::default()).unwrap();
+    let codec = Codec::new(
+        ModelBundle::embedded().unwrap(),
+        1,
+        Precision::F32,
+        Limits::default(),
+    )
+    .unwrap();
     let names = [
         "00000.pkt",
         "00001.pkt",

@@ -3,10 +3,16 @@
 use image::{DynamicImage, RgbImage};
 use latent_codec::codec::DEFAULT_QUALITY;
 use latent_codec::error::LatError;
-use latent_codec::{Codec, Error, Limits, ModelBundle, metrics};
+use latent_codec::{Codec, Error, Limits, ModelBundle, Precision, metrics};
 
 fn codec() -> Codec {
-    Codec::new(ModelBundle::embedded().unwrap(), 1, Limits::default()).unwrap()
+    Codec::new(
+        ModelBundle::embedded().unwrap(),
+        1,
+        Precision::F32,
+        Limits::default(),
+    )
+    .unwrap()
 }
 
 /// A crop of the bundled sample photo.
@@ -82,7 +88,7 @@ fn limits_apply_to_input_and_to_lat_headers() {
         max_pixels: 100,
         ..Limits::default()
     };
-    let tight = Codec::new(ModelBundle::embedded().unwrap(), 1, small).unwrap();
+    let tight = Codec::new(ModelBundle::embedded().unwrap(), 1, Precision::F32, small).unwrap();
     let image = DynamicImage::ImageRgb8(photo(16, 16));
     let err = tight.encode(&image, DEFAULT_QUALITY).unwrap_err();
     assert!(
@@ -98,7 +104,7 @@ fn limits_apply_to_input_and_to_lat_headers() {
         max_latent_elements: 127,
         ..Limits::default()
     };
-    let err = Codec::new(ModelBundle::embedded().unwrap(), 1, few)
+    let err = Codec::new(ModelBundle::embedded().unwrap(), 1, Precision::F32, few)
         .unwrap()
         .decode(&lat)
         .unwrap_err();

@@ -4,7 +4,7 @@
 
 use latent_wire::cdf::{Cdf, TOTAL};
 use latent_wire::checksum::crc32;
-use latent_wire::container::{HEADER_LEN, Header, LatFile};
+use latent_wire::container::{EncoderPrecision, HEADER_LEN, Header, LatFile};
 use latent_wire::packet::{
     Kind, MAX_HEADER_COPIES, PACKET_HEADER_LEN, Packet, PacketHeader, Reassembler,
 };
@@ -84,6 +84,7 @@ pub fn reassembly(data: &[u8]) {
             let lat = Header {
                 quality: 4,
                 image_channels: 3,
+                precision: EncoderPrecision::F32,
                 fingerprint: [first; 8],
                 width: 64,
                 height: 64,

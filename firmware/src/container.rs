@@ -6,7 +6,7 @@
 //! | 4 | 1 | version (1) |
 //! | 5 | 1 | quality |
 //! | 6 | 1 | image channels (1 = gray, 3 = RGB) |
-//! | 7 | 1 | reserved, 0 |
+//! | 7 | 1 | encoder precision (0 = f32, 1 = f16, 2 = int8; files before it have 0) |
 //! | 8 | 8 | model fingerprint |
 //! | 16 | 4 | image width |
 //! | 20 | 4 | image height |
@@ -28,6 +28,37 @@ pub const VERSION: u8 = 1;
 /// Header size in bytes.
 pub const HEADER_LEN: usize = 44;
 
+/// The numeric precision the encoder ran at (informational: the symbols are integers, and any
+/// decoder precision reads them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncoderPrecision {
+    /// 32-bit float (0).
+    F32,
+    /// 16-bit float (1).
+    F16,
+    /// 8-bit integer (2).
+    Int8,
+}
+
+impl EncoderPrecision {
+    fn to_byte(self) -> u8 {
+        match self {
+            EncoderPrecision::F32 => 0,
+            EncoderPrecision::F16 => 1,
+            EncoderPrecision::Int8 => 2,
+        }
+    }
+
+    fn from_byte(b: u8) -> Option<Self> {
+        match b {
+            0 => Some(EncoderPrecision::F32),
+            1 => Some(EncoderPrecision::F16),
+            2 => Some(EncoderPrecision::Int8),
+            _ => None,
+        }
+    }
+}
+
 /// The header fields of a `.lat` file (what [`LatFile::parse`] validated, or what
 /// [`Header::emit`] writes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +67,8 @@ pub struct Header {
     pub quality: u8,
     /// Channels of the original image: 1 (gray) or 3 (RGB).
     pub image_channels: u8,
+    /// Precision the encoder ran at.
+    pub precision: EncoderPrecision,
     /// Fingerprint of the model bundle that made it.
     pub fingerprint: [u8; 8],
     /// Image width in pixels (>= 1).
@@ -103,7 +136,7 @@ impl Header {
         h[4] = VERSION;
         h[5] = self.quality;
         h[6] = self.image_channels;
-        h[7] = 0;
+        h[7] = self.precision.to_byte();
         h[8..16].copy_from_slice(&self.fingerprint);
         h[16..20].copy_from_slice(&self.width.to_le_bytes());
         h[20..24].copy_from_slice(&self.height.to_le_bytes());
@@ -157,17 +190,20 @@ impl Header {
         if stored != computed {
             return Err(WireError::HeaderCrc { stored, computed });
         }
-        for (field, at) in [("reserved byte 7", 7), ("reserved bytes 30..32", 30)] {
-            if bytes[at] != 0 || (at == 30 && bytes[31] != 0) {
-                return Err(WireError::InvalidField {
-                    field,
-                    value: bytes[at].into(),
-                });
-            }
+        if bytes[30] != 0 || bytes[31] != 0 {
+            return Err(WireError::InvalidField {
+                field: "reserved bytes 30..32",
+                value: u16_at(bytes, 30).into(),
+            });
         }
+        let precision = EncoderPrecision::from_byte(bytes[7]).ok_or(WireError::InvalidField {
+            field: "encoder precision",
+            value: bytes[7].into(),
+        })?;
         let header = Header {
             quality: bytes[5],
             image_channels: bytes[6],
+            precision,
             fingerprint: bytes[8..16].try_into().expect("8-byte slice"),
             width: u32_at(bytes, 16),
             height: u32_at(bytes, 20),
@@ -240,6 +276,7 @@ mod tests {
     const HEADER: Header = Header {
         quality: 4,
         image_channels: 3,
+        precision: EncoderPrecision::Int8,
         fingerprint: [1, 2, 3, 4, 5, 6, 7, 8],
         width: 768,
         height: 512,
@@ -283,6 +320,22 @@ mod tests {
             copy[bit / 8] ^= 1 << (bit % 8);
             assert!(LatFile::parse(&copy[..n]).is_err(), "bit {bit}");
         }
+    }
+
+    #[test]
+    fn names_an_unknown_encoder_precision() {
+        let mut buf = [0u8; 128];
+        let n = file(b"", &mut buf);
+        buf[7] = 3;
+        let crc = crc32(&buf[..40]);
+        buf[40..44].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(
+            LatFile::parse(&buf[..n]).unwrap_err(),
+            WireError::InvalidField {
+                field: "encoder precision",
+                value: 3
+            }
+        );
     }
 
     #[test]

@@ -502,6 +502,7 @@ mod tests {
         let header = Header {
             quality: 4,
             image_channels: 3,
+            precision: crate::container::EncoderPrecision::F32,
             fingerprint: [9; 8],
             width: 64,
             height: 32,

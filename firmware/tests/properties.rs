@@ -1,7 +1,7 @@
 //! Property tests of the wire crate: coding round trips, and arbitrary bytes never panic.
 
 use latent_wire::cdf::{Cdf, TOTAL};
-use latent_wire::container::{Header, LatFile};
+use latent_wire::container::{EncoderPrecision, Header, LatFile};
 use latent_wire::symbols::{decode, encode, max_coded_len};
 use proptest::prelude::*;
 
@@ -85,6 +85,8 @@ proptest! {
         let header = Header {
             quality,
             image_channels: if gray { 1 } else { 3 },
+            precision: [EncoderPrecision::F32, EncoderPrecision::F16, EncoderPrecision::Int8]
+                [usize::from(fingerprint[0] % 3)],
             fingerprint,
             width,
             height,
@@ -115,6 +117,7 @@ mod packets {
         let header = Header {
             quality: 4,
             image_channels: 3,
+            precision: EncoderPrecision::F32,
             fingerprint: [7; 8],
             width: 16 * plane as u32,
             height: 16,

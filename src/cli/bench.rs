@@ -5,9 +5,13 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Result, bail};
-use latent_codec::bundle::{DECODER_FILE, ENCODER_FILE, ModelBundle};
-use latent_codec::engine::{Graph, executor};
+use anyhow::{Context, Result, bail};
+use latent_codec::bundle::{
+    DECODER_FILE, DECODER_INT8_FILE, ENCODER_FILE, ENCODER_INT8_FILE, ModelBundle,
+};
+use latent_codec::denoise;
+use latent_codec::engine::{Graph, NodeTime, executor};
+use latent_codec::precision::{self, Choices, Precision};
 use latent_codec::sysinfo::{self, Cpu, Thermal};
 use latent_codec::{Limits, atomic, imageio, plot};
 use serde::Serialize;
@@ -28,9 +32,20 @@ pub struct BenchArgs {
     /// Thread counts to compare.
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
     threads: Vec<usize>,
-    /// Precisions to compare (only f32 is available in this build).
+    /// Precisions to compare: f32, f16 (skipped with a note on CPUs without native f16), int8
+    /// (not for denoise).
     #[arg(long, value_delimiter = ',', default_value = "f32")]
-    precision: Vec<String>,
+    precision: Vec<Precision>,
+    /// Save the fastest precision of each stage (at the largest thread count) as this CPU's
+    /// choice for `--precision auto`.
+    #[arg(long)]
+    save_choice: bool,
+    /// Let tract use its direct spatial convolution (off by default: slower on x86), to A/B it.
+    #[arg(long)]
+    direct_conv: bool,
+    /// Also time each op of the optimized graph over N runs and show where the time goes.
+    #[arg(long, value_name = "N")]
+    profile: Option<usize>,
     /// Timed runs per combination (at least).
     #[arg(long, default_value_t = 10)]
     runs: usize,
@@ -71,9 +86,23 @@ struct Row {
     gmac: f64,
     gflops: f64,
     peak_rss_mb: Option<f64>,
+    /// The matrix-multiply kernels tract picked.
+    kernels: Vec<String>,
+    /// Time per op kind (with `--profile`), slowest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    profile: Vec<OpShare>,
     /// Every timed run, sorted (for `--plot`).
     #[serde(skip)]
     times: Vec<f64>,
+}
+
+/// Time spent in one kind of op, per run.
+#[derive(Serialize)]
+struct OpShare {
+    op: String,
+    nodes: usize,
+    ms: f64,
+    share: f64,
 }
 
 /// What `bench` found, and the exit code it asks for.
@@ -84,7 +113,31 @@ pub struct Outcome {
     pub exit: u8,
 }
 
-const DENOISER_ONNX: &str = "models/denoise/denoiser.onnx";
+/// The graph a stage runs at a precision: its path (for the report) and bytes.
+fn graph_for<'a>(
+    bundle: &'a ModelBundle,
+    onnx_path: &dyn Fn(&str) -> String,
+    stage: &str,
+    precision: Precision,
+) -> Result<(String, &'a [u8])> {
+    let int8 = || {
+        bundle
+            .int8
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("bundle {} has no int8 graphs", bundle.source))
+    };
+    Ok(match (stage, precision) {
+        ("encode", Precision::Int8) => (onnx_path(ENCODER_INT8_FILE), &int8()?.encoder_onnx),
+        ("encode", _) => (onnx_path(ENCODER_FILE), &bundle.encoder_onnx),
+        ("decode", Precision::Int8) => (onnx_path(DECODER_INT8_FILE), &int8()?.decoder_onnx),
+        ("decode", _) => (onnx_path(DECODER_FILE), &bundle.decoder_onnx),
+        ("denoise", _) => (
+            "models/denoise/denoiser.onnx".into(),
+            denoise::EMBEDDED_GRAPH,
+        ),
+        (other, _) => bail!("unknown stage {other:?} (encode, decode, denoise)"),
+    })
+}
 
 fn parse_size(s: &str) -> Result<(usize, usize)> {
     let bad = || anyhow::anyhow!("--size {s:?}: expected WIDTHxHEIGHT, e.g. 640x480");
@@ -105,8 +158,12 @@ fn percentile(v: &[f64], q: f64) -> f64 {
 /// Runs `latent bench`.
 pub fn run(args: &BenchArgs) -> Result<Outcome> {
     let (w, h) = parse_size(&args.size)?;
-    if let Some(p) = args.precision.iter().find(|p| p.as_str() != "f32") {
-        bail!("precision {p} is not available in this build (f32 only)");
+    let mut notes = Vec::new();
+    let mut precisions: Vec<Precision> = Vec::new();
+    for &p in &args.precision {
+        if !precisions.contains(&p) {
+            precisions.push(p);
+        }
     }
     if args.threads.iter().any(|&t| t == 0 || t > 256) {
         bail!("--threads values must be in 1..=256");
@@ -126,30 +183,26 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
     let before = Thermal::now();
     let mut rows = Vec::new();
     for stage in &args.stage {
-        let (onnx, bytes, shape): (String, &[u8], Vec<usize>) = match stage.as_str() {
-            "encode" => (
-                onnx_path(ENCODER_FILE),
-                &bundle.encoder_onnx,
-                vec![1, 3, lh * s, lw * s],
-            ),
-            "decode" => (
-                onnx_path(DECODER_FILE),
-                &bundle.decoder_onnx,
-                vec![1, c, lh, lw],
-            ),
-            "denoise" => (
-                DENOISER_ONNX.into(),
-                latent_codec::denoise::EMBEDDED_GRAPH,
-                vec![1, 3, h.next_multiple_of(2), w.next_multiple_of(2)],
-            ),
+        let shape = match stage.as_str() {
+            "encode" => vec![1, 3, lh * s, lw * s],
+            "decode" => vec![1, c, lh, lw],
+            "denoise" => vec![1, 3, h.next_multiple_of(2), w.next_multiple_of(2)],
             other => bail!("unknown stage {other:?} (encode, decode, denoise)"),
         };
         for &threads in &args.threads {
-            for precision in &args.precision {
+            for &precision in &precisions {
+                if let Some(note) = precision::effective(stage, precision).note {
+                    let note = format!("{stage} {precision} skipped: {note}");
+                    if !notes.contains(&note) {
+                        notes.push(note);
+                    }
+                    continue;
+                }
+                let (onnx, bytes) = graph_for(&bundle, &onnx_path, stage, precision)?;
                 rows.push(measure(
                     args,
                     stage,
-                    onnx.clone(),
+                    onnx,
                     bytes,
                     &shape,
                     threads,
@@ -158,6 +211,9 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
                 )?);
             }
         }
+    }
+    if args.save_choice {
+        notes.push(save_choice(&cpu, &rows)?);
     }
     let after = Thermal::now();
     let warning = sysinfo::throttle_warning(&before, &after);
@@ -181,6 +237,7 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
     let mut report = String::new();
     if args.json {
         let out = json!({"cpu": cpu, "throttled": warning.is_some(), "throttle_warning": warning,
+                         "native_f16": precision::native_f16(), "notes": notes,
                          "before": before, "after": after, "size": [w, h],
                          "budget_ms": args.budget_ms, "over_budget": over.len(), "results": rows});
         writeln!(report, "{out}")?;
@@ -207,6 +264,9 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
         )?;
         if let Some(w) = &warning {
             writeln!(report, "WARNING  {w}")?;
+        }
+        for note in &notes {
+            writeln!(report, "note     {note}")?;
         }
         writeln!(
             report,
@@ -241,6 +301,20 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
                 r.gflops,
                 r.peak_rss_mb.map_or("?".into(), |m| format!("{m:.0}"))
             )?;
+            for op in r.profile.iter().take(6) {
+                writeln!(
+                    report,
+                    "{:14}{:>5.1}% {:>8.1} ms  {} ({} nodes)",
+                    "",
+                    100.0 * op.share,
+                    op.ms,
+                    op.op,
+                    op.nodes
+                )?;
+            }
+        }
+        if let Some(r) = rows.first() {
+            writeln!(report, "\nkernels  {}", r.kernels.join(", "))?;
         }
         if let Some(b) = args.budget_ms {
             writeln!(
@@ -265,12 +339,17 @@ fn measure(
     bytes: &[u8],
     shape: &[usize],
     threads: usize,
-    precision: &str,
+    precision: Precision,
     pixels: usize,
 ) -> Result<Row> {
     sysinfo::reset_peak_rss();
     let load = Instant::now();
-    let graph = Graph::load("bench", bytes, executor(threads))?;
+    let graph = Graph::load("bench", bytes, executor(threads))?.with_direct_conv(args.direct_conv);
+    let graph = if precision == Precision::F16 {
+        graph.into_f16()
+    } else {
+        graph
+    };
     graph.prepare(shape)?;
     let load_ms = load.elapsed().as_secs_f64() * 1e3;
     let len: usize = shape.iter().product();
@@ -305,12 +384,16 @@ fn measure(
     let mean = times.iter().sum::<f64>() / times.len() as f64;
     let std = (times.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / times.len() as f64).sqrt();
     let fma = graph.fma_count(shape)? as f64;
+    let profile = match args.profile {
+        Some(runs) => op_shares(&graph.profile(shape, &input, runs.max(1))?, runs.max(1)),
+        None => Vec::new(),
+    };
     Ok(Row {
         stage: stage.into(),
         onnx,
         input_shape: shape.to_vec(),
         threads,
-        precision: precision.into(),
+        precision: precision.name().into(),
         load_ms,
         first_ms,
         runs: times.len(),
@@ -323,6 +406,71 @@ fn measure(
         gmac: fma / 1e9,
         gflops: 2.0 * fma / 1e9 / (mean / 1e3),
         peak_rss_mb: sysinfo::peak_rss_mb(),
+        kernels: graph.kernels(shape)?,
+        profile,
         times,
     })
+}
+
+/// Node times summed per op kind, per run, slowest first.
+fn op_shares(nodes: &[NodeTime], runs: usize) -> Vec<OpShare> {
+    let total: f64 = nodes.iter().map(|n| n.time.as_secs_f64()).sum();
+    let mut by_op: Vec<OpShare> = Vec::new();
+    for n in nodes {
+        let ms = n.time.as_secs_f64() * 1e3 / runs as f64;
+        match by_op.iter_mut().find(|o| o.op == n.op) {
+            Some(o) => {
+                o.ms += ms;
+                o.nodes += 1;
+            }
+            None => by_op.push(OpShare {
+                op: n.op.clone(),
+                nodes: 1,
+                ms,
+                share: 0.0,
+            }),
+        }
+    }
+    for o in &mut by_op {
+        o.share = o.ms / 1e3 * runs as f64 / total.max(f64::MIN_POSITIVE);
+    }
+    by_op.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+    by_op
+}
+
+/// Saves, per stage, the precision with the lowest p50 at the largest thread count measured as
+/// this CPU's choice for `--precision auto`; returns a line saying what was saved where.
+fn save_choice(cpu: &Cpu, rows: &[Row]) -> Result<String> {
+    let dir = Choices::dir().ok_or_else(|| {
+        anyhow::anyhow!("--save-choice: no cache directory (set LATENT_CACHE_DIR or HOME)")
+    })?;
+    let id = cpu.id();
+    let mut choices = Choices::load(&dir, &id).unwrap_or(Choices {
+        cpu: id.clone(),
+        ..Default::default()
+    });
+    let max_threads = rows.iter().map(|r| r.threads).max().unwrap_or(1);
+    for r in rows.iter().filter(|r| r.threads == max_threads) {
+        let best = rows
+            .iter()
+            .filter(|o| o.stage == r.stage && o.threads == max_threads)
+            .min_by(|a, b| a.p50_ms.total_cmp(&b.p50_ms))
+            .expect("r itself");
+        choices
+            .fastest
+            .insert(r.stage.clone(), best.precision.parse()?);
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = Choices::path(&dir, &id);
+    atomic::write(&path, &serde_json::to_vec_pretty(&choices)?)?;
+    let list: Vec<String> = choices
+        .fastest
+        .iter()
+        .map(|(stage, p)| format!("{stage} {p}"))
+        .collect();
+    Ok(format!(
+        "auto will use {} on this CPU (saved in {})",
+        list.join(", "),
+        path.display()
+    ))
 }

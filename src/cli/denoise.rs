@@ -12,7 +12,7 @@ use latent_codec::denoise::{DEFAULT_TILE, Denoiser};
 use latent_codec::frames::{Frame, RawFormat, Y4mHeader, write_raw_frame, write_y4m_frame};
 use latent_codec::{Limits, atomic, imageio};
 
-use super::LimitOpts;
+use super::{LimitOpts, PrecisionOpt};
 use serde_json::json;
 
 /// Options of `latent denoise`.
@@ -30,9 +30,8 @@ pub struct DenoiseArgs {
     /// Inference threads (default: all cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: Option<u16>,
-    /// Numeric precision (only f32 is available in this build; auto picks it).
-    #[arg(long, value_name = "P", default_value = "auto", value_parser = ["auto", "f32"])]
-    precision: String,
+    #[command(flatten)]
+    precision: PrecisionOpt,
     /// Noise level hint (standard deviation in 8-bit levels): the model stays blind, and the
     /// noise it removes is rescaled to this RMS; 0 leaves frames as they are.
     #[arg(long, value_name = "SIGMA", value_parser = parse_sigma)]
@@ -69,10 +68,13 @@ fn parse_sigma(s: &str) -> Result<f32, String> {
 
 impl DenoiseArgs {
     fn denoiser(&self, threads: usize) -> Result<Denoiser> {
-        Ok(
-            Denoiser::load(self.model.as_deref(), threads, &self.limits())?
-                .with_sigma_hint(self.sigma),
-        )
+        Ok(Denoiser::load(
+            self.model.as_deref(),
+            threads,
+            self.precision.resolve("denoise"),
+            &self.limits(),
+        )?
+        .with_sigma_hint(self.sigma))
     }
 
     fn limits(&self) -> Limits {
@@ -128,7 +130,8 @@ fn picture(args: &DenoiseArgs) -> Result<String> {
     Ok(if args.json {
         let out = json!({"input": args.input, "output": args.output, "width": image.width(),
                          "height": image.height(), "gray": imageio::is_gray(&image),
-                         "model": denoiser.meta.name, "precision": "f32", "ms": ms});
+                         "model": denoiser.meta.name, "precision": denoiser.precision(),
+                         "ms": ms});
         format!("{out}\n")
     } else {
         format!(
@@ -336,7 +339,7 @@ fn stream(args: &DenoiseArgs, mut reader: BufReader<Box<dyn Read>>) -> Result<St
         json!({"input": args.input, "output": args.output, "frames": times.len(),
                "latency_ms": stats.json(), "budget_ms": args.budget_ms, "over_budget": over,
                "fit_budget": fit, "threads": setting.threads, "tile": setting.tile,
-               "precision": "f32", "model": denoiser.meta.name})
+               "precision": denoiser.precision(), "model": denoiser.meta.name})
         .to_string()
     } else {
         let mut s = format!("{} frames; {}", times.len(), stats.text());

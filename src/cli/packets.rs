@@ -25,7 +25,7 @@ pub fn packetize(
     opts: &ModelOpts,
     json: bool,
 ) -> Result<String> {
-    let codec = opts.codec()?;
+    let codec = opts.codec("encode")?;
     let lat = opts.limits().read_file(input)?;
     let p = packets::packetize(&codec, &lat, mtu).with_context(|| input.display().to_string())?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -123,7 +123,7 @@ fn read_packets(dir: &Path, limits: &Limits) -> Result<(Vec<NamedPacket>, Vec<St
 /// Reassembles the packets in `dir`: a `.lat` output needs all of them; an image output is
 /// decoded with lost slices concealed.
 pub fn depacketize(dir: &Path, output: &Path, opts: &ModelOpts, json: bool) -> Result<String> {
-    let codec = opts.codec()?;
+    let codec = opts.codec("decode")?;
     let (packets, oversized) = read_packets(dir, &opts.limits())?;
     let r = packets::reassemble(&codec, &packets).with_context(|| dir.display().to_string())?;
     let as_lat = output

@@ -1,0 +1,183 @@
+//! Error budgets of the lower precisions, on the bundled sample photo (`models/PRECISION.md`):
+//! decoding the same `.lat` at f16 costs at most 0.05 dB PSNR-RGB against f32, at int8 at most
+//! 0.3 dB; the whole pipeline (encode and decode) at f16/int8 stays within the same budgets
+//! with at most 2 % more or fewer bytes; the denoiser's output likewise at f16 (it has no int8
+//! graph: int8 weights alone cost it 0.8 dB).
+//!
+//! f16 runs where it is native (tract's fp16 kernels, checked by name) and on x86, where tract
+//! emulates it (slowly, so on a crop): the same f16 arithmetic, so the budget is checked here
+//! too. On aarch64 cores without fp16 (Cortex-A53/A72) the product never runs f16, and the test
+//! checks that it falls back to f32 instead. CI runs this file under qemu as a Cortex-A53, A72
+//! and A76 (with `TRACT_CPU_ISA=+fp16`, since qemu shows the host's /proc/cpuinfo).
+
+use image::{DynamicImage, RgbImage};
+use latent_codec::denoise::Denoiser;
+use latent_codec::engine::{Graph, executor};
+use latent_codec::precision::{self, Precision};
+use latent_codec::{Codec, Limits, ModelBundle, metrics, sample};
+
+const F16_BUDGET_DB: f64 = 0.05;
+const INT8_BUDGET_DB: f64 = 0.3;
+const BPP_BUDGET: f64 = 0.02;
+
+fn sample_image() -> RgbImage {
+    image::load_from_memory(sample::SAMPLE_PNG)
+        .unwrap()
+        .to_rgb8()
+}
+
+/// A crop of the sample photo: emulated f16 is ~240x slower than f32.
+fn crop(w: u32, h: u32) -> RgbImage {
+    image::imageops::crop_imm(&sample_image(), 240, 160, w, h).to_image()
+}
+
+fn codec(precision: Precision) -> Codec {
+    Codec::new(
+        ModelBundle::embedded().unwrap(),
+        2,
+        precision,
+        Limits::default(),
+    )
+    .unwrap()
+}
+
+fn psnr(a: &RgbImage, b: &DynamicImage) -> f64 {
+    metrics::psnr(a.as_raw(), b.to_rgb8().as_raw())
+}
+
+/// Whether f16 arithmetic can be checked on this machine (native, or tract's x86 emulation).
+fn f16_runs_here() -> bool {
+    precision::native_f16() || cfg!(target_arch = "x86_64")
+}
+
+/// (ΔPSNR of decoding f32's `.lat` at `p`, ΔPSNR of the whole pipeline at `p`, relative change
+/// in bytes), all against f32.
+fn deltas(image: &RgbImage, p: Precision) -> (f64, f64, f64) {
+    let original = DynamicImage::ImageRgb8(image.clone());
+    let (f32_codec, low) = (codec(Precision::F32), codec(p));
+    let lat = f32_codec.encode(&original, 4).unwrap();
+    let reference = psnr(image, &f32_codec.decode(&lat.bytes).unwrap().image);
+    let decoded_low = psnr(image, &low.decode(&lat.bytes).unwrap().image);
+    let lat_low = low.encode(&original, 4).unwrap();
+    assert_eq!(Precision::from_wire(lat_low.header.precision), p);
+    let pipeline_low = psnr(image, &low.decode(&lat_low.bytes).unwrap().image);
+    let bytes = lat_low.bytes.len() as f64 / lat.bytes.len() as f64 - 1.0;
+    eprintln!(
+        "{p}: f32 {reference:.3} dB; decode at {p} {:+.3} dB; pipeline {:+.3} dB, bytes {:+.2} %",
+        decoded_low - reference,
+        pipeline_low - reference,
+        100.0 * bytes
+    );
+    (reference - decoded_low, reference - pipeline_low, bytes)
+}
+
+#[test]
+fn int8_is_within_its_budget() {
+    let (decode, pipeline, bytes) = deltas(&sample_image(), Precision::Int8);
+    assert!(decode <= INT8_BUDGET_DB, "int8 decode costs {decode:.3} dB");
+    assert!(
+        pipeline <= INT8_BUDGET_DB,
+        "int8 pipeline costs {pipeline:.3} dB"
+    );
+    assert!(
+        bytes.abs() <= BPP_BUDGET,
+        "int8 changes bytes by {bytes:.4}"
+    );
+}
+
+#[test]
+fn f16_is_within_its_budget_where_it_runs() {
+    if !f16_runs_here() {
+        let r = precision::effective("decode", Precision::F16);
+        assert_eq!(
+            r.precision,
+            Precision::F32,
+            "f16 without native f16 must run f32"
+        );
+        assert!(r.note.unwrap().contains("running f32"));
+        return;
+    }
+    let (decode, pipeline, bytes) = deltas(&crop(192, 128), Precision::F16);
+    assert!(decode <= F16_BUDGET_DB, "f16 decode costs {decode:.3} dB");
+    assert!(
+        pipeline <= F16_BUDGET_DB,
+        "f16 pipeline costs {pipeline:.3} dB"
+    );
+    assert!(bytes.abs() <= BPP_BUDGET, "f16 changes bytes by {bytes:.4}");
+}
+
+#[test]
+fn f16_uses_tracts_native_kernels_where_the_cpu_has_them() {
+    let bundle = ModelBundle::embedded().unwrap();
+    let graph = Graph::load("decoder.onnx", &bundle.decoder_onnx, executor(1))
+        .unwrap()
+        .into_f16();
+    let kernels = graph.kernels(&[1, 128, 4, 4]).unwrap();
+    if precision::native_f16() {
+        assert!(
+            kernels.iter().any(|k| k.starts_with("arm64fp16_mmm_f16")),
+            "native f16, yet tract picked {kernels:?}"
+        );
+    } else {
+        assert!(
+            kernels.iter().all(|k| !k.starts_with("arm64fp16")),
+            "{kernels:?}"
+        );
+    }
+}
+
+#[test]
+fn denoiser_is_within_the_f16_budget() {
+    let clean = crop(192, 128);
+    let mut noisy = clean.clone();
+    let mut state = 1u32;
+    for v in noisy.iter_mut() {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        let noise = ((state >> 24) as i32 - 128) / 5; // uniform, sigma ~15 levels
+        *v = (i32::from(*v) + noise).clamp(0, 255) as u8;
+    }
+    let run = |p| {
+        let d = Denoiser::load(None, 2, p, &Limits::default()).unwrap();
+        metrics::psnr(clean.as_raw(), d.denoise(&noisy, 512).unwrap().as_raw())
+    };
+    if !f16_runs_here() {
+        return; // f16 falls back to f32: checked above
+    }
+    let reference = run(Precision::F32);
+    let got = run(Precision::F16);
+    eprintln!(
+        "denoise: f32 {reference:.3} dB, f16 {:+.3} dB",
+        got - reference
+    );
+    assert!(
+        reference - got <= F16_BUDGET_DB,
+        "f16: {got:.3} vs {reference:.3} dB"
+    );
+}
+
+#[test]
+fn the_denoiser_refuses_int8_and_the_cli_runs_it_at_f32() {
+    let err = Denoiser::load(None, 1, Precision::Int8, &Limits::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("no int8 graphs"), "{err}");
+    assert_eq!(
+        precision::effective("denoise", Precision::Int8).precision,
+        Precision::F32
+    );
+}
+
+#[test]
+fn a_lat_from_any_precision_decodes_at_any_other() {
+    let image = DynamicImage::ImageRgb8(crop(64, 48));
+    let int8 = codec(Precision::Int8).encode(&image, 4).unwrap();
+    let f32_codec = codec(Precision::F32);
+    let decoded = f32_codec.decode(&int8.bytes).unwrap();
+    assert_eq!(
+        Precision::from_wire(decoded.header.precision),
+        Precision::Int8
+    );
+    let f32_lat = f32_codec.encode(&image, 4).unwrap();
+    codec(Precision::Int8).decode(&f32_lat.bytes).unwrap();
+}
