@@ -5,6 +5,8 @@ For each thread count it alternates: one `latent bench --json` run over all stag
 graph that run reports (same `onnx` file, same `input_shape`), several rounds, and prints the median latency of
 each and the tract/onnxruntime ratio (below 1.0: tract is faster).
     python3 benches/ort_compare.py [--bin target/release/latent] [--size 768x512] [--threads 1,2] [--rounds 3]
+                                   [--precision f32,int8]
+With int8, both run the int8 graphs (QLinearConv): tract's integer kernels against onnxruntime's.
 """
 
 import argparse
@@ -42,21 +44,22 @@ def main():
     p.add_argument("--size", default="768x512")
     p.add_argument("--threads", default="1,2")
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--precision", default="f32", help="f32 and/or int8, comma-separated")
     args = p.parse_args()
     results = {}
     for threads in [int(t) for t in args.threads.split(",")]:
         for _ in range(args.rounds):
             out = subprocess.run([args.bin, "bench", "--size", args.size, "--threads", str(threads), "--runs", "10",
-                                  "--min-secs", "0", "--json"], check=True, capture_output=True, text=True, cwd=ROOT)
+                                  "--min-secs", "0", "--precision", args.precision, "--json"], check=True, capture_output=True, text=True, cwd=ROOT)
             for r in json.loads(out.stdout)["results"]:
-                key = (r["stage"], threads)
+                key = (r["stage"], r["precision"], threads)
                 entry = results.setdefault(key, {"tract": [], "ort": [], "onnx": r["onnx"]})
                 entry["tract"].append(r["p50_ms"])
                 entry["ort"].append(ort_ms(os.path.join(ROOT, r["onnx"]), r["input_shape"], threads))
-    print(f"{'stage':8} {'threads':>7} {'tract ms':>9} {'ORT ms':>9} {'tract/ORT':>9}  graph")
-    for (stage, threads), e in sorted(results.items()):
+    print(f"{'stage':8} {'prec':>5} {'threads':>7} {'tract ms':>9} {'ORT ms':>9} {'tract/ORT':>9}  graph")
+    for (stage, precision, threads), e in sorted(results.items()):
         t, o = statistics.median(e["tract"]), statistics.median(e["ort"])
-        print(f"{stage:8} {threads:>7} {t:9.1f} {o:9.1f} {t / o:9.2f}  {e['onnx']}")
+        print(f"{stage:8} {precision:>5} {threads:>7} {t:9.1f} {o:9.1f} {t / o:9.2f}  {e['onnx']}")
 
 
 if __name__ == "__main__":

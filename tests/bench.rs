@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{json, latent};
+use common::{json, latent, latent_env, s};
 
 const QUICK: [&str; 8] = [
     "--size",
@@ -77,8 +77,120 @@ fn over_budget_exits_with_3() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 of 1 over the"));
-    let bad = latent(&["bench", "--precision", "int8"]);
-    assert_eq!(bad.status.code(), Some(1));
+    let bad = latent(&["bench", "--precision", "fp8"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("f32, f16, int8, auto"));
+}
+
+#[test]
+fn precisions_side_by_side_with_their_graphs_and_kernels() {
+    let mut args = vec![
+        "bench",
+        "--threads",
+        "1",
+        "--precision",
+        "f32,f16,int8",
+        "--json",
+    ];
+    args.extend(QUICK);
+    let v = json(&latent(&args));
+    let native_f16 = v["native_f16"].as_bool().unwrap();
+    let rows = v["results"].as_array().unwrap();
+    let got: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["stage"].as_str().unwrap().into(),
+                r["precision"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    for stage in ["encode", "decode", "denoise"] {
+        assert!(got.contains(&(stage.into(), "f32".into())));
+        assert_eq!(
+            got.contains(&(stage.into(), "f16".into())),
+            native_f16,
+            "{got:?}"
+        );
+    }
+    let notes = v["notes"].to_string();
+    assert!(notes.contains("denoise int8 skipped"), "{notes}");
+    assert_eq!(!native_f16, notes.contains("f16 skipped"), "{notes}");
+    for r in rows.iter().filter(|r| r["precision"] == "int8") {
+        let stage = r["stage"].as_str().unwrap();
+        let graph = if stage == "encode" {
+            "encoder"
+        } else {
+            "decoder"
+        };
+        assert_eq!(r["onnx"], format!("models/codec/{graph}.int8.onnx"));
+        let kernels = r["kernels"].to_string();
+        assert!(
+            kernels.contains("_mmm_i32_"),
+            "int8 ran no integer kernel: {kernels}"
+        );
+    }
+}
+
+#[test]
+fn save_choice_makes_auto_use_the_measured_fastest() {
+    let cache = tempfile::TempDir::new().unwrap();
+    let env = [("LATENT_CACHE_DIR", cache.path())];
+    let mut args = vec![
+        "bench",
+        "--stage",
+        "decode",
+        "--threads",
+        "1",
+        "--precision",
+        "f32,int8",
+    ];
+    args.extend(QUICK);
+    args.push("--save-choice");
+    let out = latent_env(&args, &env);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = String::from_utf8_lossy(&out.stdout);
+    let saved = std::fs::read_dir(cache.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let choices: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
+    let fastest = choices["fastest"]["decode"].as_str().unwrap().to_string();
+    assert!(
+        report.contains(&format!("auto will use decode {fastest}")),
+        "{report}"
+    );
+
+    let dir = tempfile::TempDir::new().unwrap();
+    let lat = dir.path().join("x.lat");
+    let png = dir.path().join("x.png");
+    let c = json(&latent_env(
+        &[
+            "compress",
+            "tests/data/fixture-input.png",
+            "-o",
+            s(&lat),
+            "--json",
+        ],
+        &env,
+    ));
+    let d = json(&latent_env(
+        &["decompress", s(&lat), "-o", s(&png), "--json"],
+        &env,
+    ));
+    assert_eq!(
+        d["precision"],
+        fastest.as_str(),
+        "auto takes the saved decode choice"
+    );
+    assert_eq!(d["encoder_precision"], c["precision"]);
 }
 
 #[test]

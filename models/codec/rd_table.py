@@ -3,7 +3,7 @@
 
 Compresses every image of DIR with the real runtime (file bytes, header included), decompresses it,
 and compares PSNR-RGB with JPEG at the same bpp (log-bpp interpolation over quality 1..95).
-Prints a markdown table. Usage: python3 rd_table.py DIR [--latent target/release/latent]
+Prints a markdown table. Usage: python3 rd_table.py DIR [--latent target/release/latent] [--precision f32]
 """
 
 import argparse
@@ -28,15 +28,15 @@ def main():
     ap.add_argument("dir")
     ap.add_argument("--latent", default="target/release/latent")
     ap.add_argument("--threads", default="2")
+    ap.add_argument("--precision", default="f32", help="f32, f16, int8 or auto")
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for path in sorted(glob.glob(os.path.join(args.dir, "*"))):
             lat, out = os.path.join(tmp, "x.lat"), os.path.join(tmp, "x.png")
-            c = json.loads(subprocess.check_output([args.latent, "compress", path, "-o", lat, "--json",
-                                                    "--threads", args.threads]))
-            d = json.loads(subprocess.check_output([args.latent, "decompress", lat, "-o", out, "--json",
-                                                    "--threads", args.threads]))
+            opts = ["--json", "--threads", args.threads, "--precision", args.precision]
+            c = json.loads(subprocess.check_output([args.latent, "compress", path, "-o", lat, *opts]))
+            d = json.loads(subprocess.check_output([args.latent, "decompress", lat, "-o", out, *opts]))
             rgb = np.asarray(Image.open(path).convert("RGB"))
             ours = psnr(rgb, np.asarray(Image.open(out).convert("RGB")))
             rows.append((os.path.basename(path), c["width"], c["height"], c["bpp"], ours,

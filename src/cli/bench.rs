@@ -268,6 +268,7 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
         for note in &notes {
             writeln!(report, "note     {note}")?;
         }
+
         writeln!(
             report,
             "\n{:8} {:>3} {:>5} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7}",
@@ -313,8 +314,19 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
                 )?;
             }
         }
-        if let Some(r) = rows.first() {
-            writeln!(report, "\nkernels  {}", r.kernels.join(", "))?;
+        writeln!(report)?;
+        for p in &precisions {
+            let mut kernels: Vec<&str> = Vec::new();
+            for r in rows.iter().filter(|r| r.precision == p.name()) {
+                for k in &r.kernels {
+                    if !kernels.contains(&k.as_str()) {
+                        kernels.push(k);
+                    }
+                }
+            }
+            if !kernels.is_empty() {
+                writeln!(report, "kernels  {p}: {}", kernels.join(", "))?;
+            }
         }
         if let Some(b) = args.budget_ms {
             writeln!(

@@ -10,6 +10,14 @@ pub fn latent(args: &[&str]) -> Output {
     command(args).output().expect("run latent")
 }
 
+/// Runs the binary with these environment variables set.
+pub fn latent_env(args: &[&str], vars: &[(&str, &Path)]) -> Output {
+    command(args)
+        .envs(vars.iter().copied())
+        .output()
+        .expect("run latent")
+}
+
 /// Runs the binary with `input` on its stdin.
 pub fn latent_with_stdin(args: &[&str], input: &[u8]) -> Output {
     use std::io::Write;
