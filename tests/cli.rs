@@ -298,3 +298,30 @@ fn bad_quality_is_a_clear_error() {
     ]);
     assert_fails_with(&out, "quality 7 is not offered");
 }
+
+#[test]
+fn f16_runs_natively_or_falls_back_to_f32_with_one_warning() {
+    let dir = TempDir::new().unwrap();
+    let (png, lat) = compressed_crop(dir.path(), "crop", (240, 160, 64, 48));
+    let out = latent(&[
+        "compress",
+        s(&png),
+        "-o",
+        s(&lat),
+        "--precision",
+        "f16",
+        "--json",
+    ]);
+    let v = json(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    match v["precision"].as_str().unwrap() {
+        "f16" => assert!(stderr.is_empty(), "{stderr}"),
+        "f32" => {
+            assert!(stderr.starts_with("warning: f16 asked for"), "{stderr}");
+            assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        }
+        p => panic!("precision {p}"),
+    }
+    let inspect = json(&latent(&["inspect", s(&lat), "--json"]));
+    assert_eq!(inspect["encoder_precision"], v["precision"]);
+}

@@ -283,3 +283,28 @@ fn sigma_hint_scales_what_is_removed() {
     let o = latent(&["denoise", s(&noisy), "-o", s(&hinted), "--sigma", "-3"]);
     assert_eq!(o.status.code(), Some(2), "usage error");
 }
+
+#[test]
+fn int8_runs_f32_with_a_warning() {
+    let dir = TempDir::new().unwrap();
+    let (noisy, _) = noisy_crop(dir.path());
+    let out_png = dir.path().join("out.png");
+    let args = [
+        "denoise",
+        s(&noisy),
+        "-o",
+        s(&out_png),
+        "--precision",
+        "int8",
+        "--json",
+    ];
+    let out = latent(&args);
+    let v = json(&out);
+    assert_eq!(v["precision"], "f32");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: the denoiser has no int8 graph"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one warning line: {stderr}");
+}

@@ -39,6 +39,8 @@ pub fn latent_with_stdin(args: &[&str], input: &[u8]) -> Output {
     out
 }
 
+/// The binary with `args`; `--precision auto` sees no saved choice (an empty cache directory
+/// instead of the user's), so results do not depend on what `bench --save-choice` stored.
 fn command(args: &[&str]) -> Command {
     let bin = env!("CARGO_BIN_EXE_latent");
     let runner = std::env::var("LATENT_TEST_RUNNER").unwrap_or_default();
@@ -52,6 +54,8 @@ fn command(args: &[&str]) -> Command {
         None => Command::new(bin),
     };
     cmd.args(args);
+    let no_choices = Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-precision-choices");
+    cmd.env("LATENT_CACHE_DIR", no_choices);
     cmd
 }
 
