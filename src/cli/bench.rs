@@ -1,6 +1,7 @@
 //! `latent bench`: per-stage latency of the bundled graphs, every combination of threads and
 //! precision side by side, with the CPU's state before and after.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -73,7 +74,7 @@ struct Row {
     onnx: String,
     input_shape: Vec<usize>,
     threads: usize,
-    precision: String,
+    precision: Precision,
     load_ms: f64,
     first_ms: f64,
     runs: usize,
@@ -317,7 +318,7 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
         writeln!(report)?;
         for p in &precisions {
             let mut kernels: Vec<&str> = Vec::new();
-            for r in rows.iter().filter(|r| r.precision == p.name()) {
+            for r in rows.iter().filter(|r| r.precision == *p) {
                 for k in &r.kernels {
                     if !kernels.contains(&k.as_str()) {
                         kernels.push(k);
@@ -405,7 +406,7 @@ fn measure(
         onnx,
         input_shape: shape.to_vec(),
         threads,
-        precision: precision.name().into(),
+        precision,
         load_ms,
         first_ms,
         runs: times.len(),
@@ -462,15 +463,15 @@ fn save_choice(cpu: &Cpu, rows: &[Row]) -> Result<String> {
         ..Default::default()
     });
     let max_threads = rows.iter().map(|r| r.threads).max().unwrap_or(1);
+    let mut fastest: BTreeMap<&str, &Row> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.threads == max_threads) {
-        let best = rows
-            .iter()
-            .filter(|o| o.stage == r.stage && o.threads == max_threads)
-            .min_by(|a, b| a.p50_ms.total_cmp(&b.p50_ms))
-            .expect("r itself");
-        choices
-            .fastest
-            .insert(r.stage.clone(), best.precision.parse()?);
+        let best = fastest.entry(&r.stage).or_insert(r);
+        if r.p50_ms < best.p50_ms {
+            *best = r;
+        }
+    }
+    for (stage, r) in fastest {
+        choices.fastest.insert(stage.to_string(), r.precision);
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = Choices::path(&dir, &id);
