@@ -114,8 +114,12 @@ fn precisions_side_by_side_with_their_graphs_and_kernels() {
         );
     }
     let notes = v["notes"].to_string();
-    assert!(notes.contains("denoise int8 skipped"), "{notes}");
-    assert_eq!(!native_f16, notes.contains("f16 skipped"), "{notes}");
+    assert!(notes.contains("int8 skipped for denoise: "), "{notes}");
+    assert_eq!(
+        !native_f16,
+        notes.contains("f16 skipped for encode, decode, denoise: "),
+        "{notes}"
+    );
     for r in rows.iter().filter(|r| r["precision"] == "int8") {
         let stage = r["stage"].as_str().unwrap();
         let graph = if stage == "encode" {

@@ -160,6 +160,8 @@ fn percentile(v: &[f64], q: f64) -> f64 {
 pub fn run(args: &BenchArgs) -> Result<Outcome> {
     let (w, h) = parse_size(&args.size)?;
     let mut notes = Vec::new();
+    // (precision, why it does not run as asked, the stages that skipped it for that reason)
+    let mut skipped: Vec<(Precision, String, Vec<String>)> = Vec::new();
     let mut precisions: Vec<Precision> = Vec::new();
     for &p in &args.precision {
         if !precisions.contains(&p) {
@@ -192,10 +194,11 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
         };
         for &threads in &args.threads {
             for &precision in &precisions {
-                if let Some(note) = precision::effective(stage, precision).note {
-                    let note = format!("{stage} {precision} skipped: {note}");
-                    if !notes.contains(&note) {
-                        notes.push(note);
+                if let Some(reason) = precision::effective(stage, precision).note {
+                    match skipped.iter_mut().find(|s| s.1 == reason) {
+                        Some((_, _, stages)) if stages.contains(stage) => {}
+                        Some((_, _, stages)) => stages.push(stage.clone()),
+                        None => skipped.push((precision, reason, vec![stage.clone()])),
                     }
                     continue;
                 }
@@ -212,6 +215,12 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
                 )?);
             }
         }
+    }
+    for (precision, reason, stages) in skipped {
+        notes.push(format!(
+            "{precision} skipped for {}: {reason}",
+            stages.join(", ")
+        ));
     }
     if args.save_choice {
         notes.push(save_choice(&cpu, &rows)?);
