@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::BundleError;
 use crate::limits::Limits;
+use crate::precision::Precision;
 
 /// File names inside a bundle directory.
 pub const ENCODER_FILE: &str = "encoder.onnx";
@@ -75,6 +76,15 @@ pub struct ModelBundle {
     /// First 8 bytes of SHA-256 over the f32 encoder, decoder and prior bytes: the int8 graphs
     /// are a variant of the same model, and a `.lat` made at any precision decodes at any other.
     pub fingerprint: [u8; 8],
+}
+
+/// One of a bundle's two graphs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Image → μ.
+    Encoder,
+    /// Latent → image.
+    Decoder,
 }
 
 /// The int8 graphs of a bundle.
@@ -178,6 +188,21 @@ impl ModelBundle {
             .iter()
             .map(|t| Cdf::new(t.offset, &t.cdf))
             .collect()
+    }
+
+    /// The file name and bytes of `role`'s graph at `precision` (f16 runs the f32 graph,
+    /// translated); `None` for int8 when the bundle has no int8 graphs.
+    pub fn graph(&self, role: Role, precision: Precision) -> Option<(&'static str, &[u8])> {
+        Some(match (role, precision) {
+            (Role::Encoder, Precision::Int8) => {
+                (ENCODER_INT8_FILE, &self.int8.as_ref()?.encoder_onnx)
+            }
+            (Role::Decoder, Precision::Int8) => {
+                (DECODER_INT8_FILE, &self.int8.as_ref()?.decoder_onnx)
+            }
+            (Role::Encoder, Precision::F32 | Precision::F16) => (ENCODER_FILE, &self.encoder_onnx),
+            (Role::Decoder, Precision::F32 | Precision::F16) => (DECODER_FILE, &self.decoder_onnx),
+        })
     }
 
     /// Fingerprint as 16 hex digits.

@@ -7,9 +7,7 @@ use latent_wire::container::{HEADER_LEN, Header, LatFile};
 use latent_wire::symbols;
 use sha2::{Digest, Sha256};
 
-use crate::bundle::{
-    DECODER_FILE, DECODER_INT8_FILE, ENCODER_FILE, ENCODER_INT8_FILE, ModelBundle, hex,
-};
+use crate::bundle::{ModelBundle, Role, hex};
 use crate::engine::{Graph, executor};
 use crate::error::{BundleError, Error, LatError};
 use crate::imageio::is_gray;
@@ -85,35 +83,23 @@ impl Codec {
         limits: Limits,
     ) -> Result<Self, Error> {
         let exec = executor(threads);
-        let load = |graph: &'static str, onnx: &[u8]| {
-            Graph::load(graph, onnx, exec.clone()).map_err(|e| BundleError::BadGraph {
-                source_name: bundle.source.clone(),
-                graph,
-                reason: format!("{e:#}"),
-            })
-        };
-        let (encoder, decoder) = match (precision, &bundle.int8) {
-            (Precision::Int8, Some(int8)) => (
-                load(ENCODER_INT8_FILE, &int8.encoder_onnx)?,
-                load(DECODER_INT8_FILE, &int8.decoder_onnx)?,
-            ),
-            (Precision::Int8, None) => {
-                return Err(BundleError::NoInt8 {
+        let load = |role| -> Result<Graph, BundleError> {
+            let (graph, onnx) =
+                bundle
+                    .graph(role, precision)
+                    .ok_or_else(|| BundleError::NoInt8 {
+                        source_name: bundle.source.clone(),
+                        files: "encoder.int8.onnx and decoder.int8.onnx, from models/quantize.py",
+                    })?;
+            let loaded =
+                Graph::load(graph, onnx, exec.clone()).map_err(|e| BundleError::BadGraph {
                     source_name: bundle.source.clone(),
-                    files: "encoder.int8.onnx and decoder.int8.onnx, from models/quantize.py",
-                }
-                .into());
-            }
-            (Precision::F32 | Precision::F16, _) => {
-                let encoder = load(ENCODER_FILE, &bundle.encoder_onnx)?;
-                let decoder = load(DECODER_FILE, &bundle.decoder_onnx)?;
-                if precision == Precision::F16 {
-                    (encoder.into_f16(), decoder.into_f16())
-                } else {
-                    (encoder, decoder)
-                }
-            }
+                    graph,
+                    reason: format!("{e:#}"),
+                })?;
+            Ok(loaded.with_f16(precision == Precision::F16))
         };
+        let (encoder, decoder) = (load(Role::Encoder)?, load(Role::Decoder)?);
         let codec = Self {
             bundle,
             encoder,

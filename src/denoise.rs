@@ -76,18 +76,7 @@ impl Denoiser {
         precision: Precision,
         limits: &Limits,
     ) -> Result<Self, Error> {
-        let (source, graph, meta): (String, Cow<'_, [u8]>, Cow<'_, [u8]>) = match dir {
-            None => (
-                "embedded".into(),
-                Cow::Borrowed(EMBEDDED_GRAPH),
-                Cow::Borrowed(EMBEDDED_META),
-            ),
-            Some(dir) => (
-                dir.display().to_string(),
-                Cow::Owned(read_file(dir, GRAPH_FILE, limits)?),
-                Cow::Owned(read_file(dir, META_FILE, limits)?),
-            ),
-        };
+        let source = dir.map_or("embedded".into(), |d| d.display().to_string());
         if precision == Precision::Int8 {
             return Err(BundleError::NoInt8 {
                 source_name: source,
@@ -95,6 +84,13 @@ impl Denoiser {
             }
             .into());
         }
+        let (graph, meta): (Cow<'_, [u8]>, Cow<'_, [u8]>) = match dir {
+            None => (Cow::Borrowed(EMBEDDED_GRAPH), Cow::Borrowed(EMBEDDED_META)),
+            Some(dir) => (
+                Cow::Owned(read_file(dir, GRAPH_FILE, limits)?),
+                Cow::Owned(read_file(dir, META_FILE, limits)?),
+            ),
+        };
         let meta = Meta::parse(&source, &meta)?;
         let bad = |reason: String| BundleError::BadGraph {
             source_name: source.clone(),
@@ -102,12 +98,8 @@ impl Denoiser {
             reason,
         };
         let graph = Graph::load(GRAPH_FILE, &graph, executor(threads))
-            .map_err(|e| bad(format!("{e:#}")))?;
-        let graph = if precision == Precision::F16 {
-            graph.into_f16()
-        } else {
-            graph
-        };
+            .map_err(|e| bad(format!("{e:#}")))?
+            .with_f16(precision == Precision::F16);
         if let Some(dims) = graph.declared_input()
             && (dims.len() != 4 || dims[1].is_some_and(|c| c != 3))
         {

@@ -76,11 +76,11 @@ impl Graph {
         }
     }
 
-    /// Runs the graph in f16 from now on: tract's f32-to-f16 translation of every float op and
+    /// Runs the graph in f16 when `on`: tract's f32-to-f16 translation of every float op and
     /// constant, with the input and output converted at the edges. Only fast on CPUs with
     /// native f16 arithmetic (see `precision`): elsewhere tract emulates it, ~240x slower.
-    pub fn into_f16(self) -> Self {
-        Self { half: true, ..self }
+    pub fn with_f16(self, on: bool) -> Self {
+        Self { half: on, ..self }
     }
 
     /// The input's dims as the ONNX file declares them (`None` for a free dim), when its rank is

@@ -111,7 +111,7 @@ fn f16_uses_tracts_native_kernels_where_the_cpu_has_them() {
     let bundle = ModelBundle::embedded().unwrap();
     let graph = Graph::load("decoder.onnx", &bundle.decoder_onnx, executor(1))
         .unwrap()
-        .into_f16();
+        .with_f16(true);
     let kernels = graph.kernels(&[1, 128, 4, 4]).unwrap();
     if precision::native_f16() {
         assert!(

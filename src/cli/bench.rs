@@ -7,9 +7,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use latent_codec::bundle::{
-    DECODER_FILE, DECODER_INT8_FILE, ENCODER_FILE, ENCODER_INT8_FILE, ModelBundle,
-};
+use latent_codec::bundle::{ModelBundle, Role};
 use latent_codec::denoise;
 use latent_codec::engine::{Graph, NodeTime, executor};
 use latent_codec::precision::{self, Choices, Precision};
@@ -121,23 +119,21 @@ fn graph_for<'a>(
     stage: &str,
     precision: Precision,
 ) -> Result<(String, &'a [u8])> {
-    let int8 = || {
-        bundle
-            .int8
-            .as_ref()
-            .ok_or_else(|| anyhow::anyhow!("bundle {} has no int8 graphs", bundle.source))
+    let role = match stage {
+        "encode" => Role::Encoder,
+        "decode" => Role::Decoder,
+        "denoise" => {
+            return Ok((
+                "models/denoise/denoiser.onnx".into(),
+                denoise::EMBEDDED_GRAPH,
+            ));
+        }
+        other => bail!("unknown stage {other:?} (encode, decode, denoise)"),
     };
-    Ok(match (stage, precision) {
-        ("encode", Precision::Int8) => (onnx_path(ENCODER_INT8_FILE), &int8()?.encoder_onnx),
-        ("encode", _) => (onnx_path(ENCODER_FILE), &bundle.encoder_onnx),
-        ("decode", Precision::Int8) => (onnx_path(DECODER_INT8_FILE), &int8()?.decoder_onnx),
-        ("decode", _) => (onnx_path(DECODER_FILE), &bundle.decoder_onnx),
-        ("denoise", _) => (
-            "models/denoise/denoiser.onnx".into(),
-            denoise::EMBEDDED_GRAPH,
-        ),
-        (other, _) => bail!("unknown stage {other:?} (encode, decode, denoise)"),
-    })
+    let (file, bytes) = bundle
+        .graph(role, precision)
+        .ok_or_else(|| anyhow::anyhow!("bundle {} has no int8 graphs", bundle.source))?;
+    Ok((onnx_path(file), bytes))
 }
 
 fn parse_size(s: &str) -> Result<(usize, usize)> {
@@ -366,12 +362,9 @@ fn measure(
 ) -> Result<Row> {
     sysinfo::reset_peak_rss();
     let load = Instant::now();
-    let graph = Graph::load("bench", bytes, executor(threads))?.with_direct_conv(args.direct_conv);
-    let graph = if precision == Precision::F16 {
-        graph.into_f16()
-    } else {
-        graph
-    };
+    let graph = Graph::load("bench", bytes, executor(threads))?
+        .with_direct_conv(args.direct_conv)
+        .with_f16(precision == Precision::F16);
     graph.prepare(shape)?;
     let load_ms = load.elapsed().as_secs_f64() * 1e3;
     let len: usize = shape.iter().product();
