@@ -27,7 +27,7 @@ fn bench(c: &mut Criterion) {
     });
 
     let (header, latent) = codec.decode_symbols(&lat).unwrap();
-    let tables = codec.bundle().cdfs().unwrap();
+    let tables = codec.bundle().cdfs(codec.default_quality()).unwrap();
     let plane = usize::from(header.latent_height) * usize::from(header.latent_width);
     let mut buf = vec![0u8; symbols::max_coded_len(latent.len())];
     let coded = symbols::encode(&latent, &tables, plane, &mut buf)

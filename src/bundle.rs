@@ -2,7 +2,8 @@
 //!
 //! A bundle directory holds `encoder.onnx` (image `1x3xHxW` in `[0, 1]` → μ `1xCx(H/s)x(W/s)`),
 //! `decoder.onnx` (latent → image) and `prior.json` (name, latent channels, stride `s`,
-//! CDF precision, one `{offset, cdf}` table per channel), and optionally `encoder.int8.onnx` and
+//! CDF precision, and per quality level per-channel gains and `{offset, cdf}` tables; a
+//! single-rate prior has one list of tables and no gains), and optionally `encoder.int8.onnx` and
 //! `decoder.int8.onnx`, the int8 graphs of the same model (`models/quantize.py`). The default
 //! bundle is compiled in.
 
@@ -36,19 +37,151 @@ const EMBEDDED_PRIOR: &[u8] = include_bytes!("../models/codec/prior.json");
 const EMBEDDED_ENCODER_INT8: &[u8] = include_bytes!("../models/codec/encoder.int8.onnx");
 const EMBEDDED_DECODER_INT8: &[u8] = include_bytes!("../models/codec/decoder.int8.onnx");
 
-/// The learned prior: one CDF table per latent channel.
-#[derive(Debug, Clone, Deserialize)]
+/// Highest quality level a prior may offer (`--quality 1..=MAX_QUALITY`).
+pub const MAX_QUALITY: u8 = 8;
+
+/// The quality of a single-rate prior (one `channels` list, no gains).
+pub const SINGLE_RATE_QUALITY: u8 = 4;
+
+/// The learned prior: per quality level, per-channel gains and one CDF table per channel.
+#[derive(Debug, Clone)]
 pub struct Prior {
     /// Model name.
     pub name: String,
-    /// Latent channels (= number of tables).
+    /// Latent channels (= tables per quality level).
     pub latent_channels: usize,
     /// Downsampling factor between image and latent.
     pub stride: usize,
     /// Bits of CDF precision (16).
     pub cdf_precision: u32,
+    /// The quality `compress` uses when none is asked for.
+    pub default_quality: u8,
+    /// Quality levels, ascending.
+    pub qualities: Vec<QualityLevel>,
+}
+
+/// One rate point: the encoder codes `round(μ · gain)`, the decoder gets `symbol · inverse_gain`
+/// (per channel), and the symbols are entropy coded with this level's tables.
+#[derive(Debug, Clone, Deserialize)]
+pub struct QualityLevel {
+    /// 1 (smallest files) ..= [`MAX_QUALITY`] (best pictures).
+    pub quality: u8,
+    /// Per-channel gain applied to μ before rounding.
+    pub gain: Vec<f32>,
+    /// Per-channel gain applied to the integer symbols before the decoder.
+    pub inverse_gain: Vec<f32>,
     /// Per-channel tables.
     pub channels: Vec<ChannelTable>,
+}
+
+/// `prior.json` as written: a variable-rate prior lists `qualities`, a single-rate one
+/// (stage 1 of the training recipe) lists `channels` only.
+#[derive(Deserialize)]
+struct PriorFile {
+    name: String,
+    latent_channels: usize,
+    stride: usize,
+    cdf_precision: u32,
+    default_quality: Option<u8>,
+    channels: Option<Vec<ChannelTable>>,
+    qualities: Option<Vec<QualityLevel>>,
+}
+
+impl Prior {
+    /// Parses and validates `prior.json` (tables, gains, quality numbers).
+    fn parse(json: &[u8]) -> Result<Self, String> {
+        let file: PriorFile = serde_json::from_slice(json).map_err(|e| e.to_string())?;
+        let c = file.latent_channels;
+        let qualities = match (file.channels, file.qualities) {
+            // Checked before the unit gains are allocated: `latent_channels` is untrusted.
+            (Some(channels), None) if channels.len() != c => {
+                return Err(format!(
+                    "{} CDF tables for {c} latent channels",
+                    channels.len()
+                ));
+            }
+            (Some(channels), None) => vec![QualityLevel {
+                quality: SINGLE_RATE_QUALITY,
+                gain: vec![1.0; c],
+                inverse_gain: vec![1.0; c],
+                channels,
+            }],
+            (None, Some(levels)) => levels,
+            _ => return Err("needs exactly one of `channels` and `qualities`".into()),
+        };
+        let default_quality = file.default_quality.unwrap_or(SINGLE_RATE_QUALITY);
+        let prior = Self {
+            name: file.name,
+            latent_channels: c,
+            stride: file.stride,
+            cdf_precision: file.cdf_precision,
+            default_quality,
+            qualities,
+        };
+        prior.validate()?;
+        Ok(prior)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.cdf_precision != PRECISION {
+            return Err(format!(
+                "cdf_precision is {}, this runtime codes with {PRECISION}",
+                self.cdf_precision
+            ));
+        }
+        if self.latent_channels == 0 {
+            return Err("0 latent channels".into());
+        }
+        if !(1..=256).contains(&self.stride) {
+            return Err(format!("stride {} outside 1..=256", self.stride));
+        }
+        if self.qualities.is_empty() {
+            return Err("no quality levels".into());
+        }
+        let mut previous = 0;
+        for level in &self.qualities {
+            let q = level.quality;
+            if !(1..=MAX_QUALITY).contains(&q) || q <= previous {
+                return Err(format!(
+                    "quality {q}: levels must ascend within 1..={MAX_QUALITY}"
+                ));
+            }
+            previous = q;
+            let c = self.latent_channels;
+            if level.channels.len() != c || level.gain.len() != c || level.inverse_gain.len() != c {
+                return Err(format!(
+                    "quality {q}: {} CDF tables, {} gains and {} inverse gains for {c} latent channels",
+                    level.channels.len(),
+                    level.gain.len(),
+                    level.inverse_gain.len()
+                ));
+            }
+            let positive = |g: &f32| g.is_finite() && *g > 0.0;
+            if !level.gain.iter().all(positive) || !level.inverse_gain.iter().all(positive) {
+                return Err(format!("quality {q}: gains must be finite and positive"));
+            }
+            for (ch, t) in level.channels.iter().enumerate() {
+                Cdf::new(t.offset, &t.cdf).map_err(|e| format!("quality {q} channel {ch}: {e}"))?;
+            }
+        }
+        if self.level(self.default_quality).is_none() {
+            return Err(format!(
+                "default_quality {} is not one of its levels",
+                self.default_quality
+            ));
+        }
+        Ok(())
+    }
+
+    /// The level numbered `quality`, if this prior offers it.
+    pub fn level(&self, quality: u8) -> Option<&QualityLevel> {
+        self.qualities.iter().find(|l| l.quality == quality)
+    }
+
+    /// The quality numbers offered, ascending.
+    pub fn quality_numbers(&self) -> Vec<u8> {
+        self.qualities.iter().map(|l| l.quality).collect()
+    }
 }
 
 /// One channel's CDF (see [`latent_wire::cdf::Cdf`]).
@@ -144,26 +277,7 @@ impl ModelBundle {
             source_name: source.clone(),
             reason,
         };
-        let prior: Prior = serde_json::from_slice(prior_json).map_err(|e| bad(e.to_string()))?;
-        if prior.cdf_precision != PRECISION {
-            return Err(bad(format!(
-                "cdf_precision is {}, this runtime codes with {PRECISION}",
-                prior.cdf_precision
-            )));
-        }
-        if prior.channels.len() != prior.latent_channels || prior.latent_channels == 0 {
-            return Err(bad(format!(
-                "{} CDF tables for {} latent channels",
-                prior.channels.len(),
-                prior.latent_channels
-            )));
-        }
-        if !(1..=256).contains(&prior.stride) {
-            return Err(bad(format!("stride {} outside 1..=256", prior.stride)));
-        }
-        for (c, t) in prior.channels.iter().enumerate() {
-            Cdf::new(t.offset, &t.cdf).map_err(|e| bad(format!("channel {c}: {e}")))?;
-        }
+        let prior = Prior::parse(prior_json).map_err(bad)?;
         let mut hash = Sha256::new();
         hash.update(&encoder_onnx);
         hash.update(&decoder_onnx);
@@ -181,13 +295,21 @@ impl ModelBundle {
         })
     }
 
-    /// The validated CDF tables, one per latent channel.
-    pub fn cdfs(&self) -> Result<Vec<Cdf<'_>>, WireError> {
-        self.prior
+    /// The CDF tables of `quality`, one per latent channel (validated when the bundle loaded).
+    pub fn cdfs(&self, quality: u8) -> Result<Vec<Cdf<'_>>, crate::Error> {
+        let level = self
+            .prior
+            .level(quality)
+            .ok_or_else(|| crate::Error::Quality {
+                requested: quality,
+                supported: self.prior.quality_numbers(),
+            })?;
+        level
             .channels
             .iter()
             .map(|t| Cdf::new(t.offset, &t.cdf))
-            .collect()
+            .collect::<Result<_, WireError>>()
+            .map_err(|e| crate::error::LatError::Wire(e).into())
     }
 
     /// The file name and bytes of `role`'s graph at `precision` (f16 runs the f32 graph,

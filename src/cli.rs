@@ -3,6 +3,7 @@
 mod bench;
 mod demos;
 mod denoise;
+mod eval;
 mod packets;
 
 use std::fmt::Write as _;
@@ -12,8 +13,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use latent_codec::bundle::MAX_QUALITY;
 use latent_codec::bundle::hex;
-use latent_codec::codec::DEFAULT_QUALITY;
 use latent_codec::precision::{self, Request};
 use latent_codec::{Codec, Limits, ModelBundle, Precision, atomic, imageio, metrics, sample};
 use latent_wire::container::LatFile;
@@ -130,9 +131,9 @@ enum Command {
         /// Output .lat file.
         #[arg(short, long)]
         output: PathBuf,
-        /// Quality setting.
-        #[arg(long, default_value_t = DEFAULT_QUALITY)]
-        quality: u8,
+        /// Quality, 1 (smallest file) to 8 (best picture); default: the model's default.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=MAX_QUALITY as i64))]
+        quality: Option<u8>,
         #[command(flatten)]
         model: ModelOpts,
         /// Print one JSON object instead of text.
@@ -206,6 +207,10 @@ enum Command {
     /// Remove sensor noise from a picture, a directory of pictures, or a frame stream (Y4M or
     /// raw frames, file or stdin/stdout), with per-frame latency and an optional budget.
     Denoise(denoise::DenoiseArgs),
+    /// Rate-distortion on a folder of images: ours at each quality against JPEG and WebP
+    /// sweeps; writes rd.csv, rd.json and an rd.png plot, prints PSNR at 0.25/0.5/1 bpp and
+    /// BD-rate against WebP.
+    Eval(eval::EvalArgs),
     #[command(flatten)]
     Vae2d(demos::DemoCommand),
 }
@@ -251,6 +256,7 @@ pub fn run(args: Args) -> Result<(String, u8)> {
             json,
         } => packets::depacketize(&input, &output, &model, json),
         Command::Denoise(args) => denoise::run(&args),
+        Command::Eval(args) => eval::run(&args),
         Command::Vae2d(command) => demos::run(command),
     }?;
     Ok((report, 0))
@@ -259,12 +265,13 @@ pub fn run(args: Args) -> Result<(String, u8)> {
 fn compress(
     input: &Path,
     output: &Path,
-    quality: u8,
+    quality: Option<u8>,
     opts: &ModelOpts,
     json: bool,
 ) -> Result<String> {
     let mut report = String::new();
     let codec = opts.codec("encode")?;
+    let quality = quality.unwrap_or_else(|| codec.default_quality());
     let image = imageio::read(input, &opts.limits())?;
     let encoded = codec.encode(&image, quality)?;
     atomic::write(output, &encoded.bytes)?;
@@ -369,7 +376,7 @@ fn demo(dir: &Path, opts: &ModelOpts) -> Result<String> {
     let image = imageio::decode(Path::new("sample.png"), sample::SAMPLE_PNG, &opts.limits())?;
     codec.prepare(image.width(), image.height())?;
     let load_ms = load.elapsed().as_secs_f64() * 1e3;
-    let encoded = codec.encode(&image, DEFAULT_QUALITY)?;
+    let encoded = codec.encode(&image, codec.default_quality())?;
     let decoded = codec.decode(&encoded.bytes)?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let (original, lat, rebuilt) = (

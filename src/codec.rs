@@ -7,15 +7,12 @@ use latent_wire::container::{HEADER_LEN, Header, LatFile};
 use latent_wire::symbols;
 use sha2::{Digest, Sha256};
 
-use crate::bundle::{ModelBundle, Role, hex};
+use crate::bundle::{ModelBundle, QualityLevel, Role, hex};
 use crate::engine::{Graph, executor};
 use crate::error::{BundleError, Error, LatError};
 use crate::imageio::is_gray;
 use crate::limits::{Bound, Limits};
 use crate::precision::Precision;
-
-/// The only quality of a single-rate model (the value stored in `.lat` headers).
-pub const DEFAULT_QUALITY: u8 = 4;
 
 /// Latent positions per tile side: images larger than one window (tile plus margins) are
 /// encoded and decoded tile by tile, so memory stays bounded whatever the image size.
@@ -211,20 +208,30 @@ impl Codec {
         self.decoder.prepare(&[1, c, rows.len, cols.len])
     }
 
-    /// Quality settings this model offers.
+    /// Quality settings this model offers, ascending.
     pub fn qualities(&self) -> Vec<u8> {
-        vec![DEFAULT_QUALITY]
+        self.bundle.prior.quality_numbers()
+    }
+
+    /// The quality used when none is asked for.
+    pub fn default_quality(&self) -> u8 {
+        self.bundle.prior.default_quality
+    }
+
+    fn level(&self, quality: u8) -> Result<&QualityLevel, Error> {
+        self.bundle
+            .prior
+            .level(quality)
+            .ok_or_else(|| Error::Quality {
+                requested: quality,
+                supported: self.qualities(),
+            })
     }
 
     /// Compresses `image` into a `.lat` file at `quality` (one of [`Codec::qualities`]);
     /// `encode_ms` excludes optimizing the plan for a new size.
     pub fn encode(&self, image: &DynamicImage, quality: u8) -> Result<Encoded, Error> {
-        if !self.qualities().contains(&quality) {
-            return Err(Error::Quality {
-                requested: quality,
-                supported: self.qualities(),
-            });
-        }
+        let level = self.level(quality)?;
         let (width, height) = (image.width(), image.height());
         self.limits
             .check_pixels("input image", width.into(), height.into())?;
@@ -262,8 +269,13 @@ impl Codec {
             }
         }
         // `as` saturates: a non-finite or huge μ becomes an escaped extreme value, never UB.
-        let latent: Vec<i32> = mu.iter().map(|v| v.round_ties_even() as i32).collect();
-        let cdfs = self.bundle.cdfs().map_err(LatError::Wire)?;
+        let plane = lh * lw;
+        let latent: Vec<i32> = mu
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v * level.gain[i / plane]).round_ties_even() as i32)
+            .collect();
+        let cdfs = self.bundle.cdfs(quality)?;
         let mut buf = vec![0u8; symbols::max_coded_len(latent.len())];
         let payload = symbols::encode(&latent, &cdfs, lh * lw, &mut buf).map_err(LatError::Wire)?;
         let header = Header {
@@ -293,7 +305,7 @@ impl Codec {
         Ok(file)
     }
 
-    /// Checks that a `.lat` header fits this model: fingerprint, limits, latent shape.
+    /// Checks that a `.lat` header fits this model: fingerprint, quality, limits, latent shape.
     pub fn check_header(&self, header: &Header) -> Result<(), Error> {
         if header.fingerprint != self.bundle.fingerprint {
             return Err(LatError::ModelMismatch {
@@ -302,6 +314,7 @@ impl Codec {
             }
             .into());
         }
+        self.level(header.quality)?;
         self.limits
             .check_pixels(".lat image", header.width.into(), header.height.into())?;
         let expected = self.latent_shape(header.width, header.height)?;
@@ -324,7 +337,7 @@ impl Codec {
 
     fn entropy_decode(&self, file: &LatFile) -> Result<Vec<i32>, Error> {
         let h = file.header();
-        let cdfs = self.bundle.cdfs().map_err(LatError::Wire)?;
+        let cdfs = self.bundle.cdfs(h.quality)?;
         let mut latent = vec![0i32; h.latent_len()];
         let plane = usize::from(h.latent_height) * usize::from(h.latent_width);
         symbols::decode(file.payload(), &cdfs, plane, &mut latent).map_err(LatError::Wire)?;
@@ -378,13 +391,14 @@ impl Codec {
             usize::from(header.latent_width),
         ];
         let s = self.bundle.prior.stride;
+        let inverse_gain = &self.level(header.quality)?.inverse_gain;
         let mut rgb = RgbImage::new(header.width, header.height);
         for (rows, cols) in self.windows(lh, lw) {
             let mut latent = Vec::with_capacity(c * rows.len * cols.len);
-            for ch in 0..c {
+            for (ch, &g) in inverse_gain.iter().enumerate().take(c) {
                 for y in rows.start..rows.start + rows.len {
                     let at = (ch * lh + y) * lw + cols.start;
-                    latent.extend(symbols[at..at + cols.len].iter().map(|&v| v as f32));
+                    latent.extend(symbols[at..at + cols.len].iter().map(|&v| v as f32 * g));
                 }
             }
             let (found, planes) = self.decoder.run(&[1, c, rows.len, cols.len], latent)?;

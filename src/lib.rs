@@ -10,6 +10,7 @@ pub mod codec;
 pub mod denoise;
 pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod frames;
 pub mod gaussian;
 pub mod idx;

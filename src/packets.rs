@@ -51,7 +51,7 @@ pub fn packetize(codec: &Codec, lat: &[u8], mtu: usize) -> Result<Packetized, Er
         .into());
     }
     let (header, latent) = codec.decode_symbols(lat)?;
-    let tables = codec.bundle().cdfs().map_err(LatError::Wire)?;
+    let tables = codec.bundle().cdfs(header.quality)?;
     let plane = usize::from(header.latent_height) * usize::from(header.latent_width);
     let mut scratch = vec![0u8; mtu - PACKET_HEADER_LEN];
     let mut spans = Vec::new();
@@ -151,7 +151,7 @@ pub fn reassemble(codec: &Codec, packets: &[(String, Vec<u8>)]) -> Result<Reasse
     codec
         .limits()
         .check(Bound::Packets, total.into(), "packet stream")?;
-    let tables = codec.bundle().cdfs().map_err(LatError::Wire)?;
+    let tables = codec.bundle().cdfs(header.quality)?;
     let plane = usize::from(header.latent_height) * usize::from(header.latent_width);
     let mut latent = vec![0i32; header.latent_len()];
     let mut known = vec![false; plane];
@@ -213,7 +213,7 @@ impl Reassembly {
             }
             .into());
         }
-        let tables = codec.bundle().cdfs().map_err(LatError::Wire)?;
+        let tables = codec.bundle().cdfs(self.header.quality)?;
         let plane = self.known.len();
         let mut buf = vec![0u8; symbols::max_coded_len(self.latent.len())];
         let payload =
@@ -243,7 +243,7 @@ impl Reassembly {
             usize::from(self.header.latent_width),
         );
         let plane = h * w;
-        let modes = prior_modes(codec);
+        let modes = prior_modes(codec, self.header.quality);
         let mut out = self.latent.clone();
         for x in 0..w {
             for y in 0..h {
@@ -274,11 +274,14 @@ impl Reassembly {
     }
 }
 
-/// The most probable value of each latent channel under the model's prior.
-fn prior_modes(codec: &Codec) -> Vec<i32> {
-    codec
-        .bundle()
-        .prior
+/// The most probable value of each latent channel under the model's prior at `quality` (0 for
+/// every channel of a quality the model lacks: headers are checked before this runs).
+fn prior_modes(codec: &Codec, quality: u8) -> Vec<i32> {
+    let prior = &codec.bundle().prior;
+    let Some(level) = prior.level(quality) else {
+        return vec![0; prior.latent_channels];
+    };
+    level
         .channels
         .iter()
         .map(|t| {

@@ -186,6 +186,78 @@ pub fn histograms(
 }
 
 /// The bounding box of `points` with 5 % margins (a unit box around the origin when empty).
+/// Rate-distortion curves: one line with markers per codec (`(name, [(bpp, PSNR dB)])`),
+/// bits per pixel on x, PSNR on y, with a legend.
+pub fn rd_curves(
+    title: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+    x_max: f64,
+    (width, height): (u32, u32),
+) -> Result<RgbImage, PlotError> {
+    register_font();
+    let err = |e: &dyn std::fmt::Display| PlotError(e.to_string());
+    let visible = || {
+        series
+            .iter()
+            .flat_map(|(_, v)| v)
+            .filter(|p| p.0 <= x_max && p.1.is_finite())
+    };
+    let lo = visible().map(|p| p.1).fold(f64::INFINITY, f64::min);
+    let hi = visible().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = if lo <= hi {
+        (lo.floor() - 1.0, hi.ceil() + 1.0)
+    } else {
+        (0.0, 50.0)
+    };
+    let mut buf = vec![255u8; width as usize * height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (width, height)).into_drawing_area();
+        let (plot_area, legend_area) = root.split_horizontally(width.saturating_sub(LEGEND_WIDTH));
+        let mut chart = ChartBuilder::on(&plot_area)
+            .caption(title, (FAMILY, 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0.0..x_max, lo..hi)
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc("bits per pixel")
+            .y_desc("PSNR-RGB (dB)")
+            .label_style((FAMILY, 13))
+            .axis_desc_style((FAMILY, 15))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(|e| err(&e))?;
+        for (k, (_, points)) in series.iter().enumerate() {
+            let color = PALETTE[k % PALETTE.len()];
+            let shown: Vec<(f64, f64)> = points.iter().copied().filter(|p| p.0 <= x_max).collect();
+            chart
+                .draw_series(LineSeries::new(shown.clone(), color.stroke_width(2)))
+                .map_err(|e| err(&e))?;
+            chart
+                .draw_series(shown.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                .map_err(|e| err(&e))?;
+        }
+        for (k, (name, _)) in series.iter().enumerate() {
+            let y = 50 + 22 * k as i32;
+            let color = PALETTE[k % PALETTE.len()];
+            legend_area
+                .draw(&Circle::new((14, y), 5, color.filled()))
+                .map_err(|e| err(&e))?;
+            legend_area
+                .draw_text(
+                    name,
+                    &(FAMILY, 14).into_text_style(&legend_area),
+                    (26, y - 8),
+                )
+                .map_err(|e| err(&e))?;
+        }
+        root.present().map_err(|e| err(&e))?;
+    }
+    RgbImage::from_raw(width, height, buf).ok_or_else(|| PlotError("buffer size".into()))
+}
+
 fn padded_range(points: &[(f32, f32, u8)]) -> ((f32, f32), (f32, f32)) {
     let fold = |f: fn(&(f32, f32, u8)) -> f32| {
         points

@@ -297,6 +297,16 @@ fn bad_quality_is_a_clear_error() {
         "7",
     ]);
     assert_fails_with(&out, "quality 7 is not offered");
+    let out = latent(&[
+        "compress",
+        s(&png),
+        "-o",
+        s(&dir.path().join("q.lat")),
+        "--quality",
+        "9",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("9 is not in 1..=8"));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Library round trips with the embedded model: sizes, gray, determinism, limits.
 
 use image::{DynamicImage, RgbImage};
-use latent_codec::codec::DEFAULT_QUALITY;
+use latent_codec::bundle::SINGLE_RATE_QUALITY as DEFAULT_QUALITY;
 use latent_codec::error::LatError;
 use latent_codec::{Codec, Error, Limits, ModelBundle, Precision, metrics};
 

@@ -65,7 +65,7 @@ pub fn frames(data: &[u8]) {
 
 /// Model-bundle metadata: the first byte picks the codec's `prior.json`, the denoiser's or the
 /// demo models' `model.json`; the rest parses and validates or fails cleanly. A codec prior that
-/// passes has tables that all validate again.
+/// passes has tables that all validate again, at every quality level.
 pub fn bundle_meta(data: &[u8]) {
     let Some((&pick, json)) = data.split_first() else {
         return;
@@ -75,8 +75,11 @@ pub fn bundle_meta(data: &[u8]) {
             let bundle =
                 ModelBundle::from_bytes("fuzz".into(), (&[][..]).into(), (&[][..]).into(), json);
             if let Ok(bundle) = bundle {
-                let tables = bundle.cdfs().expect("validated tables");
-                assert_eq!(tables.len(), bundle.prior.latent_channels);
+                for q in bundle.prior.quality_numbers() {
+                    let tables = bundle.cdfs(q).expect("validated tables");
+                    assert_eq!(tables.len(), bundle.prior.latent_channels);
+                }
+                assert!(bundle.cdfs(bundle.prior.default_quality).is_ok());
             }
         }
         1 => {

@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""Stage 2 of the codec recipe: turn the single-rate codec (train.py) into a variable-rate one.
+
+Eight quality levels share one encoder and one decoder. Quality q has a learned per-channel gain g_q and
+inverse gain h_q (the "gain units" of Cui et al. 2021) and its own factorized prior:
+
+* coding: y = round(mu * g_q) (integers, entropy coded with quality q's CDF tables), decoder input y * h_q;
+* training (VAE, as in train.py): z = mu * g_q + u + sigma * eps, decoder(z * h_q), loss
+  lambda_q * 255^2 * MSE + rate_q + beta * KL, with q drawn per batch and lambda_q spaced geometrically.
+
+The gains are applied by the runtime in Rust (one f32 multiply per latent on each side), so the ONNX
+graphs keep their shape, and the symbols stay integers: decoding is bit-exact across CPUs.
+
+Outputs in --out: encoder.onnx, decoder.onnx, prior.json (per quality: lambda, gains, CDF tables),
+checkpoint_rate.pt, metrics_rate.json (validation rate-distortion per quality).
+
+Reproduce: python3 train.py --data DATA && python3 train_rate.py --data DATA
+"""
+
+import argparse
+import copy
+import json
+import math
+import os
+import random
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import train
+from train import LATENT, STRIDE, CDF_PRECISION, Codec, MuOnly, load_photos, random_crops, pad_to_stride, psnr
+
+BASE_LAMBDA = 0.005
+
+
+def lambdas(lo, hi, n):
+    return [lo * (hi / lo) ** (i / (n - 1)) for i in range(n)]
+
+
+def rescaled_prior(prior, gain):
+    """A copy of `prior` for the density of x * gain (per channel): c'(x) = c(x / gain)."""
+    p = copy.deepcopy(prior)
+    with torch.no_grad():
+        m = F.softplus(p.matrices[0]) / gain.reshape(-1, 1, 1)
+        p.matrices[0].copy_(torch.log(torch.expm1(m)))
+    return p
+
+
+class VariableRate(nn.Module):
+    def __init__(self, base, lmbdas):
+        super().__init__()
+        self.encoder, self.decoder = base.encoder, base.decoder
+        init = 0.5 * torch.log(torch.tensor(lmbdas) / BASE_LAMBDA)
+        self.log_gain = nn.Parameter(init[:, None].repeat(1, LATENT))
+        self.log_inv_gain = nn.Parameter(-init[:, None].repeat(1, LATENT))
+        self.priors = nn.ModuleList([rescaled_prior(base.prior, init[i].exp().repeat(LATENT))
+                                     for i in range(len(lmbdas))])
+
+    def gains(self, q):
+        return self.log_gain[q].exp().reshape(1, -1, 1, 1), self.log_inv_gain[q].exp().reshape(1, -1, 1, 1)
+
+    def forward(self, x, q):
+        mu, log_sigma = self.encoder(x)
+        g, h = self.gains(q)
+        y = mu * g + torch.empty_like(mu).uniform_(-0.5, 0.5)
+        sigma = log_sigma.exp()
+        z = y + sigma * torch.randn_like(mu)
+        x_hat = self.decoder(z * h)
+        bits = -torch.log2(self.priors[q].likelihood(y)).sum()
+        gauss_kl = ((0.5 * (sigma ** 2 - 1) - log_sigma) / math.log(2)).sum()
+        return x_hat, bits, gauss_kl
+
+
+@torch.no_grad()
+def code_image(model, q, tables, rgb):
+    """Real rounding + ideal code length under quality q's integer tables."""
+    x = torch.tensor(rgb).permute(2, 0, 1)[None].float().div(255.0)
+    xp, h, w = pad_to_stride(x)
+    mu, _ = model.encoder(xp)
+    g, hinv = model.gains(q)
+    y = torch.round(mu * g)[0].numpy().astype(np.int64)
+    total = float(1 << CDF_PRECISION)
+    bits = 0.0
+    for c, t in enumerate(tables):
+        cdf = np.asarray(t["cdf"])
+        n = len(cdf) - 2
+        s = y[c] - t["offset"]
+        inside = (s >= 0) & (s < n)
+        freqs = np.diff(cdf)
+        bits += float(np.sum(-np.log2(freqs[s[inside]] / total)))
+        esc = y[c][~inside]
+        if esc.size:
+            d = np.where(esc < t["offset"], t["offset"] - esc, esc - (t["offset"] + n - 1))
+            bits += float(np.sum(-np.log2(freqs[n] / total) + 6 + np.floor(np.log2(d))))
+    x_hat = model.decoder(torch.from_numpy(y)[None].float() * hinv)[..., :h, :w]
+    out = (x_hat[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+    return (bits + 44 * 8) / (h * w), psnr(rgb, out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)))
+    ap.add_argument("--base", default=None, help="stage-1 checkpoint (default: --out/checkpoint.pt)")
+    ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--crop", type=int, default=192)
+    ap.add_argument("--lambda-lo", type=float, default=0.001)
+    ap.add_argument("--lambda-hi", type=float, default=0.15)
+    ap.add_argument("--qualities", type=int, default=8)
+    ap.add_argument("--beta", type=float, default=0.01)
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--seed", type=int, default=2)
+    ap.add_argument("--export-only", action="store_true")
+    ap.add_argument("--default-quality", type=int, default=6, help="the quality `compress` uses (~0.5 bpp)")
+    ap.add_argument("--val-limit", type=int, default=0, help="evaluate on the first N val photos only")
+    args = ap.parse_args()
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    torch.set_num_threads(args.threads)
+    lmb = lambdas(args.lambda_lo, args.lambda_hi, args.qualities)
+    base = Codec()
+    base.load_state_dict(torch.load(args.base or os.path.join(args.out, "checkpoint.pt")))
+    model = VariableRate(base, lmb)
+    ckpt = os.path.join(args.out, "checkpoint_rate.pt")
+    t0 = time.time()
+    if args.export_only:
+        model.load_state_dict(torch.load(ckpt))
+    else:
+        photos = load_photos(os.path.join(args.data, "train", "*"), 1024)
+        photos += load_photos(os.path.join(args.data, "train", "*"), 512)
+        opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05,
+                                                    final_div_factor=20)
+        stats = [[0.0, 0.0, 0] for _ in lmb]
+        for step in range(1, args.steps + 1):
+            q = rng.randrange(len(lmb))
+            x = random_crops(photos, args.batch, args.crop, rng)
+            x_hat, bits, gauss_kl = model(x, q)
+            pixels = x.shape[0] * x.shape[2] * x.shape[3]
+            mse = F.mse_loss(x_hat, x)
+            loss = lmb[q] * 255 ** 2 * mse + (bits + args.beta * gauss_kl) / pixels
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            s = stats[q]
+            s[0] += 10 * math.log10(1 / mse.item())
+            s[1] += (bits / pixels).item()
+            s[2] += 1
+            if step % 200 == 0 or step == args.steps:
+                line = " ".join(f"q{i + 1}:{a / max(n, 1):.2f}dB/{b / max(n, 1):.3f}" for i, (a, b, n) in enumerate(stats))
+                print(f"step {step} {time.time() - t0:.0f}s {line}", flush=True)
+                stats = [[0.0, 0.0, 0] for _ in lmb]
+                torch.save(model.state_dict(), ckpt)
+        torch.save(model.state_dict(), ckpt)
+    model.eval()
+    train.export(Codec_view(model), args.out)
+    qualities = []
+    for q in range(len(lmb)):
+        g, h = model.gains(q)
+        qualities.append({"quality": q + 1, "lambda": lmb[q],
+                          "gain": [float(v) for v in g.detach().flatten()],
+                          "inverse_gain": [float(v) for v in h.detach().flatten()],
+                          "channels": model.priors[q].cdf_tables(span=1024)})
+    prior = {"name": "codec-v2", "latent_channels": LATENT, "stride": STRIDE, "cdf_precision": CDF_PRECISION,
+             "default_quality": args.default_quality, "qualities": qualities}
+    with open(os.path.join(args.out, "prior.json"), "w") as f:
+        json.dump(prior, f, separators=(",", ":"))
+    import glob
+    from PIL import Image
+    paths = sorted(glob.glob(os.path.join(args.data, "val", "*")))
+    if args.val_limit:
+        paths = paths[:args.val_limit]
+    rows = []
+    for q in range(len(lmb)):
+        for path in paths:
+            rgb = np.asarray(Image.open(path).convert("RGB"))
+            bpp, p = code_image(model, q, qualities[q]["channels"], rgb)
+            rows.append({"quality": q + 1, "image": os.path.basename(path), "bpp": bpp, "psnr": p})
+        sel = [r for r in rows if r["quality"] == q + 1]
+        print(f"quality {q + 1}: {np.mean([r['bpp'] for r in sel]):.3f} bpp {np.mean([r['psnr'] for r in sel]):.2f} dB",
+              flush=True)
+    with open(os.path.join(args.out, "metrics_rate.json"), "w") as f:
+        json.dump({"train": vars(args) | {"lambdas": lmb, "seconds": round(time.time() - t0)}, "val": rows}, f,
+                  indent=1)
+
+
+class Codec_view(nn.Module):
+    """What train.export needs: .encoder and .decoder."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.encoder, self.decoder = model.encoder, model.decoder
+
+
+if __name__ == "__main__":
+    main()

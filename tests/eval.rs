@@ -1,0 +1,128 @@
+//! `latent eval`: rate-distortion of ours against JPEG and WebP on a folder.
+
+mod common;
+
+use common::{assert_fails_with, json, latent, s};
+use tempfile::TempDir;
+
+/// A folder with two crops of the sample photo and one file that is not an image.
+fn folder() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    let sample = image::load_from_memory(latent_codec::sample::SAMPLE_PNG).unwrap();
+    sample
+        .crop_imm(200, 120, 96, 64)
+        .save(dir.path().join("a.png"))
+        .unwrap();
+    sample
+        .crop_imm(400, 300, 80, 48)
+        .save(dir.path().join("b.png"))
+        .unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a picture").unwrap();
+    dir
+}
+
+#[test]
+fn writes_csv_json_and_plot_and_skips_unreadable_files() {
+    let input = folder();
+    let out_dir = TempDir::new().unwrap();
+    let out = out_dir.path().join("rd");
+    let run = latent(&[
+        "eval",
+        s(input.path()),
+        "-o",
+        s(&out),
+        "--threads",
+        "1",
+        "--json",
+    ]);
+    let report = json(&run);
+    assert!(String::from_utf8_lossy(&run.stderr).contains("skipped"));
+    assert_eq!(report["skipped"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["skipped"][0]["file"], "notes.txt");
+    assert_eq!(report["summary"]["images"], 2);
+
+    let csv = std::fs::read_to_string(out.join("rd.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("image,codec,setting,bytes,bpp,psnr,encode_ms,decode_ms")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    // Per image: the model's one quality, 21 WebP and 19 JPEG settings.
+    assert_eq!(rows.len(), 2 * (1 + 21 + 19), "{csv}");
+    for codec in ["latent", "webp", "jpeg"] {
+        let psnrs: Vec<f64> = rows
+            .iter()
+            .filter(|r| r[1] == codec)
+            .map(|r| r[5].parse().unwrap())
+            .collect();
+        assert!(
+            psnrs.iter().all(|p| (15.0..60.0).contains(p)),
+            "{codec}: {psnrs:?}"
+        );
+    }
+
+    let full: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("rd.json")).unwrap()).unwrap();
+    assert_eq!(full["rows"].as_array().unwrap().len(), rows.len());
+    assert_eq!(full["qualities"], serde_json::json!([4]));
+    let plot = image::open(out.join("rd.png")).unwrap();
+    assert_eq!((plot.width(), plot.height()), (900, 560));
+}
+
+#[test]
+fn table_names_the_rates_and_bd_rate() {
+    let input = folder();
+    let out = TempDir::new().unwrap();
+    let run = latent(&[
+        "eval",
+        s(input.path()),
+        "-o",
+        s(out.path()),
+        "--threads",
+        "1",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let text = String::from_utf8_lossy(&run.stdout);
+    for needle in [
+        "0.25",
+        "0.50",
+        "1.00",
+        "BD-rate",
+        "skipped 1 files",
+        "notes.txt",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn no_readable_image_and_bad_quality_are_clear_errors() {
+    let dir = TempDir::new().unwrap();
+    std::fs::write(dir.path().join("junk.png"), b"\x89PNG truncated").unwrap();
+    let out = dir.path().join("out");
+    let run = latent(&["eval", s(dir.path()), "-o", s(&out)]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("warning: skipped") && stderr.contains("junk.png"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("error: no readable images"), "{stderr}");
+    assert!(
+        !out.exists(),
+        "nothing is written when nothing was measured"
+    );
+    let input = folder();
+    let run = latent(&["eval", s(input.path()), "-o", s(&out), "--quality", "9"]);
+    assert_eq!(run.status.code(), Some(2), "a usage error");
+    assert!(String::from_utf8_lossy(&run.stderr).contains("9 is not in 1..=8"));
+    assert_fails_with(
+        &latent(&["eval", s(input.path()), "-o", s(&out), "--quality", "2,4"]),
+        "quality 2 is not offered",
+    );
+}

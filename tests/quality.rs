@@ -1,0 +1,134 @@
+//! Variable-rate priors: quality levels with per-channel gains, stored in `.lat` headers.
+
+use std::borrow::Cow;
+
+use image::{DynamicImage, RgbImage};
+use latent_codec::error::BundleError;
+use latent_codec::{Codec, Error, Limits, ModelBundle, Precision, metrics};
+use serde_json::{Value, json};
+
+const ENCODER: &[u8] = include_bytes!("../models/codec/encoder.onnx");
+const DECODER: &[u8] = include_bytes!("../models/codec/decoder.onnx");
+const PRIOR: &str = include_str!("../models/codec/prior.json");
+
+/// The embedded model's single-rate prior turned into two levels: quality 2 codes μ as is,
+/// quality 6 codes 2μ and halves the symbols before the decoder (finer steps, more bits).
+fn two_level_prior() -> Value {
+    let single: Value = serde_json::from_str(PRIOR).unwrap();
+    let c = single["latent_channels"].as_u64().unwrap() as usize;
+    let level = |q: u8, gain: f32| {
+        json!({"quality": q, "gain": vec![gain; c], "inverse_gain": vec![1.0 / gain; c],
+               "channels": single["channels"]})
+    };
+    json!({"name": "two-level", "latent_channels": c, "stride": single["stride"],
+           "cdf_precision": single["cdf_precision"], "default_quality": 6,
+           "qualities": [level(2, 1.0), level(6, 2.0)]})
+}
+
+fn bundle(prior: &Value) -> Result<ModelBundle, BundleError> {
+    ModelBundle::from_bytes(
+        "test".into(),
+        Cow::Borrowed(ENCODER),
+        Cow::Borrowed(DECODER),
+        prior.to_string().as_bytes(),
+    )
+}
+
+fn codec() -> Codec {
+    let b = bundle(&two_level_prior()).unwrap();
+    Codec::new(b, 1, Precision::F32, Limits::default()).unwrap()
+}
+
+fn photo() -> DynamicImage {
+    let sample = image::load_from_memory(latent_codec::sample::SAMPLE_PNG)
+        .unwrap()
+        .to_rgb8();
+    DynamicImage::ImageRgb8(image::imageops::crop_imm(&sample, 200, 120, 128, 96).to_image())
+}
+
+fn rgb_psnr(a: &DynamicImage, b: &RgbImage) -> f64 {
+    metrics::psnr(a.to_rgb8().as_raw(), b.as_raw())
+}
+
+#[test]
+fn higher_quality_spends_more_bits_for_a_better_picture() {
+    let codec = codec();
+    assert_eq!(codec.qualities(), [2, 6]);
+    assert_eq!(codec.default_quality(), 6);
+    let image = photo();
+    let low = codec.encode(&image, 2).unwrap();
+    let high = codec.encode(&image, 6).unwrap();
+    assert_eq!((low.header.quality, high.header.quality), (2, 6));
+    assert!(
+        high.bytes.len() > low.bytes.len(),
+        "{} !> {}",
+        high.bytes.len(),
+        low.bytes.len()
+    );
+    let decode = |bytes: &[u8]| codec.decode(bytes).unwrap();
+    let (dl, dh) = (decode(&low.bytes), decode(&high.bytes));
+    assert_eq!(dh.header.quality, 6);
+    let (pl, ph) = (
+        rgb_psnr(&image, &dl.image.to_rgb8()),
+        rgb_psnr(&image, &dh.image.to_rgb8()),
+    );
+    assert!(
+        ph > pl + 0.2,
+        "quality 6 {ph:.2} dB vs quality 2 {pl:.2} dB"
+    );
+}
+
+#[test]
+fn a_quality_the_model_lacks_is_refused_when_encoding_and_decoding() {
+    let codec = codec();
+    let err = codec.encode(&photo(), 4).unwrap_err();
+    assert!(
+        matches!(&err, Error::Quality { requested: 4, supported } if supported == &[2, 6]),
+        "{err}"
+    );
+    // A file whose header names a level this model does not have: checked before decoding.
+    let mut header = codec.encode(&photo(), 2).unwrap().header;
+    header.quality = 3;
+    let err = codec.check_header(&header).unwrap_err();
+    assert!(
+        err.to_string().contains("quality 3 is not offered"),
+        "{err}"
+    );
+}
+
+/// A change that makes a prior invalid.
+type Spoil = fn(&mut Value);
+
+#[test]
+fn bad_priors_name_what_is_wrong() {
+    let cases: [(&str, Spoil); 5] = [
+        ("gains must be finite and positive", |p| {
+            p["qualities"][1]["gain"][5] = json!(-1.0)
+        }),
+        ("default_quality 5 is not one of its levels", |p| {
+            p["default_quality"] = json!(5)
+        }),
+        ("levels must ascend within 1..=8", |p| {
+            p["qualities"][1]["quality"] = json!(9)
+        }),
+        ("levels must ascend within 1..=8", |p| {
+            p["qualities"][1]["quality"] = json!(2)
+        }),
+        ("exactly one of `channels` and `qualities`", |p| {
+            p["channels"] = p["qualities"][0]["channels"].clone()
+        }),
+    ];
+    for (needle, spoil) in cases {
+        let mut prior = two_level_prior();
+        spoil(&mut prior);
+        let err = bundle(&prior).unwrap_err();
+        assert!(err.to_string().contains(needle), "{needle}: {err}");
+    }
+    let mut short = two_level_prior();
+    short["qualities"][0]["inverse_gain"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    let err = bundle(&short).unwrap_err().to_string();
+    assert!(err.contains("127 inverse gains for 128"), "{err}");
+}
