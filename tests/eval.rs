@@ -40,6 +40,10 @@ fn writes_csv_json_and_plot_and_skips_unreadable_files() {
     assert_eq!(report["skipped"].as_array().unwrap().len(), 1, "{report}");
     assert_eq!(report["skipped"][0]["file"], "notes.txt");
     assert_eq!(report["summary"]["images"], 2);
+    let ours = &report["summary"]["per_quality"][0];
+    assert_eq!(ours["quality"], 4);
+    assert_eq!(ours["images_compared"], 2, "{ours}");
+    assert!(ours["minus_webp_same_bpp_db"].as_f64().unwrap().abs() < 10.0);
 
     let csv = std::fs::read_to_string(out.join("rd.csv")).unwrap();
     let mut lines = csv.lines();

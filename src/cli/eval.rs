@@ -121,7 +121,11 @@ pub fn run(args: &EvalArgs) -> Result<String> {
         serde_json::to_string_pretty(&report)?.as_bytes(),
     )?;
     let png = plot::rd_curves(
-        &format!("Rate-distortion, mean of {} images", summary.images.len()),
+        &format!(
+            "{}: mean of {} images",
+            codec.bundle().prior.name,
+            summary.images.len()
+        ),
         &summary.mean_curves(),
         summary.x_max(),
         (900, 560),
@@ -322,6 +326,45 @@ impl<'a> Summary<'a> {
         ((n > 0).then(|| values.iter().sum::<f64>() / n as f64), n)
     }
 
+    /// Per quality of ours: mean bpp, mean PSNR, and the mean of (ours − WebP at the same bpp)
+    /// over the images whose WebP curve reaches that bpp, with their count.
+    fn per_quality(&self) -> Vec<(u8, f64, f64, Option<f64>, usize)> {
+        let mut settings: Vec<u8> = self
+            .rows
+            .iter()
+            .filter(|r| r.codec == CODECS[0])
+            .map(|r| r.setting)
+            .collect();
+        settings.sort_unstable();
+        settings.dedup();
+        settings
+            .into_iter()
+            .map(|q| {
+                let ours: Vec<&Row> = self
+                    .rows
+                    .iter()
+                    .filter(|r| r.codec == CODECS[0] && r.setting == q)
+                    .collect();
+                let n = ours.len() as f64;
+                let deltas: Vec<f64> = ours
+                    .iter()
+                    .filter_map(|r| {
+                        let (_, curves) = self.images.iter().find(|(name, _)| *name == r.image)?;
+                        Some(r.psnr - eval::psnr_at(&curves[1], r.bpp)?)
+                    })
+                    .collect();
+                let k = deltas.len();
+                (
+                    q,
+                    ours.iter().map(|r| r.bpp).sum::<f64>() / n,
+                    ours.iter().map(|r| r.psnr).sum::<f64>() / n,
+                    (k > 0).then(|| deltas.iter().sum::<f64>() / k as f64),
+                    k,
+                )
+            })
+            .collect()
+    }
+
     /// Per image: BD-rate of ours against WebP, in percent.
     fn bd_rates(&self) -> Vec<(&str, f64)> {
         self.images
@@ -359,8 +402,17 @@ impl<'a> Summary<'a> {
             .iter()
             .map(|(name, bd)| json!({"image": name, "bd_rate_vs_webp_percent": bd}))
             .collect();
+        let per_quality: Vec<_> = self
+            .per_quality()
+            .iter()
+            .map(|&(q, bpp, psnr, delta, n)| {
+                json!({"quality": q, "bpp": bpp, "psnr": psnr,
+                       "minus_webp_same_bpp_db": delta, "images_compared": n})
+            })
+            .collect();
         json!({
             "images": self.images.len(),
+            "per_quality": per_quality,
             "at_bpp": at,
             "mean_curves": self.mean_curves().iter().map(|(name, p)| json!({"codec": name, "points": p})).collect::<Vec<_>>(),
             "bd_rate_vs_webp_percent": self.mean_bd_rate(),
@@ -375,6 +427,19 @@ impl<'a> Summary<'a> {
             self.images.len(),
             output.display()
         );
+        let _ = writeln!(
+            s,
+            "{:>7}  {:>6}  {:>8}  {:>16}",
+            "quality", "bpp", "PSNR", "vs WebP same bpp"
+        );
+        for (q, bpp, psnr, delta, n) in self.per_quality() {
+            let _ = writeln!(
+                s,
+                "{q:>7}  {bpp:>6.3}  {psnr:>8.2}  {:>16}",
+                delta.map_or("-".to_string(), |d| format!("{d:+.2} dB ({n})"))
+            );
+        }
+        s.push('\n');
         let _ = writeln!(
             s,
             "{:>6}  {:>14}  {:>10}  {:>8}  {:>14}",
