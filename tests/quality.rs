@@ -132,3 +132,21 @@ fn bad_priors_name_what_is_wrong() {
     let err = bundle(&short).unwrap_err().to_string();
     assert!(err.contains("127 inverse gains for 128"), "{err}");
 }
+
+/// A quality-6 `.lat` of the two-level model made on x86_64 decodes to the same symbols on
+/// every machine (CI runs this under qemu as Cortex-A53, A72 and A76). After a change of the embedded
+/// model, rewrite it with `LATENT_REGENERATE=1 cargo test --test quality` on x86_64 and update
+/// [`QUALITY6_SYMBOLS`].
+#[test]
+fn committed_quality_6_lat_decodes_to_committed_symbols() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/quality6.lat");
+    if std::env::var_os("LATENT_REGENERATE").is_some() {
+        std::fs::write(&path, codec().encode(&photo(), 6).unwrap().bytes).unwrap();
+    }
+    let decoded = codec().decode(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(decoded.header.quality, 6);
+    assert_eq!(decoded.symbols_sha256(), QUALITY6_SYMBOLS);
+}
+
+/// `symbols_sha256` of `tests/data/quality6.lat` as decoded on x86_64.
+const QUALITY6_SYMBOLS: &str = "eea92983ec0cd72ad99a9a92978791255d0abdec8e9508a2301617b435de95f3";
