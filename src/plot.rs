@@ -84,20 +84,11 @@ pub fn scatter(
                 )
                 .map_err(|e| err(&e))?;
         }
-        for (k, name) in classes.iter().enumerate() {
-            let y = 50 + 22 * k as i32;
-            let color = PALETTE[k % PALETTE.len()];
-            legend_area
-                .draw(&Circle::new((14, y), 5, color.filled()))
-                .map_err(|e| err(&e))?;
-            legend_area
-                .draw_text(
-                    &format!("{k}: {name}"),
-                    &(FAMILY, 14).into_text_style(&legend_area),
-                    (26, y - 8),
-                )
-                .map_err(|e| err(&e))?;
-        }
+        let names = classes
+            .iter()
+            .enumerate()
+            .map(|(k, name)| format!("{k}: {name}"));
+        legend(&legend_area, names, Marker::Dot)?;
         root.present().map_err(|e| err(&e))?;
     }
     RgbImage::from_raw(width, height, buf).ok_or_else(|| PlotError("buffer size".into()))
@@ -166,26 +157,16 @@ pub fn histograms(
                 )
                 .map_err(|e| err(&e))?;
         }
-        for (k, (name, _)) in series.iter().enumerate() {
-            let y = 50 + 22 * k as i32;
-            let color = PALETTE[k % PALETTE.len()];
-            legend_area
-                .draw(&Rectangle::new([(8, y - 5), (20, y + 5)], color.filled()))
-                .map_err(|e| err(&e))?;
-            legend_area
-                .draw_text(
-                    name,
-                    &(FAMILY, 13).into_text_style(&legend_area),
-                    (26, y - 8),
-                )
-                .map_err(|e| err(&e))?;
-        }
+        legend(
+            &legend_area,
+            series.iter().map(|(name, _)| name.clone()),
+            Marker::Square,
+        )?;
         root.present().map_err(|e| err(&e))?;
     }
     RgbImage::from_raw(width, height, buf).ok_or_else(|| PlotError("buffer size".into()))
 }
 
-/// The bounding box of `points` with 5 % margins (a unit box around the origin when empty).
 /// Rate-distortion curves: one line with markers per codec (`(name, [(bpp, PSNR dB)])`),
 /// bits per pixel on x, PSNR on y, with a legend.
 pub fn rd_curves(
@@ -239,25 +220,45 @@ pub fn rd_curves(
                 .draw_series(shown.iter().map(|&p| Circle::new(p, 3, color.filled())))
                 .map_err(|e| err(&e))?;
         }
-        for (k, (name, _)) in series.iter().enumerate() {
-            let y = 50 + 22 * k as i32;
-            let color = PALETTE[k % PALETTE.len()];
-            legend_area
-                .draw(&Circle::new((14, y), 5, color.filled()))
-                .map_err(|e| err(&e))?;
-            legend_area
-                .draw_text(
-                    name,
-                    &(FAMILY, 14).into_text_style(&legend_area),
-                    (26, y - 8),
-                )
-                .map_err(|e| err(&e))?;
-        }
+        legend(
+            &legend_area,
+            series.iter().map(|(name, _)| name.clone()),
+            Marker::Dot,
+        )?;
         root.present().map_err(|e| err(&e))?;
     }
     RgbImage::from_raw(width, height, buf).ok_or_else(|| PlotError("buffer size".into()))
 }
 
+/// How a legend entry shows its colour: a dot (points, lines) or a square (bars).
+#[derive(Clone, Copy)]
+enum Marker {
+    Dot,
+    Square,
+}
+
+/// One legend entry per name, in palette order, down the legend column.
+fn legend(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    names: impl Iterator<Item = String>,
+    marker: Marker,
+) -> Result<(), PlotError> {
+    let err = |e: &dyn std::fmt::Display| PlotError(e.to_string());
+    for (k, name) in names.enumerate() {
+        let y = 50 + 22 * k as i32;
+        let color = PALETTE[k % PALETTE.len()];
+        match marker {
+            Marker::Dot => area.draw(&Circle::new((14, y), 5, color.filled())),
+            Marker::Square => area.draw(&Rectangle::new([(8, y - 5), (20, y + 5)], color.filled())),
+        }
+        .map_err(|e| err(&e))?;
+        area.draw_text(&name, &(FAMILY, 14).into_text_style(area), (26, y - 8))
+            .map_err(|e| err(&e))?;
+    }
+    Ok(())
+}
+
+/// The bounding box of `points` with 5 % margins (a unit box around the origin when empty).
 fn padded_range(points: &[(f32, f32, u8)]) -> ((f32, f32), (f32, f32)) {
     let fold = |f: fn(&(f32, f32, u8)) -> f32| {
         points

@@ -219,13 +219,9 @@ def pad_to_stride(x):
 
 
 
-@torch.no_grad()
-def code_image(model, tables, rgb):
-    """Real quantization + ideal code length under the integer tables (the rANS stream is within bytes of it)."""
-    x = torch.tensor(rgb).permute(2, 0, 1)[None].float().div(255.0)
-    xp, h, w = pad_to_stride(x)
-    mu, _ = model.encoder(xp)
-    q = torch.round(mu)[0].numpy().astype(np.int64)
+def ideal_bits(q, tables):
+    """Ideal code length in bits of the integer latent `q` (C, H, W) under the integer CDF tables (the rANS
+    stream is within bytes of it); values outside a table cost the escape symbol plus their Elias-gamma bits."""
     bits = 0.0
     total = float(1 << CDF_PRECISION)
     for c, t in enumerate(tables):
@@ -239,11 +235,20 @@ def code_image(model, tables, rgb):
         if escapes.size:
             d = np.where(escapes < t["offset"], t["offset"] - escapes, escapes - (t["offset"] + n - 1))
             bits += float(np.sum(-np.log2(freqs[n] / total) + 6 + np.floor(np.log2(d))))
+    return bits
+
+
+@torch.no_grad()
+def code_image(model, tables, rgb):
+    """Real quantization + ideal code length under the integer tables."""
+    x = torch.tensor(rgb).permute(2, 0, 1)[None].float().div(255.0)
+    xp, h, w = pad_to_stride(x)
+    mu, _ = model.encoder(xp)
+    q = torch.round(mu)[0].numpy().astype(np.int64)
+    bits = ideal_bits(q, tables)
     x_hat = model.decoder(torch.from_numpy(q)[None].float())[..., :h, :w]
     out = (x_hat[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
     return bits / (h * w), psnr(rgb, out)
-
-
 
 
 def evaluate(model, tables, pattern):

@@ -31,7 +31,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import train
-from train import LATENT, STRIDE, CDF_PRECISION, Codec, MuOnly, load_photos, random_crops, pad_to_stride, psnr
+from train import LATENT, STRIDE, CDF_PRECISION, Codec, ideal_bits, load_photos, random_crops, pad_to_stride, psnr
 
 BASE_LAMBDA = 0.005
 
@@ -82,19 +82,7 @@ def code_image(model, q, tables, rgb):
     mu, _ = model.encoder(xp)
     g, hinv = model.gains(q)
     y = torch.round(mu * g)[0].numpy().astype(np.int64)
-    total = float(1 << CDF_PRECISION)
-    bits = 0.0
-    for c, t in enumerate(tables):
-        cdf = np.asarray(t["cdf"])
-        n = len(cdf) - 2
-        s = y[c] - t["offset"]
-        inside = (s >= 0) & (s < n)
-        freqs = np.diff(cdf)
-        bits += float(np.sum(-np.log2(freqs[s[inside]] / total)))
-        esc = y[c][~inside]
-        if esc.size:
-            d = np.where(esc < t["offset"], t["offset"] - esc, esc - (t["offset"] + n - 1))
-            bits += float(np.sum(-np.log2(freqs[n] / total) + 6 + np.floor(np.log2(d))))
+    bits = ideal_bits(y, tables)
     x_hat = model.decoder(torch.from_numpy(y)[None].float() * hinv)[..., :h, :w]
     out = (x_hat[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
     return (bits + 44 * 8) / (h * w), psnr(rgb, out)
