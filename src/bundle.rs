@@ -178,6 +178,14 @@ impl Prior {
         self.qualities.iter().find(|l| l.quality == quality)
     }
 
+    /// The level numbered `quality`, or [`crate::Error::Quality`] naming those offered.
+    pub fn quality(&self, quality: u8) -> Result<&QualityLevel, crate::Error> {
+        self.level(quality).ok_or_else(|| crate::Error::Quality {
+            requested: quality,
+            supported: self.quality_numbers(),
+        })
+    }
+
     /// The quality numbers offered, ascending.
     pub fn quality_numbers(&self) -> Vec<u8> {
         self.qualities.iter().map(|l| l.quality).collect()
@@ -297,14 +305,8 @@ impl ModelBundle {
 
     /// The CDF tables of `quality`, one per latent channel (validated when the bundle loaded).
     pub fn cdfs(&self, quality: u8) -> Result<Vec<Cdf<'_>>, crate::Error> {
-        let level = self
-            .prior
-            .level(quality)
-            .ok_or_else(|| crate::Error::Quality {
-                requested: quality,
-                supported: self.prior.quality_numbers(),
-            })?;
-        level
+        self.prior
+            .quality(quality)?
             .channels
             .iter()
             .map(|t| Cdf::new(t.offset, &t.cdf))

@@ -7,7 +7,7 @@ use latent_wire::container::{HEADER_LEN, Header, LatFile};
 use latent_wire::symbols;
 use sha2::{Digest, Sha256};
 
-use crate::bundle::{ModelBundle, QualityLevel, Role, hex};
+use crate::bundle::{ModelBundle, Role, hex};
 use crate::engine::{Graph, executor};
 use crate::error::{BundleError, Error, LatError};
 use crate::imageio::is_gray;
@@ -218,20 +218,10 @@ impl Codec {
         self.bundle.prior.default_quality
     }
 
-    fn level(&self, quality: u8) -> Result<&QualityLevel, Error> {
-        self.bundle
-            .prior
-            .level(quality)
-            .ok_or_else(|| Error::Quality {
-                requested: quality,
-                supported: self.qualities(),
-            })
-    }
-
     /// Compresses `image` into a `.lat` file at `quality` (one of [`Codec::qualities`]);
     /// `encode_ms` excludes optimizing the plan for a new size.
     pub fn encode(&self, image: &DynamicImage, quality: u8) -> Result<Encoded, Error> {
-        let level = self.level(quality)?;
+        let level = self.bundle.prior.quality(quality)?;
         let (width, height) = (image.width(), image.height());
         self.limits
             .check_pixels("input image", width.into(), height.into())?;
@@ -314,7 +304,7 @@ impl Codec {
             }
             .into());
         }
-        self.level(header.quality)?;
+        self.bundle.prior.quality(header.quality)?;
         self.limits
             .check_pixels(".lat image", header.width.into(), header.height.into())?;
         let expected = self.latent_shape(header.width, header.height)?;
@@ -391,7 +381,7 @@ impl Codec {
             usize::from(header.latent_width),
         ];
         let s = self.bundle.prior.stride;
-        let inverse_gain = &self.level(header.quality)?.inverse_gain;
+        let inverse_gain = &self.bundle.prior.quality(header.quality)?.inverse_gain;
         let mut rgb = RgbImage::new(header.width, header.height);
         for (rows, cols) in self.windows(lh, lw) {
             let mut latent = Vec::with_capacity(c * rows.len * cols.len);

@@ -68,12 +68,7 @@ pub fn run(args: &EvalArgs) -> Result<String> {
         args.quality.clone()
     };
     for &q in &qualities {
-        if !codec.qualities().contains(&q) {
-            bail!(
-                "quality {q} is not offered by this model (it offers: {:?})",
-                codec.qualities()
-            );
-        }
+        codec.bundle().prior.quality(q)?;
     }
     let files = files_in(&args.dir)?;
     let bar = indicatif::ProgressBar::new(files.len() as u64);
