@@ -11,6 +11,7 @@ use crate::bundle::{ModelBundle, Role, hex};
 use crate::engine::{Graph, executor};
 use crate::error::{BundleError, Error, LatError};
 use crate::imageio::is_gray;
+use crate::kernels;
 use crate::limits::{Bound, Limits};
 use crate::precision::Precision;
 
@@ -79,6 +80,7 @@ impl Codec {
         precision: Precision,
         limits: Limits,
     ) -> Result<Self, Error> {
+        kernels::select(precision == Precision::Int8);
         let exec = executor(threads);
         let load = |role| -> Result<Graph, BundleError> {
             let (graph, onnx) =

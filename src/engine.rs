@@ -13,6 +13,7 @@ use tract_onnx::tract_core::plan::eval;
 use tract_onnx::tract_hir::infer::Factoid;
 
 use crate::error::Error;
+use crate::kernels;
 
 type Plan = Arc<TypedRunnableModel>;
 
@@ -48,8 +49,10 @@ pub fn executor(threads: usize) -> Executor {
 }
 
 impl Graph {
-    /// Parses `onnx` (once); `name` is used in errors.
+    /// Parses `onnx` (once); `name` is used in errors. The process's kernel set is decided here
+    /// (for f32) unless the caller decided it first ([`kernels::select`]).
     pub fn load(name: &'static str, onnx: &[u8], executor: Executor) -> TractResult<Self> {
+        kernels::select(false);
         let model = tract_onnx::onnx().model_for_read(&mut &onnx[..])?;
         Ok(Self {
             name,

@@ -15,6 +15,7 @@ pub mod frames;
 pub mod gaussian;
 pub mod idx;
 pub mod imageio;
+pub mod kernels;
 pub mod limits;
 pub mod metrics;
 pub mod packets;

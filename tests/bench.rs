@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::path::Path;
+
 use common::{json, latent, latent_env, s};
 
 const QUICK: [&str; 8] = [
@@ -55,6 +57,29 @@ fn json_report_has_every_field_for_every_combination() {
             mac_per_px
         );
     }
+}
+
+/// The kernel set the report names is where the kernels come from: AVX-512 is left out only
+/// without int8 (whose VNNI kernels need it), and `TRACT_CPU_ISA` in the environment wins.
+#[test]
+fn kernel_set_matches_the_kernels_picked() {
+    let run = |precision: &str, vars: &[(&str, &Path)]| {
+        let mut args = vec!["bench", "--stage", "encode", "--threads", "1", "--json"];
+        args.extend(["--precision", precision]);
+        args.extend(QUICK);
+        json(&latent_env(&args, vars))
+    };
+    let v = run("f32", &[]);
+    let set = v["kernel_set"].as_str().unwrap();
+    let kernels = v["results"][0]["kernels"].as_array().unwrap();
+    assert!(!kernels.is_empty());
+    if set.contains("left out") {
+        assert!(kernels.iter().all(|k| !k.as_str().unwrap().contains("avx512")));
+    }
+    let v = run("f32,int8", &[]);
+    assert!(!v["kernel_set"].as_str().unwrap().contains("left out"));
+    let v = run("f32", &[("TRACT_CPU_ISA", Path::new(""))]);
+    assert!(v["kernel_set"].as_str().unwrap().contains("TRACT_CPU_ISA"));
 }
 
 #[test]

@@ -12,7 +12,7 @@ use latent_codec::denoise;
 use latent_codec::engine::{Graph, NodeTime, executor};
 use latent_codec::precision::{self, Choices, Precision};
 use latent_codec::sysinfo::{self, Cpu, Thermal};
-use latent_codec::{Limits, atomic, imageio, plot};
+use latent_codec::{Limits, atomic, imageio, kernels, plot};
 use serde::Serialize;
 use serde_json::json;
 
@@ -179,6 +179,7 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
     let (lh, lw) = (h.div_ceil(s), w.div_ceil(s));
     let c = bundle.prior.latent_channels;
     let cpu = Cpu::probe();
+    let kernel_set = kernels::select(precisions.contains(&Precision::Int8));
     let before = Thermal::now();
     let mut rows = Vec::new();
     for stage in &args.stage {
@@ -243,7 +244,8 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
     let mut report = String::new();
     if args.json {
         let out = json!({"cpu": cpu, "throttled": warning.is_some(), "throttle_warning": warning,
-                         "native_f16": precision::native_f16(), "notes": notes,
+                         "native_f16": precision::native_f16(),
+                         "kernel_set": kernel_set.describe(), "notes": notes,
                          "before": before, "after": after, "size": [w, h],
                          "budget_ms": args.budget_ms, "over_budget": over.len(), "results": rows});
         writeln!(report, "{out}")?;
@@ -255,6 +257,7 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
             cpu.cores,
             cpu.features.join(" ")
         )?;
+        writeln!(report, "tract    {}", kernel_set.describe())?;
         let fmt = |t: &Thermal| {
             format!(
                 "{} MHz, {} °C",
