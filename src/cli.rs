@@ -420,3 +420,13 @@ fn demo(dir: &Path, opts: &ModelOpts) -> Result<String> {
     writeln!(report, "           {}", rebuilt.display())?;
     Ok(report)
 }
+
+/// A progress bar over `len` files (position, count and the current file's name).
+fn file_progress(len: usize) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {wide_msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}

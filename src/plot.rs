@@ -3,6 +3,7 @@
 use std::sync::Once;
 
 use image::RgbImage;
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -50,29 +51,18 @@ pub fn scatter(
     classes: &[String],
     (width, height): (u32, u32),
 ) -> Result<RgbImage, PlotError> {
-    register_font();
     let err = |e: &dyn std::fmt::Display| PlotError(e.to_string());
     let (xr, yr) = padded_range(points);
-    let mut buf = vec![255u8; width as usize * height as usize * 3];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, (width, height)).into_drawing_area();
-        let (plot_area, legend_area) = root.split_horizontally(width.saturating_sub(LEGEND_WIDTH));
-        let mut chart = ChartBuilder::on(&plot_area)
-            .caption(title, (FAMILY, 20))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
-            .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)
-            .map_err(|e| err(&e))?;
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .label_style((FAMILY, 13))
-            .axis_desc_style((FAMILY, 15))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(|e| err(&e))?;
+    let names = classes
+        .iter()
+        .enumerate()
+        .map(|(k, name)| format!("{k}: {name}"));
+    let frame = Frame {
+        title,
+        axes: (x_desc, y_desc),
+        size: (width, height),
+    };
+    frame.draw(xr.0..xr.1, yr.0..yr.1, (names, Marker::Dot), |chart| {
         for (k, _) in classes.iter().enumerate() {
             let color = PALETTE[k % PALETTE.len()];
             chart
@@ -84,14 +74,8 @@ pub fn scatter(
                 )
                 .map_err(|e| err(&e))?;
         }
-        let names = classes
-            .iter()
-            .enumerate()
-            .map(|(k, name)| format!("{k}: {name}"));
-        legend(&legend_area, names, Marker::Dot)?;
-        root.present().map_err(|e| err(&e))?;
-    }
-    RgbImage::from_raw(width, height, buf).ok_or_else(|| PlotError("buffer size".into()))
+        Ok(())
+    })
 }
 
 /// Histograms of several series of samples (`(name, values)`) on one shared axis, one colour
@@ -103,7 +87,6 @@ pub fn histograms(
     (width, height): (u32, u32),
 ) -> Result<RgbImage, PlotError> {
     const BINS: usize = 60;
-    register_font();
     let err = |e: &dyn std::fmt::Display| PlotError(e.to_string());
     let all = || series.iter().flat_map(|(_, v)| v).filter(|v| v.is_finite());
     let lo = all().copied().fold(f64::INFINITY, f64::min);
@@ -123,48 +106,34 @@ pub fn histograms(
         })
         .collect();
     let top = counts.iter().flatten().copied().max().unwrap_or(1).max(1);
-    let mut buf = vec![255u8; width as usize * height as usize * 3];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, (width, height)).into_drawing_area();
-        let (plot_area, legend_area) = root.split_horizontally(width.saturating_sub(LEGEND_WIDTH));
-        let mut chart = ChartBuilder::on(&plot_area)
-            .caption(title, (FAMILY, 20))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
-            .build_cartesian_2d(lo..hi, 0u32..top + top / 10 + 1)
-            .map_err(|e| err(&e))?;
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc("runs")
-            .label_style((FAMILY, 13))
-            .axis_desc_style((FAMILY, 15))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(|e| err(&e))?;
-        for (k, c) in counts.iter().enumerate() {
-            let color = PALETTE[k % PALETTE.len()];
-            chart
-                .draw_series(
-                    c.iter()
-                        .enumerate()
-                        .filter(|(_, n)| **n > 0)
-                        .map(|(b, &n)| {
-                            let x0 = lo + b as f64 * step;
-                            Rectangle::new([(x0, 0), (x0 + step, n)], color.mix(0.6).filled())
-                        }),
-                )
-                .map_err(|e| err(&e))?;
-        }
-        legend(
-            &legend_area,
-            series.iter().map(|(name, _)| name.clone()),
-            Marker::Square,
-        )?;
-        root.present().map_err(|e| err(&e))?;
-    }
-    RgbImage::from_raw(width, height, buf).ok_or_else(|| PlotError("buffer size".into()))
+    let frame = Frame {
+        title,
+        axes: (x_desc, "runs"),
+        size: (width, height),
+    };
+    let names = series.iter().map(|(name, _)| name.clone());
+    frame.draw(
+        lo..hi,
+        0u32..top + top / 10 + 1,
+        (names, Marker::Square),
+        |chart| {
+            for (k, c) in counts.iter().enumerate() {
+                let color = PALETTE[k % PALETTE.len()];
+                chart
+                    .draw_series(
+                        c.iter()
+                            .enumerate()
+                            .filter(|(_, n)| **n > 0)
+                            .map(|(b, &n)| {
+                                let x0 = lo + b as f64 * step;
+                                Rectangle::new([(x0, 0), (x0 + step, n)], color.mix(0.6).filled())
+                            }),
+                    )
+                    .map_err(|e| err(&e))?;
+            }
+            Ok(())
+        },
+    )
 }
 
 /// Rate-distortion curves: one line with markers per codec (`(name, [(bpp, PSNR dB)])`),
@@ -175,7 +144,6 @@ pub fn rd_curves(
     x_max: f64,
     (width, height): (u32, u32),
 ) -> Result<RgbImage, PlotError> {
-    register_font();
     let err = |e: &dyn std::fmt::Display| PlotError(e.to_string());
     let visible = || {
         series
@@ -190,26 +158,13 @@ pub fn rd_curves(
     } else {
         (0.0, 50.0)
     };
-    let mut buf = vec![255u8; width as usize * height as usize * 3];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, (width, height)).into_drawing_area();
-        let (plot_area, legend_area) = root.split_horizontally(width.saturating_sub(LEGEND_WIDTH));
-        let mut chart = ChartBuilder::on(&plot_area)
-            .caption(title, (FAMILY, 20))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
-            .build_cartesian_2d(0.0..x_max, lo..hi)
-            .map_err(|e| err(&e))?;
-        chart
-            .configure_mesh()
-            .x_desc("bits per pixel")
-            .y_desc("PSNR-RGB (dB)")
-            .label_style((FAMILY, 13))
-            .axis_desc_style((FAMILY, 15))
-            .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(|e| err(&e))?;
+    let frame = Frame {
+        title,
+        axes: ("bits per pixel", "PSNR-RGB (dB)"),
+        size: (width, height),
+    };
+    let names = series.iter().map(|(name, _)| name.clone());
+    frame.draw(0.0..x_max, lo..hi, (names, Marker::Dot), |chart| {
         for (k, (_, points)) in series.iter().enumerate() {
             let color = PALETTE[k % PALETTE.len()];
             let shown: Vec<(f64, f64)> = points.iter().copied().filter(|p| p.0 <= x_max).collect();
@@ -220,14 +175,71 @@ pub fn rd_curves(
                 .draw_series(shown.iter().map(|&p| Circle::new(p, 3, color.filled())))
                 .map_err(|e| err(&e))?;
         }
-        legend(
-            &legend_area,
-            series.iter().map(|(name, _)| name.clone()),
-            Marker::Dot,
-        )?;
-        root.present().map_err(|e| err(&e))?;
+        Ok(())
+    })
+}
+
+/// The parts every plot here shares: a title, axis descriptions and the image size.
+struct Frame<'a> {
+    title: &'a str,
+    axes: (&'a str, &'a str),
+    size: (u32, u32),
+}
+
+/// A chart over the plot area of a [`Frame`], in the coordinates of its x and y ranges.
+type Chart<'a, 'b, X, Y> = ChartContext<
+    'a,
+    BitMapBackend<'b>,
+    Cartesian2d<<X as AsRangedCoord>::CoordDescType, <Y as AsRangedCoord>::CoordDescType>,
+>;
+
+impl Frame<'_> {
+    /// Draws the frame (caption, axes with labels and a light grid, the legend column with
+    /// `legend`'s entries) over x and y, lets `series` draw into the chart, and returns the
+    /// picture.
+    fn draw<X, Y>(
+        &self,
+        x: X,
+        y: Y,
+        (names, marker): (impl Iterator<Item = String>, Marker),
+        series: impl FnOnce(&mut Chart<'_, '_, X, Y>) -> Result<(), PlotError>,
+    ) -> Result<RgbImage, PlotError>
+    where
+        X: AsRangedCoord,
+        Y: AsRangedCoord,
+        X::CoordDescType: ValueFormatter<X::Value>,
+        Y::CoordDescType: ValueFormatter<Y::Value>,
+    {
+        register_font();
+        let err = |e: &dyn std::fmt::Display| PlotError(e.to_string());
+        let (width, height) = self.size;
+        let mut buf = vec![255u8; width as usize * height as usize * 3];
+        {
+            let root = BitMapBackend::with_buffer(&mut buf, (width, height)).into_drawing_area();
+            let (plot_area, legend_area) =
+                root.split_horizontally(width.saturating_sub(LEGEND_WIDTH));
+            let mut chart = ChartBuilder::on(&plot_area)
+                .caption(self.title, (FAMILY, 20))
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(50)
+                .build_cartesian_2d(x, y)
+                .map_err(|e| err(&e))?;
+            chart
+                .configure_mesh()
+                .x_desc(self.axes.0)
+                .y_desc(self.axes.1)
+                .label_style((FAMILY, 13))
+                .axis_desc_style((FAMILY, 15))
+                .light_line_style(RGBColor(235, 235, 235))
+                .draw()
+                .map_err(|e| err(&e))?;
+            series(&mut chart)?;
+            legend(&legend_area, names, marker)?;
+            root.present().map_err(|e| err(&e))?;
+        }
+        RgbImage::from_raw(width, height, buf).ok_or_else(|| PlotError("buffer size".into()))
     }
-    RgbImage::from_raw(width, height, buf).ok_or_else(|| PlotError("buffer size".into()))
 }
 
 /// How a legend entry shows its colour: a dot (points, lines) or a square (bars).

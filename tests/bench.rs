@@ -74,7 +74,11 @@ fn kernel_set_matches_the_kernels_picked() {
     let kernels = v["results"][0]["kernels"].as_array().unwrap();
     assert!(!kernels.is_empty());
     if set.contains("left out") {
-        assert!(kernels.iter().all(|k| !k.as_str().unwrap().contains("avx512")));
+        assert!(
+            kernels
+                .iter()
+                .all(|k| !k.as_str().unwrap().contains("avx512"))
+        );
     }
     let v = run("f32,int8", &[]);
     assert!(!v["kernel_set"].as_str().unwrap().contains("left out"));

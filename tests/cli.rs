@@ -288,23 +288,10 @@ fn failed_run_keeps_existing_output() {
 fn bad_quality_is_a_clear_error() {
     let dir = TempDir::new().unwrap();
     let (png, _) = compressed_crop(dir.path(), "in", (300, 200, 80, 48));
-    let out = latent(&[
-        "compress",
-        s(&png),
-        "-o",
-        s(&dir.path().join("q.lat")),
-        "--quality",
-        "7",
-    ]);
-    assert_fails_with(&out, "quality 7 is not offered");
-    let out = latent(&[
-        "compress",
-        s(&png),
-        "-o",
-        s(&dir.path().join("q.lat")),
-        "--quality",
-        "9",
-    ]);
+    let q_lat = dir.path().join("q.lat");
+    let compress = |quality| latent(&["compress", s(&png), "-o", s(&q_lat), "--quality", quality]);
+    assert_fails_with(&compress("7"), "quality 7 is not offered");
+    let out = compress("9");
     assert_eq!(out.status.code(), Some(2), "a usage error");
     assert!(String::from_utf8_lossy(&out.stderr).contains("9 is not in 1..=8"));
 }

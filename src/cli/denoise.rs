@@ -160,11 +160,7 @@ fn folder(args: &DenoiseArgs) -> Result<String> {
     let files = pictures_in(&args.input)?;
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
-    let bar = indicatif::ProgressBar::new(files.len() as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {wide_msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = super::file_progress(files.len());
     let (mut times, mut failed) = (Vec::new(), Vec::new());
     for path in &files {
         let name = path.file_name().unwrap_or_default();

@@ -71,11 +71,7 @@ pub fn run(args: &EvalArgs) -> Result<String> {
         codec.bundle().prior.quality(q)?;
     }
     let files = files_in(&args.dir)?;
-    let bar = indicatif::ProgressBar::new(files.len() as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {wide_msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = super::file_progress(files.len());
     let (mut rows, mut skipped) = (Vec::new(), Vec::new());
     for path in &files {
         let name = path
