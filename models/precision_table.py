@@ -5,7 +5,7 @@ For each image: compress at f32 and at int8, decode each .lat at f32 and int8, a
 the f32 pipeline, the change from decoding the f32 .lat at int8, the change of the whole int8 pipeline,
 and the change in file size. Prints a markdown table with the mean and the worst image.
 
-    python3 models/precision_table.py DATA/val [--latent target/release/latent]
+    python3 models/precision_table.py DATA/val [--latent target/release/latent] [--model DIR] [--quality Q]
 
 (f16 is checked by tests/precision.rs on the sample photo: it only runs natively on aarch64 with fp16.)
 """
@@ -30,7 +30,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dir")
     ap.add_argument("--latent", default="target/release/latent")
+    ap.add_argument("--model", help="codec bundle directory (default: the embedded model)")
+    ap.add_argument("--quality", type=int, help="quality level to compress at (default: the model's)")
     args = ap.parse_args()
+    model = ["--model", args.model] if args.model else []
+    quality = ["--quality", str(args.quality)] if args.quality else []
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         def run(*cmd):
@@ -41,10 +45,10 @@ def main():
             got = {}
             for enc in ["f32", "int8"]:
                 lat = os.path.join(tmp, f"{enc}.lat")
-                c = run("compress", path, "-o", lat, "--precision", enc)
+                c = run("compress", path, "-o", lat, "--precision", enc, *model, *quality)
                 for dec in ["f32", "int8"]:
                     out = os.path.join(tmp, f"{enc}-{dec}.png")
-                    run("decompress", lat, "-o", out, "--precision", dec)
+                    run("decompress", lat, "-o", out, "--precision", dec, *model)
                     got[enc, dec] = psnr(rgb, np.asarray(Image.open(out).convert("RGB")))
                 got[enc] = c["bytes"]
             rows.append((os.path.basename(path), rgb.shape[1], rgb.shape[0], 8 * got["f32"] / (rgb.shape[0] * rgb.shape[1]),
