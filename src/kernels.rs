@@ -85,14 +85,7 @@ mod tests {
     #[test]
     fn zen4_detection_agrees_with_proc_cpuinfo() {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap();
-        let field = |name: &str| {
-            cpuinfo
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split(':').nth(1))
-                .map(str::trim)
-                .unwrap_or_default()
-        };
+        let field = |name| crate::sysinfo::cpuinfo_field(&cpuinfo, name).unwrap_or_default();
         let expected = field("vendor_id") == "AuthenticAMD"
             && field("cpu family") == "25"
             && field("flags").split(' ').any(|f| f == "avx512f");

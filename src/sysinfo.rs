@@ -30,13 +30,7 @@ impl Cpu {
     /// Probes the running CPU.
     pub fn probe() -> Self {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        let field = |name: &str| {
-            cpuinfo
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|v| v.trim().to_string())
-        };
+        let field = |name: &str| cpuinfo_field(&cpuinfo, name).map(str::to_string);
         let model = field("model name")
             .or_else(|| field("CPU part").map(|p| arm_core(&p)))
             .unwrap_or_else(|| std::env::consts::ARCH.to_string());
@@ -53,6 +47,15 @@ impl Cpu {
     pub fn id(&self) -> String {
         format!("{} ({})", self.model, self.features.join(" "))
     }
+}
+
+/// The value of the first `name : value` line of a `/proc/cpuinfo` text.
+pub(crate) fn cpuinfo_field<'a>(cpuinfo: &'a str, name: &str) -> Option<&'a str> {
+    cpuinfo
+        .lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.split(':').nth(1))
+        .map(str::trim)
 }
 
 /// The ARM core behind a `CPU part` number.
