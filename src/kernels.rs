@@ -6,7 +6,7 @@
 //! 1.25–1.35x and our decoder 1.2x slower than its 256-bit FMA kernels (`fma_mmm_f32_16x6`,
 //! `_24x4`), measured with `latent bench` on an EPYC at 768x512 on 1 and 2 threads. So on Zen 4
 //! this process takes AVX-512 out of tract's kernel pool, unless int8 graphs will run: their VNNI
-//! kernels need AVX-512, and without them int8 was 1.45x slower. Other CPUs keep tract's choice.
+//! kernels need AVX-512, and without them int8 was 1.45–1.7x slower. Other CPUs keep tract's choice.
 //! `TRACT_CPU_ISA` in the environment overrides this (tract reads it before this setting).
 
 use std::sync::OnceLock;

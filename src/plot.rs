@@ -49,7 +49,7 @@ pub fn scatter(
     (x_desc, y_desc): (&str, &str),
     points: &[(f32, f32, u8)],
     classes: &[String],
-    (width, height): (u32, u32),
+    size: (u32, u32),
 ) -> Result<RgbImage, PlotError> {
     let err = |e: &dyn std::fmt::Display| PlotError(e.to_string());
     let (xr, yr) = padded_range(points);
@@ -60,7 +60,7 @@ pub fn scatter(
     let frame = Frame {
         title,
         axes: (x_desc, y_desc),
-        size: (width, height),
+        size,
     };
     frame.draw(xr.0..xr.1, yr.0..yr.1, (names, Marker::Dot), |chart| {
         for (k, _) in classes.iter().enumerate() {
@@ -84,7 +84,7 @@ pub fn histograms(
     title: &str,
     x_desc: &str,
     series: &[(String, Vec<f64>)],
-    (width, height): (u32, u32),
+    size: (u32, u32),
 ) -> Result<RgbImage, PlotError> {
     const BINS: usize = 60;
     let err = |e: &dyn std::fmt::Display| PlotError(e.to_string());
@@ -109,7 +109,7 @@ pub fn histograms(
     let frame = Frame {
         title,
         axes: (x_desc, "runs"),
-        size: (width, height),
+        size,
     };
     let names = series.iter().map(|(name, _)| name.clone());
     frame.draw(
@@ -142,7 +142,7 @@ pub fn rd_curves(
     title: &str,
     series: &[(String, Vec<(f64, f64)>)],
     x_max: f64,
-    (width, height): (u32, u32),
+    size: (u32, u32),
 ) -> Result<RgbImage, PlotError> {
     let err = |e: &dyn std::fmt::Display| PlotError(e.to_string());
     let visible = || {
@@ -161,7 +161,7 @@ pub fn rd_curves(
     let frame = Frame {
         title,
         axes: ("bits per pixel", "PSNR-RGB (dB)"),
-        size: (width, height),
+        size,
     };
     let names = series.iter().map(|(name, _)| name.clone());
     frame.draw(0.0..x_max, lo..hi, (names, Marker::Dot), |chart| {
