@@ -2,9 +2,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
-use common::{assert_fails_with, compressed_crop, json, latent, s};
+use common::{assert_fails_with, bundle_copy, compressed_crop, json, latent, s};
 
 use tempfile::TempDir;
 
@@ -129,26 +127,11 @@ fn truncated_corrupt_and_foreign_version_lat() {
     );
 }
 
-/// Copies the embedded bundle's files into `dir/name`, editing prior.json's name.
-fn bundle_copy(dir: &TempDir, name: &str) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/codec");
-    let dst = dir.path().join(name);
-    std::fs::create_dir(&dst).unwrap();
-    for f in ["encoder.onnx", "decoder.onnx"] {
-        std::fs::copy(src.join(f), dst.join(f)).unwrap();
-    }
-    let mut prior: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(src.join("prior.json")).unwrap()).unwrap();
-    prior["name"] = name.into();
-    std::fs::write(dst.join("prior.json"), prior.to_string()).unwrap();
-    dst
-}
-
 #[test]
 fn lat_from_another_model_names_both_fingerprints() {
     let dir = TempDir::new().unwrap();
     let (_, lat) = compressed_crop(dir.path(), "in", (300, 200, 80, 48));
-    let other = bundle_copy(&dir, "other");
+    let other = bundle_copy(dir.path(), "other", None);
     let out_png = dir.path().join("out.png");
     let out = latent(&[
         "decompress",
@@ -171,7 +154,7 @@ fn lat_from_another_model_names_both_fingerprints() {
 fn bundle_missing_a_file() {
     let dir = TempDir::new().unwrap();
     let (png, _) = compressed_crop(dir.path(), "in", (300, 200, 80, 48));
-    let broken = bundle_copy(&dir, "broken");
+    let broken = bundle_copy(dir.path(), "broken", None);
     std::fs::remove_file(broken.join("decoder.onnx")).unwrap();
     let out = latent(&[
         "compress",
@@ -188,7 +171,7 @@ fn bundle_missing_a_file() {
 fn bundle_with_the_wrong_graph_names_expected_and_found() {
     let dir = TempDir::new().unwrap();
     let (png, _) = compressed_crop(dir.path(), "in", (300, 200, 80, 48));
-    let wrong = bundle_copy(&dir, "wrong");
+    let wrong = bundle_copy(dir.path(), "wrong", None);
     std::fs::copy(wrong.join("decoder.onnx"), wrong.join("encoder.onnx")).unwrap();
     let out = latent(&[
         "compress",
@@ -289,8 +272,23 @@ fn bad_quality_is_a_clear_error() {
     let dir = TempDir::new().unwrap();
     let (png, _) = compressed_crop(dir.path(), "in", (300, 200, 80, 48));
     let q_lat = dir.path().join("q.lat");
-    let compress = |quality| latent(&["compress", s(&png), "-o", s(&q_lat), "--quality", quality]);
-    assert_fails_with(&compress("7"), "quality 7 is not offered");
+    let two_levels = bundle_copy(dir.path(), "two-levels", Some(&[2, 6]));
+    let compress = |quality| {
+        latent(&[
+            "compress",
+            s(&png),
+            "-o",
+            s(&q_lat),
+            "--quality",
+            quality,
+            "--model",
+            s(&two_levels),
+        ])
+    };
+    assert_fails_with(
+        &compress("7"),
+        "quality 7 is not offered by this model (it offers: [2, 6])",
+    );
     let out = compress("9");
     assert_eq!(out.status.code(), Some(2), "a usage error");
     assert!(String::from_utf8_lossy(&out.stderr).contains("9 is not in 1..=8"));

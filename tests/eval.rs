@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{assert_fails_with, json, latent, s};
+use common::{assert_fails_with, bundle_copy, json, latent, s};
 use tempfile::TempDir;
 
 /// A folder with two crops of the sample photo and one file that is not an image.
@@ -40,10 +40,23 @@ fn writes_csv_json_and_plot_and_skips_unreadable_files() {
     assert_eq!(report["skipped"].as_array().unwrap().len(), 1, "{report}");
     assert_eq!(report["skipped"][0]["file"], "notes.txt");
     assert_eq!(report["summary"]["images"], 2);
-    let ours = &report["summary"]["per_quality"][0];
-    assert_eq!(ours["quality"], 4);
-    assert_eq!(ours["images_compared"], 2, "{ours}");
-    assert!(ours["minus_webp_same_bpp_db"].as_f64().unwrap().abs() < 10.0);
+    let per_quality = report["summary"]["per_quality"].as_array().unwrap();
+    assert_eq!(
+        per_quality.len(),
+        8,
+        "every quality of the model by default"
+    );
+    for (ours, q) in per_quality.iter().zip(1..) {
+        assert_eq!(ours["quality"], q);
+        // Compared where WebP's sweep reaches the same bpp: at the default quality on both crops.
+        let compared = ours["images_compared"].as_u64().unwrap();
+        assert!(compared <= 2 && (q != 6 || compared == 2), "{ours}");
+        if compared > 0 {
+            assert!(ours["minus_webp_same_bpp_db"].as_f64().unwrap().abs() < 10.0);
+        }
+    }
+    let bpp = |q: usize| per_quality[q]["bpp"].as_f64().unwrap();
+    assert!(bpp(0) < bpp(7), "quality 1 spends fewer bits than 8");
 
     let csv = std::fs::read_to_string(out.join("rd.csv")).unwrap();
     let mut lines = csv.lines();
@@ -52,8 +65,8 @@ fn writes_csv_json_and_plot_and_skips_unreadable_files() {
         Some("image,codec,setting,bytes,bpp,psnr,encode_ms,decode_ms")
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    // Per image: the model's one quality, 21 WebP and 19 JPEG settings.
-    assert_eq!(rows.len(), 2 * (1 + 21 + 19), "{csv}");
+    // Per image: the model's 8 qualities, 21 WebP and 19 JPEG settings.
+    assert_eq!(rows.len(), 2 * (8 + 21 + 19), "{csv}");
     for codec in ["latent", "webp", "jpeg"] {
         let psnrs: Vec<f64> = rows
             .iter()
@@ -69,7 +82,10 @@ fn writes_csv_json_and_plot_and_skips_unreadable_files() {
     let full: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("rd.json")).unwrap()).unwrap();
     assert_eq!(full["rows"].as_array().unwrap().len(), rows.len());
-    assert_eq!(full["qualities"], serde_json::json!([4]));
+    assert_eq!(
+        full["qualities"],
+        serde_json::json!([1, 2, 3, 4, 5, 6, 7, 8])
+    );
     let plot = image::open(out.join("rd.png")).unwrap();
     assert_eq!((plot.width(), plot.height()), (900, 560));
 }
@@ -125,8 +141,11 @@ fn no_readable_image_and_bad_quality_are_clear_errors() {
     let run = latent(&["eval", s(input.path()), "-o", s(&out), "--quality", "9"]);
     assert_eq!(run.status.code(), Some(2), "a usage error");
     assert!(String::from_utf8_lossy(&run.stderr).contains("9 is not in 1..=8"));
-    assert_fails_with(
-        &latent(&["eval", s(input.path()), "-o", s(&out), "--quality", "2,4"]),
-        "quality 2 is not offered",
-    );
+    let two_levels = bundle_copy(dir.path(), "two-levels", Some(&[2, 6]));
+    let model = ["--model", s(&two_levels)];
+    let eval = |quality| {
+        let args = ["eval", s(input.path()), "-o", s(&out), "--quality", quality];
+        latent(&[&args[..], &model[..]].concat())
+    };
+    assert_fails_with(&eval("2,4"), "quality 4 is not offered");
 }

@@ -2,7 +2,8 @@
 """Golden input/output of the codec graphs, computed by onnxruntime, for tests/golden.rs.
 
 Writes golden/input.png (a 96x64 crop of tests/data/sample.png), golden/encoder_mu.f32 (encoder output),
-golden/latent.f32 (round(mu), the decoder input) and golden/decoder_image.f32 (decoder output), all raw
+golden/latent.f32 (the decoder input: round(mu), or with quality levels
+round(mu x gain) x inverse gain at the default quality, as the runtime computes it) and golden/decoder_image.f32 (decoder output), all raw
 little-endian float32 in NCHW order, and golden/golden.json with their shapes.
 Run from anywhere: python3 models/codec/golden.py
 """
@@ -27,7 +28,15 @@ def main():
     enc = ort.InferenceSession(os.path.join(HERE, "encoder.onnx"), providers=["CPUExecutionProvider"])
     dec = ort.InferenceSession(os.path.join(HERE, "decoder.onnx"), providers=["CPUExecutionProvider"])
     mu = enc.run(None, {"image": x})[0]
-    latent = np.round(mu).astype(np.float32)
+    with open(os.path.join(HERE, "prior.json")) as f:
+        prior = json.load(f)
+    levels = {lv["quality"]: lv for lv in prior.get("qualities", [])}
+    if levels:
+        level = levels[prior["default_quality"]]
+        gain, inverse = (np.array(level[k], np.float32)[None, :, None, None] for k in ("gain", "inverse_gain"))
+        latent = np.round(mu * gain) * inverse
+    else:
+        latent = np.round(mu).astype(np.float32)
     image = dec.run(None, {"latent": latent})[0]
     shapes = {}
     for name, arr in [("encoder_mu", mu), ("latent", latent), ("decoder_image", image)]:

@@ -112,3 +112,28 @@ pub fn psnr(a: &Path, b: &Path) -> f64 {
     );
     latent_codec::metrics::psnr(a.as_raw(), b.as_raw())
 }
+
+/// Copies the embedded bundle's files into `dir/NAME`, with prior.json's name set to NAME and, when
+/// `levels` is given, only those quality levels kept.
+pub fn bundle_copy(dir: &Path, name: &str, levels: Option<&[u64]>) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/codec");
+    let dst = dir.join(name);
+    std::fs::create_dir(&dst).unwrap();
+    for f in ["encoder.onnx", "decoder.onnx"] {
+        std::fs::copy(src.join(f), dst.join(f)).unwrap();
+    }
+    let mut prior: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(src.join("prior.json")).unwrap()).unwrap();
+    prior["name"] = name.into();
+    if let Some(keep) = levels {
+        let all = prior["qualities"].as_array_mut().unwrap();
+        all.retain(|l| keep.contains(&l["quality"].as_u64().unwrap()));
+        assert_eq!(
+            all.len(),
+            keep.len(),
+            "the embedded model lacks one of {keep:?}"
+        );
+    }
+    std::fs::write(dst.join("prior.json"), prior.to_string()).unwrap();
+    dst
+}
