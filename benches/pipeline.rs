@@ -27,22 +27,18 @@ fn bench(c: &mut Criterion) {
     });
 
     let (header, latent) = codec.decode_symbols(&lat).unwrap();
-    let tables = codec.bundle().cdfs(codec.default_quality()).unwrap();
-    let plane = usize::from(header.latent_height) * usize::from(header.latent_width);
+    let cdfs = codec.bundle().cdfs(header.quality).unwrap();
+    let tables = codec.bundle().tables(&cdfs, &header).unwrap();
     let mut buf = vec![0u8; symbols::max_coded_len(latent.len())];
-    let coded = symbols::encode(&latent, &tables, plane, &mut buf)
+    let coded = symbols::encode(&latent, &tables, &mut buf)
         .unwrap()
         .to_vec();
     let mut out = vec![0i32; latent.len()];
     c.bench_function("entropy/encode 256x192 latent", |b| {
-        b.iter(|| {
-            symbols::encode(&latent, &tables, plane, &mut buf)
-                .unwrap()
-                .len()
-        })
+        b.iter(|| symbols::encode(&latent, &tables, &mut buf).unwrap().len())
     });
     c.bench_function("entropy/decode 256x192 latent", |b| {
-        b.iter(|| symbols::decode(&coded, &tables, plane, &mut out).unwrap())
+        b.iter(|| symbols::decode(&coded, &tables, &mut out).unwrap())
     });
 
     let denoiser = Denoiser::load(None, 1, Precision::F32, &Limits::default()).unwrap();

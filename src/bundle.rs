@@ -13,6 +13,8 @@ use std::path::Path;
 
 use latent_wire::WireError;
 use latent_wire::cdf::{Cdf, PRECISION};
+use latent_wire::container::Header;
+use latent_wire::symbols::{Context, Tables};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -43,7 +45,8 @@ pub const MAX_QUALITY: u8 = 8;
 /// The quality of a single-rate prior (one `channels` list, no gains).
 pub const SINGLE_RATE_QUALITY: u8 = 4;
 
-/// The learned prior: per quality level, per-channel gains and one CDF table per channel.
+/// The learned prior: per quality level, per-channel gains and CDF tables, one per channel or,
+/// with a neighbour context, [`latent_wire::symbols::CONTEXT_CLASSES`] per channel.
 #[derive(Debug, Clone)]
 pub struct Prior {
     /// Model name.
@@ -54,6 +57,8 @@ pub struct Prior {
     pub stride: usize,
     /// Bits of CDF precision (16).
     pub cdf_precision: u32,
+    /// How a symbol's table is picked (`"context": "neighbours"` in prior.json; none by default).
+    pub context: Context,
     /// The quality `compress` uses when none is asked for.
     pub default_quality: u8,
     /// Quality levels, ascending.
@@ -70,7 +75,7 @@ pub struct QualityLevel {
     pub gain: Vec<f32>,
     /// Per-channel gain applied to the integer symbols before the decoder.
     pub inverse_gain: Vec<f32>,
-    /// Per-channel tables.
+    /// The tables: per channel, or per channel and context class (channel-major).
     pub channels: Vec<ChannelTable>,
 }
 
@@ -82,6 +87,7 @@ struct PriorFile {
     latent_channels: usize,
     stride: usize,
     cdf_precision: u32,
+    context: Option<String>,
     default_quality: Option<u8>,
     channels: Option<Vec<ChannelTable>>,
     qualities: Option<Vec<QualityLevel>>,
@@ -92,12 +98,20 @@ impl Prior {
     fn parse(json: &[u8]) -> Result<Self, String> {
         let file: PriorFile = serde_json::from_slice(json).map_err(|e| e.to_string())?;
         let c = file.latent_channels;
+        let context = match file.context.as_deref() {
+            None => Context::None,
+            Some("neighbours") => Context::Neighbours,
+            Some(other) => {
+                return Err(format!("unknown context {other:?} (known: \"neighbours\")"));
+            }
+        };
         let qualities = match (file.channels, file.qualities) {
             // Checked before the unit gains are allocated: `latent_channels` is untrusted.
-            (Some(channels), None) if channels.len() != c => {
+            (Some(channels), None) if Some(channels.len()) != c.checked_mul(context.classes()) => {
                 return Err(format!(
-                    "{} CDF tables for {c} latent channels",
-                    channels.len()
+                    "{} CDF tables for {c} latent channels{}",
+                    channels.len(),
+                    per_channel(context)
                 ));
             }
             (Some(channels), None) => vec![QualityLevel {
@@ -115,6 +129,7 @@ impl Prior {
             latent_channels: c,
             stride: file.stride,
             cdf_precision: file.cdf_precision,
+            context,
             default_quality,
             qualities,
         };
@@ -148,20 +163,29 @@ impl Prior {
             }
             previous = q;
             let c = self.latent_channels;
-            if level.channels.len() != c || level.gain.len() != c || level.inverse_gain.len() != c {
+            let tables = c.checked_mul(self.context.classes());
+            if Some(level.channels.len()) != tables
+                || level.gain.len() != c
+                || level.inverse_gain.len() != c
+            {
                 return Err(format!(
-                    "quality {q}: {} CDF tables, {} gains and {} inverse gains for {c} latent channels",
+                    "quality {q}: {} CDF tables, {} gains and {} inverse gains for {c} latent channels{}",
                     level.channels.len(),
                     level.gain.len(),
-                    level.inverse_gain.len()
+                    level.inverse_gain.len(),
+                    per_channel(self.context)
                 ));
             }
             let positive = |g: &f32| g.is_finite() && *g > 0.0;
             if !level.gain.iter().all(positive) || !level.inverse_gain.iter().all(positive) {
                 return Err(format!("quality {q}: gains must be finite and positive"));
             }
-            for (ch, t) in level.channels.iter().enumerate() {
-                Cdf::new(t.offset, &t.cdf).map_err(|e| format!("quality {q} channel {ch}: {e}"))?;
+            let k = self.context.classes();
+            for (i, t) in level.channels.iter().enumerate() {
+                Cdf::new(t.offset, &t.cdf).map_err(|e| match k {
+                    1 => format!("quality {q} channel {i}: {e}"),
+                    k => format!("quality {q} channel {} class {}: {e}", i / k, i % k),
+                })?;
             }
         }
         if self.level(self.default_quality).is_none() {
@@ -189,6 +213,14 @@ impl Prior {
     /// The quality numbers offered, ascending.
     pub fn quality_numbers(&self) -> Vec<u8> {
         self.qualities.iter().map(|l| l.quality).collect()
+    }
+}
+
+/// How many tables per channel a context needs, for messages.
+fn per_channel(context: Context) -> String {
+    match context.classes() {
+        1 => String::new(),
+        k => format!(" ({k} tables per channel with context {context:?})"),
     }
 }
 
@@ -303,7 +335,7 @@ impl ModelBundle {
         })
     }
 
-    /// The CDF tables of `quality`, one per latent channel (validated when the bundle loaded).
+    /// The CDF tables of `quality` (validated when the bundle loaded), for [`Self::tables`].
     pub fn cdfs(&self, quality: u8) -> Result<Vec<Cdf<'_>>, crate::Error> {
         self.prior
             .quality(quality)?
@@ -311,6 +343,17 @@ impl ModelBundle {
             .iter()
             .map(|t| Cdf::new(t.offset, &t.cdf))
             .collect::<Result<_, WireError>>()
+            .map_err(|e| crate::error::LatError::Wire(e).into())
+    }
+
+    /// The coding tables of a latent shaped as `header` says, over `cdfs` (its level's tables).
+    pub fn tables<'t, 'c>(
+        &self,
+        cdfs: &'t [Cdf<'c>],
+        header: &Header,
+    ) -> Result<Tables<'t, 'c>, crate::Error> {
+        let (w, h) = (header.latent_width.into(), header.latent_height.into());
+        Tables::new(cdfs, self.prior.context, w, h)
             .map_err(|e| crate::error::LatError::Wire(e).into())
     }
 

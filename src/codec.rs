@@ -267,9 +267,6 @@ impl Codec {
             .enumerate()
             .map(|(i, v)| (v * level.gain[i / plane]).round_ties_even() as i32)
             .collect();
-        let cdfs = self.bundle.cdfs(quality)?;
-        let mut buf = vec![0u8; symbols::max_coded_len(latent.len())];
-        let payload = symbols::encode(&latent, &cdfs, lh * lw, &mut buf).map_err(LatError::Wire)?;
         let header = Header {
             quality,
             image_channels: if is_gray(image) { 1 } else { 3 },
@@ -281,6 +278,10 @@ impl Codec {
             latent_height: lh as u16,
             latent_width: lw as u16,
         };
+        let cdfs = self.bundle.cdfs(quality)?;
+        let tables = self.bundle.tables(&cdfs, &header)?;
+        let mut buf = vec![0u8; symbols::max_coded_len(latent.len())];
+        let payload = symbols::encode(&latent, &tables, &mut buf).map_err(LatError::Wire)?;
         let mut bytes = vec![0u8; HEADER_LEN + payload.len()];
         header.emit(payload, &mut bytes).map_err(LatError::Wire)?;
         Ok(Encoded {
@@ -330,9 +331,9 @@ impl Codec {
     fn entropy_decode(&self, file: &LatFile) -> Result<Vec<i32>, Error> {
         let h = file.header();
         let cdfs = self.bundle.cdfs(h.quality)?;
+        let tables = self.bundle.tables(&cdfs, h)?;
         let mut latent = vec![0i32; h.latent_len()];
-        let plane = usize::from(h.latent_height) * usize::from(h.latent_width);
-        symbols::decode(file.payload(), &cdfs, plane, &mut latent).map_err(LatError::Wire)?;
+        symbols::decode(file.payload(), &tables, &mut latent).map_err(LatError::Wire)?;
         Ok(latent)
     }
 

@@ -51,20 +51,20 @@ pub fn packetize(codec: &Codec, lat: &[u8], mtu: usize) -> Result<Packetized, Er
         .into());
     }
     let (header, latent) = codec.decode_symbols(lat)?;
-    let tables = codec.bundle().cdfs(header.quality)?;
-    let plane = usize::from(header.latent_height) * usize::from(header.latent_width);
+    let cdfs = codec.bundle().cdfs(header.quality)?;
+    let tables = codec.bundle().tables(&cdfs, &header)?;
+    let plane = tables.plane();
     let mut scratch = vec![0u8; mtu - PACKET_HEADER_LEN];
     let mut spans = Vec::new();
     let mut first = 0;
     while first < plane {
-        let (span, _) =
-            fit_span(&latent, &tables, plane, first, &mut scratch).map_err(|e| match e {
-                WireError::BufferFull { .. } => Error::from(PacketError::MtuTooSmall {
-                    mtu,
-                    channels: header.latent_channels,
-                }),
-                e => LatError::Wire(e).into(),
-            })?;
+        let (span, _) = fit_span(&latent, &tables, first, &mut scratch).map_err(|e| match e {
+            WireError::BufferFull { .. } => Error::from(PacketError::MtuTooSmall {
+                mtu,
+                channels: header.latent_channels,
+            }),
+            e => LatError::Wire(e).into(),
+        })?;
         spans.push(span);
         first += span.count;
         if spans.len() + 2 > MAX_PACKETS {
@@ -91,8 +91,8 @@ pub fn packetize(codec: &Codec, lat: &[u8], mtu: usize) -> Result<Packetized, Er
     let mut packets = Vec::with_capacity(total.into());
     packets.push(emit(0, Kind::Header, &lat[..HEADER_LEN])?);
     for (i, &span) in spans.iter().enumerate() {
-        let coded = symbols::encode_span(&latent, &tables, plane, span, &mut scratch)
-            .map_err(LatError::Wire)?;
+        let coded =
+            symbols::encode_span(&latent, &tables, span, &mut scratch).map_err(LatError::Wire)?;
         packets.push(emit(i as u16 + 1, Kind::Slice(span), coded)?);
     }
     packets.push(emit(total - 1, Kind::Header, &lat[..HEADER_LEN])?);
@@ -151,8 +151,9 @@ pub fn reassemble(codec: &Codec, packets: &[(String, Vec<u8>)]) -> Result<Reasse
     codec
         .limits()
         .check(Bound::Packets, total.into(), "packet stream")?;
-    let tables = codec.bundle().cdfs(header.quality)?;
-    let plane = usize::from(header.latent_height) * usize::from(header.latent_width);
+    let cdfs = codec.bundle().cdfs(header.quality)?;
+    let tables = codec.bundle().tables(&cdfs, &header)?;
+    let plane = tables.plane();
     let mut latent = vec![0i32; header.latent_len()];
     let mut known = vec![false; plane];
     let mut saved = Vec::new();
@@ -164,7 +165,7 @@ pub fn reassemble(codec: &Codec, packets: &[(String, Vec<u8>)]) -> Result<Reasse
         for c in 0..usize::from(header.latent_channels) {
             saved.extend_from_slice(&latent[positions(c)]);
         }
-        match symbols::decode_span(coded, &tables, plane, span, &mut latent) {
+        match symbols::decode_span(coded, &tables, span, &mut latent) {
             Ok(()) => known[span.first..span.first + span.count].fill(true),
             Err(error) => {
                 for (c, old) in saved.chunks(span.count).enumerate() {
@@ -213,11 +214,10 @@ impl Reassembly {
             }
             .into());
         }
-        let tables = codec.bundle().cdfs(self.header.quality)?;
-        let plane = self.known.len();
+        let cdfs = codec.bundle().cdfs(self.header.quality)?;
+        let tables = codec.bundle().tables(&cdfs, &self.header)?;
         let mut buf = vec![0u8; symbols::max_coded_len(self.latent.len())];
-        let payload =
-            symbols::encode(&self.latent, &tables, plane, &mut buf).map_err(LatError::Wire)?;
+        let payload = symbols::encode(&self.latent, &tables, &mut buf).map_err(LatError::Wire)?;
         let computed = crc32(payload);
         if payload.len() != self.payload.len as usize || computed != self.payload.crc {
             return Err(LatError::Wire(WireError::PayloadCrc {
@@ -274,8 +274,9 @@ impl Reassembly {
     }
 }
 
-/// The most probable value of each latent channel under the model's prior at `quality` (0 for
-/// every channel of a quality the model lacks: headers are checked before this runs).
+/// The most probable value of each latent channel under the model's prior at `quality` (in the
+/// channel's last table: its only one, or with a neighbour context the one without context; 0
+/// for every channel of a quality the model lacks: headers are checked before this runs).
 fn prior_modes(codec: &Codec, quality: u8) -> Vec<i32> {
     let prior = &codec.bundle().prior;
     let Some(level) = prior.level(quality) else {
@@ -284,6 +285,8 @@ fn prior_modes(codec: &Codec, quality: u8) -> Vec<i32> {
     level
         .channels
         .iter()
+        .skip(prior.context.classes() - 1)
+        .step_by(prior.context.classes())
         .map(|t| {
             let widest = t
                 .cdf

@@ -98,7 +98,7 @@ type Spoil = fn(&mut Value);
 
 #[test]
 fn bad_priors_name_what_is_wrong() {
-    let cases: [(&str, Spoil); 5] = [
+    let cases: [(&str, Spoil); 8] = [
         ("gains must be finite and positive", |p| {
             p["qualities"][1]["gain"][5] = json!(-1.0)
         }),
@@ -113,6 +113,19 @@ fn bad_priors_name_what_is_wrong() {
         }),
         ("exactly one of `channels` and `qualities`", |p| {
             p["channels"] = p["qualities"][0]["channels"].clone()
+        }),
+        ("unknown context \"spiral\" (known: \"neighbours\")", |p| {
+            p["context"] = json!("spiral")
+        }),
+        (
+            "quality 6: 895 CDF tables, 128 gains and 128 inverse gains for 128 latent channels \
+             (7 tables per channel with context Neighbours)",
+            |p| {
+                p["qualities"][1]["channels"].as_array_mut().unwrap().pop();
+            },
+        ),
+        ("quality 2: 896 CDF tables", |p| {
+            p.as_object_mut().unwrap().remove("context");
         }),
     ];
     for (needle, spoil) in cases {

@@ -28,9 +28,8 @@
 use heapless::Vec;
 
 use crate::WireError;
-use crate::cdf::Cdf;
 use crate::container::{HEADER_LEN, Header, PayloadInfo};
-use crate::symbols::{self, Span};
+use crate::symbols::{self, Span, Tables};
 
 /// Packet magic.
 pub const MAGIC: [u8; 2] = *b"LP";
@@ -437,15 +436,14 @@ impl<'a, const N: usize> Reassembler<'a, N> {
 /// position 0, each time from the end of the last span, to cut a latent into packets.
 pub fn fit_span(
     latent: &[i32],
-    tables: &[Cdf],
-    plane: usize,
+    tables: &Tables,
     first: usize,
     scratch: &mut [u8],
 ) -> Result<(Span, usize), WireError> {
+    let plane = tables.plane();
     let coded_len = |count: usize, scratch: &mut [u8]| match symbols::encode_span(
         latent,
         tables,
-        plane,
         Span { first, count },
         scratch,
     ) {
@@ -494,7 +492,8 @@ pub fn fit_span(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cdf::TOTAL;
+    use crate::cdf::{Cdf, TOTAL};
+    use crate::symbols::Context;
 
     const TABLE: [u32; 5] = [0, 2000, 60000, 64000, TOTAL];
 
@@ -639,7 +638,8 @@ mod tests {
 
     #[test]
     fn fit_span_fills_the_budget() {
-        let tables = [Cdf::new(-1, &TABLE).unwrap(), Cdf::new(0, &TABLE).unwrap()];
+        let cdfs = [Cdf::new(-1, &TABLE).unwrap(), Cdf::new(0, &TABLE).unwrap()];
+        let tables = Tables::new(&cdfs, Context::None, 20, 10).unwrap();
         let plane = 200;
         let mut latent = [0i32; 400];
         for (i, v) in latent.iter_mut().enumerate() {
@@ -649,7 +649,7 @@ mod tests {
         let mut first = 0;
         let mut out = [99i32; 400];
         while first < plane {
-            let (span, len) = fit_span(&latent, &tables, plane, first, &mut scratch).unwrap();
+            let (span, len) = fit_span(&latent, &tables, first, &mut scratch).unwrap();
             assert!(len <= 40);
             if span.first + span.count < plane {
                 // One more position would not have fit.
@@ -658,18 +658,18 @@ mod tests {
                     first,
                     count: span.count + 1,
                 };
-                let coded = symbols::encode_span(&latent, &tables, plane, more, &mut big).unwrap();
+                let coded = symbols::encode_span(&latent, &tables, more, &mut big).unwrap();
                 assert!(coded.len() > 40);
             }
-            let coded = symbols::encode_span(&latent, &tables, plane, span, &mut scratch).unwrap();
+            let coded = symbols::encode_span(&latent, &tables, span, &mut scratch).unwrap();
             let mut copy = [0u8; 40];
             copy[..coded.len()].copy_from_slice(coded);
-            symbols::decode_span(&copy[..len], &tables, plane, span, &mut out).unwrap();
+            symbols::decode_span(&copy[..len], &tables, span, &mut out).unwrap();
             first += span.count;
         }
         assert_eq!(out, latent);
         assert!(matches!(
-            fit_span(&latent, &tables, plane, 0, &mut [0u8; 2]),
+            fit_span(&latent, &tables, 0, &mut [0u8; 2]),
             Err(WireError::BufferFull { .. })
         ));
     }

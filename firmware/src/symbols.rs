@@ -1,4 +1,9 @@
-//! Coding a quantized latent tensor (channel-major, `C x H x W`) with one CDF table per channel.
+//! Coding a quantized latent tensor (channel-major, `C x H x W`) with integer CDF tables.
+//!
+//! [`Tables`] says which table codes each value: its channel's one table (a factorized prior), or
+//! one of [`CONTEXT_CLASSES`] tables of its channel, picked by the magnitudes of the neighbours in
+//! the same channel that are coded before it ([`Context::Neighbours`]). The class is integer
+//! arithmetic on already-decoded symbols, so every machine picks the same table.
 //!
 //! A value inside its table's range is one symbol. A value outside it is the escape symbol,
 //! then a side bit (below / above the range), 6 bits holding `n - 1` where `n` is the bit length
@@ -8,6 +13,123 @@
 use crate::WireError;
 use crate::cdf::Cdf;
 use crate::rans::{Decoder, Encoder};
+
+/// Tables per channel with [`Context::Neighbours`].
+pub const CONTEXT_CLASSES: usize = 7;
+
+/// Neighbour magnitudes are capped here before they are summed (no overflow on escaped values).
+const MAGNITUDE_CAP: u32 = 64;
+
+/// How the table of each value is picked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// One table per channel.
+    None,
+    /// [`CONTEXT_CLASSES`] tables per channel (channel-major). The neighbours are the left, top,
+    /// top-left and top-right values in the same channel; one is known when it lies on the plane
+    /// and, in a span, at or after its first position. With none known, the value takes the
+    /// channel's last table (class 6, no context: the first value of a plane or of a span).
+    /// Otherwise, with `l`, `t`, `tl`, `tr` their magnitudes (0 when not known), `a = l + t +
+    /// (tl + tr) / 2` picks class 0 for `a = 0`, 1 for 1, 2 for 2, 3 for 3..=4, 4 for 5..=7
+    /// and 5 from 8 up.
+    Neighbours,
+}
+
+impl Context {
+    /// Tables per channel.
+    pub const fn classes(self) -> usize {
+        match self {
+            Self::None => 1,
+            Self::Neighbours => CONTEXT_CLASSES,
+        }
+    }
+}
+
+/// The CDF tables of a latent of `width x height` positions per channel, and how a value's
+/// table is picked.
+#[derive(Debug, Clone, Copy)]
+pub struct Tables<'t, 'c> {
+    cdfs: &'t [Cdf<'c>],
+    context: Context,
+    width: usize,
+    plane: usize,
+}
+
+impl<'t, 'c> Tables<'t, 'c> {
+    /// Checks that `cdfs` holds a whole number of channels and that the plane is not empty.
+    pub fn new(
+        cdfs: &'t [Cdf<'c>],
+        context: Context,
+        width: usize,
+        height: usize,
+    ) -> Result<Self, WireError> {
+        if cdfs.is_empty() || !cdfs.len().is_multiple_of(context.classes()) {
+            return Err(WireError::ShapeMismatch {
+                reason: "table count is not a whole number of channels",
+            });
+        }
+        let plane = width.checked_mul(height).unwrap_or(0);
+        if plane == 0 {
+            return Err(WireError::ShapeMismatch {
+                reason: "latent plane is empty or too large",
+            });
+        }
+        Ok(Self {
+            cdfs,
+            context,
+            width,
+            plane,
+        })
+    }
+
+    /// Latent channels.
+    pub fn channels(&self) -> usize {
+        self.cdfs.len() / self.context.classes()
+    }
+
+    /// Positions per row.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Positions per channel.
+    pub fn plane(&self) -> usize {
+        self.plane
+    }
+
+    /// The table of position `p` of channel `c`; `latent` holds the values coded before it
+    /// from position `first` on.
+    fn table(&self, latent: &[i32], c: usize, p: usize, first: usize) -> &Cdf<'c> {
+        let Context::Neighbours = self.context else {
+            return &self.cdfs[c];
+        };
+        let base = c * self.plane;
+        let at = |q: Option<usize>| {
+            q.filter(|&q| q >= first)
+                .map(|q| latent[base + q].unsigned_abs().min(MAGNITUDE_CAP))
+        };
+        let x = p % self.width;
+        let top = p.checked_sub(self.width);
+        let near = [
+            at((x > 0).then(|| p - 1)),
+            at(top),
+            at(top.filter(|_| x > 0).map(|q| q - 1)),
+            at(top.filter(|_| x + 1 < self.width).map(|q| q + 1)),
+        ];
+        let class = if near.iter().all(Option::is_none) {
+            CONTEXT_CLASSES - 1
+        } else {
+            let [left, top, top_left, top_right] = near.map(|m| m.unwrap_or(0));
+            match left + top + (top_left + top_right) / 2 {
+                a @ 0..=2 => a as usize,
+                3..=4 => 3,
+                5..=7 => 4,
+                _ => 5,
+            }
+        };
+        &self.cdfs[c * CONTEXT_CLASSES + class]
+    }
+}
 
 /// Worst-case coded size of `elements` latent values, for sizing the encoder's buffer.
 pub const fn max_coded_len(elements: usize) -> usize {
@@ -26,10 +148,11 @@ pub struct Span {
 }
 
 impl Span {
-    /// Checks that the span lies inside a plane of `plane` positions, and that `len` is a
-    /// whole number of `tables.len()` planes.
-    fn check(&self, len: usize, tables: &[Cdf], plane: usize) -> Result<(), WireError> {
-        if plane == 0 || len != tables.len() * plane {
+    /// Checks that the span lies inside the plane of `tables`, and that `len` is a whole number
+    /// of its planes, one per channel.
+    fn check(&self, len: usize, tables: &Tables) -> Result<(), WireError> {
+        let plane = tables.plane();
+        if len != tables.channels() * plane {
             return Err(WireError::ShapeMismatch {
                 reason: "latent length is not channels x plane size",
             });
@@ -47,70 +170,53 @@ impl Span {
         Ok(())
     }
 
-    /// Latent indices of the span, channel-major (the coding order).
+    /// `(channel, position, latent index)` of the span's values, channel-major (the coding order).
     fn indices(
         self,
         channels: usize,
         plane: usize,
-    ) -> impl DoubleEndedIterator<Item = (usize, usize)> {
+    ) -> impl DoubleEndedIterator<Item = (usize, usize, usize)> {
         (0..channels).flat_map(move |c| {
-            (self.first..self.first + self.count).map(move |p| (c, c * plane + p))
+            (self.first..self.first + self.count).map(move |p| (c, p, c * plane + p))
         })
     }
 }
 
-/// Entropy-codes `latent` (`tables.len()` channels of `plane` values each) into the tail of
-/// `out`; returns the coded bytes.
+/// Entropy-codes `latent` (every channel and position of `tables`) into the tail of `out`;
+/// returns the coded bytes.
 pub fn encode<'o>(
     latent: &[i32],
-    tables: &[Cdf],
-    plane: usize,
+    tables: &Tables,
     out: &'o mut [u8],
 ) -> Result<&'o [u8], WireError> {
-    encode_span(
-        latent,
-        tables,
-        plane,
-        Span {
-            first: 0,
-            count: plane,
-        },
-        out,
-    )
+    let whole = Span {
+        first: 0,
+        count: tables.plane(),
+    };
+    encode_span(latent, tables, whole, out)
 }
 
-/// Decodes a whole latent (`tables.len()` channels of `plane` values) from `coded` into `out`.
-pub fn decode(
-    coded: &[u8],
-    tables: &[Cdf],
-    plane: usize,
-    out: &mut [i32],
-) -> Result<(), WireError> {
-    decode_span(
-        coded,
-        tables,
-        plane,
-        Span {
-            first: 0,
-            count: plane,
-        },
-        out,
-    )
+/// Decodes a whole latent (every channel and position of `tables`) from `coded` into `out`.
+pub fn decode(coded: &[u8], tables: &Tables, out: &mut [i32]) -> Result<(), WireError> {
+    let whole = Span {
+        first: 0,
+        count: tables.plane(),
+    };
+    decode_span(coded, tables, whole, out)
 }
 
 /// Entropy-codes the values of `span` (every channel) of `latent` into the tail of `out`, as a
 /// stream that [`decode_span`] decodes on its own; returns the coded bytes.
 pub fn encode_span<'o>(
     latent: &[i32],
-    tables: &[Cdf],
-    plane: usize,
+    tables: &Tables,
     span: Span,
     out: &'o mut [u8],
 ) -> Result<&'o [u8], WireError> {
-    span.check(latent.len(), tables, plane)?;
+    span.check(latent.len(), tables)?;
     let mut enc = Encoder::new(out);
-    for (c, i) in span.indices(tables.len(), plane).rev() {
-        let cdf = &tables[c];
+    for (c, p, i) in span.indices(tables.channels(), tables.plane()).rev() {
+        let cdf = tables.table(latent, c, p, span.first);
         let v = latent[i];
         let s = i64::from(v) - i64::from(cdf.offset());
         if (0..i64::from(cdf.symbols())).contains(&s) {
@@ -139,18 +245,17 @@ pub fn encode_span<'o>(
 }
 
 /// Decodes the values of `span` (every channel) from `coded` into their places in `latent`
-/// (`tables.len()` channels of `plane` values); other values are left as they are.
+/// (every channel and position of `tables`); other values are left as they are.
 pub fn decode_span(
     coded: &[u8],
-    tables: &[Cdf],
-    plane: usize,
+    tables: &Tables,
     span: Span,
     latent: &mut [i32],
 ) -> Result<(), WireError> {
-    span.check(latent.len(), tables, plane)?;
+    span.check(latent.len(), tables)?;
     let mut dec = Decoder::new(coded)?;
-    for (c, i) in span.indices(tables.len(), plane) {
-        let cdf = &tables[c];
+    for (c, p, i) in span.indices(tables.channels(), tables.plane()) {
+        let cdf = tables.table(latent, c, p, span.first);
         let s = dec.get(cdf)?;
         if s != cdf.escape() {
             latent[i] = cdf.offset() + s as i32;
@@ -189,25 +294,29 @@ mod tests {
     const TABLE_A: [u32; 6] = [0, 1000, 30000, 60000, 65000, TOTAL];
     const TABLE_B: [u32; 4] = [0, 20000, 65530, TOTAL];
 
-    fn tables() -> [Cdf<'static>; 2] {
+    fn cdfs() -> [Cdf<'static>; 2] {
         [
             Cdf::new(-2, &TABLE_A).unwrap(),
             Cdf::new(0, &TABLE_B).unwrap(),
         ]
     }
 
-    fn round_trip(latent: &[i32], plane: usize) {
+    /// Two channels of `width x (plane / width)`, one table each.
+    fn round_trip(latent: &[i32], width: usize) {
+        let cdfs = cdfs();
+        let tables = Tables::new(&cdfs, Context::None, width, latent.len() / 2 / width).unwrap();
         let mut buf = [0u8; 4096];
-        let coded = encode(latent, &tables(), plane, &mut buf).unwrap();
+        let coded = encode(latent, &tables, &mut buf).unwrap();
         let mut out = [0i32; 512];
-        decode(coded, &tables(), plane, &mut out[..latent.len()]).unwrap();
+        decode(coded, &tables, &mut out[..latent.len()]).unwrap();
         assert_eq!(&out[..latent.len()], latent);
     }
 
     #[test]
     fn spans_decode_independently_into_place() {
         let latent = [-2, -1, 0, 1, 9, 1, 0, 0, 1, 2, -7, 0];
-        let plane = 6;
+        let cdfs = cdfs();
+        let tables = Tables::new(&cdfs, Context::None, 3, 2).unwrap();
         let mut out = [100i32; 12];
         for span in [
             Span { first: 0, count: 2 },
@@ -215,8 +324,8 @@ mod tests {
             Span { first: 5, count: 1 },
         ] {
             let mut buf = [0u8; 256];
-            let coded = encode_span(&latent, &tables(), plane, span, &mut buf).unwrap();
-            decode_span(coded, &tables(), plane, span, &mut out).unwrap();
+            let coded = encode_span(&latent, &tables, span, &mut buf).unwrap();
+            decode_span(coded, &tables, span, &mut out).unwrap();
         }
         assert_eq!(out, latent);
         let mut buf = [0u8; 256];
@@ -228,37 +337,85 @@ mod tests {
                 count: 2,
             },
         ] {
-            assert!(encode_span(&latent, &tables(), plane, bad, &mut buf).is_err());
+            assert!(encode_span(&latent, &tables, bad, &mut buf).is_err());
         }
     }
 
     #[test]
     fn round_trips_in_range_and_escaped_values() {
-        round_trip(&[-2, -1, 0, 1, 0, 1, 0, 0], 4);
+        round_trip(&[-2, -1, 0, 1, 0, 1, 0, 0], 2);
         round_trip(&[i32::MIN, i32::MAX, -3, 2, 2, -1, 1 << 20, -(1 << 20)], 4);
+    }
+
+    /// Seven tables for one channel: class k codes values near k well.
+    fn context_cdfs() -> [[u32; 11]; CONTEXT_CLASSES] {
+        core::array::from_fn(|k| {
+            let mut cdf = [0u32; 11];
+            let mut total = 0;
+            for (s, slot) in cdf[1..].iter_mut().enumerate() {
+                total += if s == k + 1 { 60000 } else { 100 };
+                *slot = total;
+            }
+            cdf[10] = TOTAL;
+            cdf
+        })
+    }
+
+    #[test]
+    fn neighbours_pick_the_class_on_both_sides() {
+        let raw = context_cdfs();
+        let cdfs: [Cdf; CONTEXT_CLASSES] = core::array::from_fn(|k| Cdf::new(-1, &raw[k]).unwrap());
+        let tables = Tables::new(&cdfs, Context::Neighbours, 4, 3).unwrap();
+        assert_eq!(tables.channels(), 1);
+        // The last value (right edge): |left| 3 + |top| 2 + |top-left| 2 / 2 = 6, class 4.
+        let latent = [0, 0, 0, 0, 2, 1, 2, 2, 0, 0, 3, 4];
+        assert!(core::ptr::eq(tables.table(&latent, 0, 11, 0), &cdfs[4]));
+        // Before the span's first position, neighbours are not known.
+        assert!(core::ptr::eq(tables.table(&latent, 0, 11, 11), &cdfs[6]));
+        assert!(core::ptr::eq(tables.table(&latent, 0, 11, 10), &cdfs[3]));
+        assert!(core::ptr::eq(tables.table(&latent, 0, 0, 0), &cdfs[6]));
+        // At the left edge: |top| 2 + |top-right| 1 / 2 = 2, class 2.
+        assert!(core::ptr::eq(tables.table(&latent, 0, 8, 0), &cdfs[2]));
+        let mut buf = [0u8; 256];
+        let coded = encode(&latent, &tables, &mut buf).unwrap();
+        let mut out = [0i32; 12];
+        decode(coded, &tables, &mut out).unwrap();
+        assert_eq!(out, latent);
+        let span = Span { first: 5, count: 7 };
+        let coded = encode_span(&latent, &tables, span, &mut buf).unwrap();
+        let mut out = [9i32; 12];
+        decode_span(coded, &tables, span, &mut out).unwrap();
+        assert_eq!(out[5..], latent[5..]);
+        assert!(Tables::new(&cdfs[..6], Context::Neighbours, 4, 3).is_err());
     }
 
     #[test]
     fn every_truncation_is_an_error() {
         let latent = [0, 1, -1, 2, 1, 0, 1, 1];
+        let cdfs = cdfs();
+        let tables = Tables::new(&cdfs, Context::None, 2, 2).unwrap();
         let mut buf = [0u8; 256];
-        let coded = encode(&latent, &tables(), 4, &mut buf).unwrap();
+        let coded = encode(&latent, &tables, &mut buf).unwrap();
         let mut out = [0i32; 8];
         for cut in 0..coded.len() {
-            assert!(decode(&coded[..cut], &tables(), 4, &mut out).is_err());
+            assert!(decode(&coded[..cut], &tables, &mut out).is_err());
         }
     }
 
     #[test]
     fn rejects_wrong_shapes_and_small_buffers() {
+        let cdfs = cdfs();
+        let tables = Tables::new(&cdfs, Context::None, 4, 1).unwrap();
         let mut buf = [0u8; 4];
         assert!(matches!(
-            encode(&[0; 7], &tables(), 4, &mut buf),
+            encode(&[0; 7], &tables, &mut buf),
             Err(WireError::ShapeMismatch { .. })
         ));
         assert!(matches!(
-            encode(&[0, 1, 1, 1, 0, 0, 0, 0], &tables(), 4, &mut buf),
+            encode(&[0, 1, 1, 1, 0, 0, 0, 0], &tables, &mut buf),
             Err(WireError::BufferFull { .. })
         ));
+        assert!(Tables::new(&cdfs, Context::None, 0, 4).is_err());
+        assert!(Tables::new(&cdfs, Context::None, usize::MAX, 2).is_err());
     }
 }

@@ -2,7 +2,7 @@
 
 use latent_wire::cdf::{Cdf, TOTAL};
 use latent_wire::container::{EncoderPrecision, Header, LatFile};
-use latent_wire::symbols::{decode, encode, max_coded_len};
+use latent_wire::symbols::{CONTEXT_CLASSES, Context, Tables, decode, encode, max_coded_len};
 use proptest::prelude::*;
 
 /// A valid CDF from arbitrary positive weights.
@@ -24,6 +24,18 @@ fn cdf_from_weights(weights: &[u32]) -> Vec<u32> {
     cdf
 }
 
+/// One table per channel, or with `context` six per channel (drawn from the same pool).
+fn coding_tables<'c>(cdfs: &[Cdf<'c>], context: bool) -> (Vec<Cdf<'c>>, Context) {
+    if !context {
+        return (cdfs.to_vec(), Context::None);
+    }
+    let n = cdfs.len();
+    let all = (0..n * CONTEXT_CLASSES)
+        .map(|j| cdfs[(j / CONTEXT_CLASSES + j) % n])
+        .collect();
+    (all, Context::Neighbours)
+}
+
 fn tables_strategy() -> impl Strategy<Value = Vec<(i32, Vec<u32>)>> {
     prop::collection::vec((-40i32..40, prop::collection::vec(1u32..1000, 2..40)), 1..5).prop_map(
         |ts| {
@@ -38,21 +50,25 @@ proptest! {
     #[test]
     fn latents_round_trip(
         tables in tables_strategy(),
-        plane in 1usize..50,
+        width in 1usize..8,
+        height in 1usize..8,
         seed in prop::collection::vec(any::<i32>(), 1..200),
         wide in any::<bool>(),
+        context in any::<bool>(),
     ) {
         let cdfs: Vec<Cdf> = tables.iter().map(|(o, c)| Cdf::new(*o, c).unwrap()).collect();
-        let latent: Vec<i32> = (0..cdfs.len() * plane)
+        let (cdfs, context) = coding_tables(&cdfs, context);
+        let tables = Tables::new(&cdfs, context, width, height).unwrap();
+        let latent: Vec<i32> = (0..tables.channels() * width * height)
             .map(|i| {
                 let v = seed[i % seed.len()];
                 if wide { v } else { v % 60 }
             })
             .collect();
         let mut buf = vec![0u8; max_coded_len(latent.len())];
-        let coded = encode(&latent, &cdfs, plane, &mut buf).unwrap();
+        let coded = encode(&latent, &tables, &mut buf).unwrap();
         let mut out = vec![0i32; latent.len()];
-        decode(coded, &cdfs, plane, &mut out).unwrap();
+        decode(coded, &tables, &mut out).unwrap();
         prop_assert_eq!(out, latent);
     }
 
@@ -60,11 +76,15 @@ proptest! {
     fn arbitrary_payloads_decode_or_fail_cleanly(
         tables in tables_strategy(),
         bytes in prop::collection::vec(any::<u8>(), 0..300),
-        plane in 1usize..40,
+        width in 1usize..8,
+        height in 1usize..6,
+        context in any::<bool>(),
     ) {
         let cdfs: Vec<Cdf> = tables.iter().map(|(o, c)| Cdf::new(*o, c).unwrap()).collect();
-        let mut out = vec![0i32; cdfs.len() * plane];
-        let _ = decode(&bytes, &cdfs, plane, &mut out);
+        let (cdfs, context) = coding_tables(&cdfs, context);
+        let tables = Tables::new(&cdfs, context, width, height).unwrap();
+        let mut out = vec![0i32; tables.channels() * width * height];
+        let _ = decode(&bytes, &tables, &mut out);
     }
 
     #[test]
@@ -113,17 +133,19 @@ mod packets {
     const WINDOW: usize = 64;
 
     /// Cuts a latent into a header packet, slices of at most `mtu` bytes, and a header copy.
-    fn packetize(latent: &[i32], cdfs: &[Cdf], plane: usize, mtu: usize) -> Vec<Vec<u8>> {
+    fn packetize(latent: &[i32], tables: &Tables, mtu: usize) -> Vec<Vec<u8>> {
+        let plane = tables.plane();
+        let (w, h) = (tables.width(), plane / tables.width());
         let header = Header {
             quality: 4,
             image_channels: 3,
             precision: EncoderPrecision::F32,
             fingerprint: [7; 8],
-            width: 16 * plane as u32,
-            height: 16,
-            latent_channels: cdfs.len() as u16,
-            latent_height: 1,
-            latent_width: plane as u16,
+            width: 16 * w as u32,
+            height: 16 * h as u32,
+            latent_channels: tables.channels() as u16,
+            latent_height: h as u16,
+            latent_width: w as u16,
         };
         let mut lat = vec![0u8; HEADER_LEN];
         header.emit(&[], &mut lat).unwrap();
@@ -131,7 +153,7 @@ mod packets {
         let mut spans = Vec::new();
         let mut first = 0;
         while first < plane {
-            let (span, _) = fit_span(latent, cdfs, plane, first, &mut scratch).unwrap();
+            let (span, _) = fit_span(latent, tables, first, &mut scratch).unwrap();
             first += span.count;
             spans.push(span);
         }
@@ -149,7 +171,7 @@ mod packets {
         };
         let mut packets = vec![emit(0, Kind::Header, &lat)];
         for (i, &span) in spans.iter().enumerate() {
-            let coded = latent_wire::symbols::encode_span(latent, cdfs, plane, span, &mut scratch)
+            let coded = latent_wire::symbols::encode_span(latent, tables, span, &mut scratch)
                 .unwrap()
                 .to_vec();
             packets.push(emit(i as u16 + 1, Kind::Slice(span), &coded));
@@ -162,7 +184,9 @@ mod packets {
         #[test]
         fn lossy_reordered_duplicated_corrupted_streams(
             tables in tables_strategy(),
-            plane in 1usize..60,
+            width in 1usize..12,
+            height in 1usize..6,
+            context in any::<bool>(),
             values in prop::collection::vec(-50i32..50, 1..100),
             mtu in 40usize..160,
             order in prop::collection::vec(any::<u32>(), 1..200),
@@ -170,8 +194,12 @@ mod packets {
             corrupt in prop::collection::vec((any::<u16>(), any::<u8>()), 0..4),
         ) {
             let cdfs: Vec<Cdf> = tables.iter().map(|(o, c)| Cdf::new(*o, c).unwrap()).collect();
-            let latent: Vec<i32> = (0..cdfs.len() * plane).map(|i| values[i % values.len()]).collect();
-            let sent = packetize(&latent, &cdfs, plane, mtu.max(PACKET_HEADER_LEN + 48));
+            let (cdfs, context) = coding_tables(&cdfs, context);
+            let tables = Tables::new(&cdfs, context, width, height).unwrap();
+            let plane = width * height;
+            let latent: Vec<i32> =
+                (0..tables.channels() * plane).map(|i| values[i % values.len()]).collect();
+            let sent = packetize(&latent, &tables, mtu.max(PACKET_HEADER_LEN + 48));
             // The channel: drop every `lose_every`-th, repeat some, shuffle, flip bytes.
             let mut channel: Vec<Vec<u8>> = sent
                 .iter()
@@ -204,8 +232,8 @@ mod packets {
             // Every accepted slice decodes, on its own, to exactly what was sent.
             for (span, coded) in r.slices() {
                 let mut out = vec![i32::MIN; latent.len()];
-                decode_span(coded, &cdfs, plane, span, &mut out).unwrap();
-                for c in 0..cdfs.len() {
+                decode_span(coded, &tables, span, &mut out).unwrap();
+                for c in 0..tables.channels() {
                     for p in span.first..span.first + span.count {
                         prop_assert_eq!(out[c * plane + p], latent[c * plane + p]);
                     }

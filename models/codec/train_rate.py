@@ -11,14 +11,18 @@ inverse gain h_q (the "gain units" of Cui et al. 2021) and its own factorized pr
 The gains are applied by the runtime in Rust (one f32 multiply per latent on each side), so the ONNX
 graphs keep their shape, and the symbols stay integers: decoding is bit-exact across CPUs.
 
-Outputs in --out: encoder.onnx, decoder.onnx, prior.json (per quality: lambda, gains, CDF tables),
-checkpoint_rate.pt, metrics_rate.json (validation rate-distortion per quality).
+Outputs in --out: encoder.onnx, decoder.onnx, prior.factorized.json (per quality: lambda, gains, the
+learned factorized CDF tables), checkpoint_rate.pt, metrics_rate.json (validation rate-distortion per
+quality, coded with the factorized tables). context_tables.py then writes the prior.json the runtime
+codes with (six tables per channel, picked by the neighbours).
 
-Reproduce: python3 train.py --data DATA && python3 train_rate.py --data DATA
+Reproduce: python3 train.py --data DATA && python3 train_rate.py --data DATA &&
+python3 context_tables.py --data DATA
 """
 
 import argparse
 import copy
+import glob
 import json
 import math
 import os
@@ -29,6 +33,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from PIL import Image
 
 import train
 from train import LATENT, STRIDE, CDF_PRECISION, Codec, ideal_bits, load_photos, random_crops, pad_to_stride, psnr
@@ -104,6 +109,7 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--seed", type=int, default=2)
     ap.add_argument("--export-only", action="store_true")
+    ap.add_argument("--resume", action="store_true", help="start from --out/checkpoint_rate.pt (a longer run)")
     ap.add_argument("--default-quality", type=int, default=6, help="the quality `compress` uses (~0.5 bpp)")
     ap.add_argument("--val-limit", type=int, default=0, help="evaluate on the first N val photos only")
     args = ap.parse_args()
@@ -116,9 +122,9 @@ def main():
     model = VariableRate(base, lmb)
     ckpt = os.path.join(args.out, "checkpoint_rate.pt")
     t0 = time.time()
-    if args.export_only:
+    if args.export_only or args.resume:
         model.load_state_dict(torch.load(ckpt))
-    else:
+    if not args.export_only:
         photos = load_photos(os.path.join(args.data, "train", "*"), 1024)
         photos += load_photos(os.path.join(args.data, "train", "*"), 512)
         opt = torch.optim.Adam(model.parameters(), lr=args.lr)
@@ -158,10 +164,8 @@ def main():
                           "channels": model.priors[q].cdf_tables(span=1024)})
     prior = {"name": "codec-v2", "latent_channels": LATENT, "stride": STRIDE, "cdf_precision": CDF_PRECISION,
              "default_quality": args.default_quality, "qualities": qualities}
-    with open(os.path.join(args.out, "prior.json"), "w") as f:
+    with open(os.path.join(args.out, "prior.factorized.json"), "w") as f:
         json.dump(prior, f, separators=(",", ":"))
-    import glob
-    from PIL import Image
     paths = sorted(glob.glob(os.path.join(args.data, "val", "*")))
     if args.val_limit:
         paths = paths[:args.val_limit]

@@ -77,7 +77,8 @@ pub fn bundle_meta(data: &[u8]) {
             if let Ok(bundle) = bundle {
                 for q in bundle.prior.quality_numbers() {
                     let tables = bundle.cdfs(q).expect("validated tables");
-                    assert_eq!(tables.len(), bundle.prior.latent_channels);
+                    let per_channel = bundle.prior.context.classes();
+                    assert_eq!(tables.len(), bundle.prior.latent_channels * per_channel);
                 }
                 assert!(bundle.cdfs(bundle.prior.default_quality).is_ok());
             }

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Context tables for the codec's prior: seven CDF tables per channel, picked by the neighbours.
+
+`latent-wire` codes a latent channel by channel, each plane in raster order. With
+`"context": "neighbours"` in prior.json, the table of a symbol is one of seven of its channel
+(`latent_wire::symbols::Context::Neighbours`): class 6 when none of its left, top, top-left and
+top-right neighbours (same channel) is known, otherwise a = |left| + |top| + (|top-left| +
+|top-right|) / 2 (integer division, magnitudes capped at 64, 0 for a neighbour not known) picks
+class 0, 1, 2 for a = 0, 1, 2, class 3 for 3..4, 4 for 5..7, 5 from 8 up. A whole plane knows
+every neighbour on it; a packet's span knows only those from its first position on, so its first
+value takes class 6.
+
+The tables are counts of the encoder's symbols on the training photos (each at max side 1024 and
+512, edge-padded to a multiple of 16 as the runtime pads), per level, channel and class, over the
+learned table's range plus its escape symbol, smoothed towards the learned factorized table with
+ALPHA pseudo-observations, then rounded to 16-bit integer frequencies (every symbol >= 1). Class 6
+(no context) counts every symbol of the channel.
+
+Reads prior.factorized.json (the learned factorized prior that train.py / train_rate.py write) and
+writes prior.json with the same levels, gains and ranges. Prints, per level, the validation
+photos' bits per pixel at native size with the factorized tables and with the context tables (the
+cost the coder pays: escapes counted with their side bits).
+
+    python3 models/codec/context_tables.py --data DIR [--model DIR]
+
+DIR is made by `bash shared/data/gather-images.sh DIR`. Needs onnxruntime, numpy, pillow.
+Deterministic for a given DIR and onnxruntime version.
+"""
+
+import argparse
+import glob
+import json
+import os
+
+import numpy as np
+import onnxruntime as ort
+from PIL import Image
+
+from train import quantize_pmf
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLASSES = 7
+MAGNITUDE_CAP = 64
+ALPHA = 16.0
+TOTAL = 1 << 16
+
+
+def planar(img):
+    """1x3xHxW in [0, 1], edge-padded to multiples of 16."""
+    a = np.asarray(img.convert("RGB"), np.float32) / np.float32(255)
+    h, w = a.shape[:2]
+    a = np.pad(a, ((0, -h % 16), (0, -w % 16), (0, 0)), mode="edge")
+    return a.transpose(2, 0, 1)[None]
+
+
+def scaled(path, max_side):
+    img = Image.open(path)
+    if max(img.size) > max_side:
+        s = max_side / max(img.size)
+        img = img.convert("RGB").resize((round(img.width * s), round(img.height * s)), Image.LANCZOS)
+    return img
+
+
+def classes(symbols):
+    """Context class of every symbol of a C x H x W latent coded whole, as latent-wire computes it."""
+    a = np.minimum(np.abs(symbols), MAGNITUDE_CAP)
+    c, h, w = a.shape
+    p = np.zeros((c, h + 1, w + 2), a.dtype)
+    p[:, 1:, 1:-1] = a
+    left, top = p[:, 1:, :-2], p[:, :-1, 1:-1]
+    top_left, top_right = p[:, :-1, :-2], p[:, :-1, 2:]
+    act = left + top + (top_left + top_right) // 2
+    k = np.searchsorted(np.array([0, 1, 2, 4, 7]), act, side="left")
+    k[:, 0, 0] = CLASSES - 1  # no neighbour on the plane
+    return k
+
+
+def bins(symbols, tables):
+    """Index of each symbol in its channel's table: value - offset, or the escape index."""
+    out = np.empty_like(symbols)
+    for c, t in enumerate(tables):
+        n = len(t["cdf"]) - 2
+        s = symbols[c] - t["offset"]
+        out[c] = np.where((s >= 0) & (s < n), s, n)
+    return out
+
+
+def escape_bits(symbols, tables):
+    """Side bits of escaped symbols: direction, 6-bit length, the distance's low bits."""
+    total = 0
+    for c, t in enumerate(tables):
+        n = len(t["cdf"]) - 2
+        s = symbols[c].astype(np.int64) - t["offset"]
+        d = np.where(s < 0, -s, s - n + 1)[(s < 0) | (s >= n)]
+        total += int(np.sum(7 + np.floor(np.log2(d)).astype(np.int64)))
+    return total
+
+
+def cdf(freqs):
+    return [0] + [int(v) for v in np.cumsum(freqs)]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True, help="directory made by gather-images.sh")
+    ap.add_argument("--model", default=HERE, help="bundle directory (default: models/codec)")
+    args = ap.parse_args()
+    with open(os.path.join(args.model, "prior.factorized.json")) as f:
+        prior = json.load(f)
+    levels = prior.get("qualities") or [{"quality": None, "gain": [1.0] * prior["latent_channels"],
+                                         "channels": prior["channels"]}]
+    enc = ort.InferenceSession(os.path.join(args.model, "encoder.onnx"), providers=["CPUExecutionProvider"])
+    mu = lambda img: enc.run(None, {"image": planar(img)})[0][0]
+    train = sorted(glob.glob(os.path.join(args.data, "train", "*")))
+    val = sorted(glob.glob(os.path.join(args.data, "val", "*")))
+    if not train or not val:
+        raise SystemExit(f"no photos in {args.data}/train or /val (run shared/data/gather-images.sh)")
+    train_mu = [mu(scaled(p, side)) for p in train for side in (1024, 512)]
+    val_images = [Image.open(p) for p in val]
+    val_mu = [(mu(img), img.width * img.height) for img in val_images]
+    width = max(len(t["cdf"]) - 1 for lv in levels for t in lv["channels"])
+    channels = len(levels[0]["channels"])
+    print(f"{len(train)} training photos at two sizes, {len(val)} validation photos at native size")
+    print("| level | factorized bpp | context bpp | saving | escapes per 10^4 symbols |")
+    print("|---|---|---|---|---|")
+    for lv in levels:
+        gain = np.array(lv["gain"], np.float32)[:, None, None]
+        quantize = lambda m: np.round(m * gain).astype(np.int64)
+        counts = np.zeros((channels, CLASSES, width))
+        for m in train_mu:
+            s = quantize(m)
+            b, k = bins(s, lv["channels"]), classes(s)
+            ch = np.broadcast_to(np.arange(channels)[:, None, None], s.shape)
+            np.add.at(counts, (ch.ravel(), k.ravel(), b.ravel()), 1)
+        tables, log_p = [], np.zeros((channels, CLASSES, width))
+        flat_log_p = np.zeros((channels, width))
+        for c, t in enumerate(lv["channels"]):
+            learned = np.diff(np.array(t["cdf"], np.float64)) / TOTAL
+            n = len(learned)
+            flat_log_p[c, :n] = np.log2(learned)
+            counts[c, CLASSES - 1] = counts[c].sum(0)
+            for k in range(CLASSES):
+                freqs = quantize_pmf(counts[c, k, :n] + ALPHA * learned, TOTAL)
+                tables.append({"offset": t["offset"], "cdf": cdf(freqs)})
+                log_p[c, k, :n] = np.log2(freqs / TOTAL)
+        bits_flat = bits_ctx = 0.0
+        pixels = escapes = symbols = 0
+        for m, n_pixels in val_mu:
+            s = quantize(m)
+            b, k = bins(s, lv["channels"]), classes(s)
+            ch = np.broadcast_to(np.arange(channels)[:, None, None], s.shape)
+            side = escape_bits(s, lv["channels"])
+            bits_flat += side - flat_log_p[ch, b].sum()
+            bits_ctx += side - log_p[ch, k, b].sum()
+            escapes += int(sum((b[c] == len(t["cdf"]) - 2).sum() for c, t in enumerate(lv["channels"])))
+            symbols += s.size
+            pixels += n_pixels
+        lv["channels"] = tables
+        print(f"| {lv['quality'] or 'single'} | {bits_flat / pixels:.4f} | {bits_ctx / pixels:.4f} "
+              f"| {100 * (1 - bits_ctx / bits_flat):.1f} % | {1e4 * escapes / symbols:.2f} |", flush=True)
+    prior["context"] = "neighbours"
+    if "qualities" not in prior:
+        prior["channels"] = levels[0]["channels"]
+    with open(os.path.join(args.model, "prior.json"), "w") as f:
+        json.dump(prior, f, separators=(",", ":"))
+    print(f"wrote {os.path.join(args.model, 'prior.json')}")
+
+
+if __name__ == "__main__":
+    main()
