@@ -29,9 +29,11 @@ pub enum Context {
     /// top-left and top-right values in the same channel; one is known when it lies on the plane
     /// and, in a span, at or after its first position. With none known, the value takes the
     /// channel's last table (class 6, no context: the first value of a plane or of a span).
-    /// Otherwise, with `l`, `t`, `tl`, `tr` their magnitudes (0 when not known), `a = l + t +
-    /// (tl + tr) / 2` picks class 0 for `a = 0`, 1 for 1, 2 for 2, 3 for 3..=4, 4 for 5..=7
-    /// and 5 from 8 up.
+    /// Otherwise the magnitudes of the known ones, weighted 2 (left, top) and 1 (the diagonals),
+    /// give the activity `a = 3 · weighted sum / known weight` (integer division): with all four
+    /// known, `a = l + t + (tl + tr) / 2`; with fewer, the same scale, so a span's values, which
+    /// rarely see the row above, pick the classes they would have in the whole plane. `a` picks
+    /// class 0 for 0, 1 for 1, 2 for 2, 3 for 3..=4, 4 for 5..=7 and 5 from 8 up.
     Neighbours,
 }
 
@@ -111,21 +113,21 @@ impl<'t, 'c> Tables<'t, 'c> {
         let x = p % self.width;
         let top = p.checked_sub(self.width);
         let near = [
-            at((x > 0).then(|| p - 1)),
-            at(top),
-            at(top.filter(|_| x > 0).map(|q| q - 1)),
-            at(top.filter(|_| x + 1 < self.width).map(|q| q + 1)),
+            (2, at((x > 0).then(|| p - 1))),
+            (2, at(top)),
+            (1, at(top.filter(|_| x > 0).map(|q| q - 1))),
+            (1, at(top.filter(|_| x + 1 < self.width).map(|q| q + 1))),
         ];
-        let class = if near.iter().all(Option::is_none) {
-            CONTEXT_CLASSES - 1
-        } else {
-            let [left, top, top_left, top_right] = near.map(|m| m.unwrap_or(0));
-            match left + top + (top_left + top_right) / 2 {
-                a @ 0..=2 => a as usize,
-                3..=4 => 3,
-                5..=7 => 4,
-                _ => 5,
-            }
+        let (sum, weight) = near.iter().fold((0, 0), |(sum, weight), &(w, m)| match m {
+            Some(m) => (sum + w * m, weight + w),
+            None => (sum, weight),
+        });
+        let class = match (weight > 0).then(|| 3 * sum / weight) {
+            None => CONTEXT_CLASSES - 1,
+            Some(a @ 0..=2) => a as usize,
+            Some(3..=4) => 3,
+            Some(5..=7) => 4,
+            Some(_) => 5,
         };
         &self.cdfs[c * CONTEXT_CLASSES + class]
     }
@@ -367,15 +369,16 @@ mod tests {
         let cdfs: [Cdf; CONTEXT_CLASSES] = core::array::from_fn(|k| Cdf::new(-1, &raw[k]).unwrap());
         let tables = Tables::new(&cdfs, Context::Neighbours, 4, 3).unwrap();
         assert_eq!(tables.channels(), 1);
-        // The last value (right edge): |left| 3 + |top| 2 + |top-left| 2 / 2 = 6, class 4.
+        // The last value (right edge, no top-right): 3 · (2·3 + 2·2 + 2) / 5 = 7, class 4.
         let latent = [0, 0, 0, 0, 2, 1, 2, 2, 0, 0, 3, 4];
         assert!(core::ptr::eq(tables.table(&latent, 0, 11, 0), &cdfs[4]));
         // Before the span's first position, neighbours are not known.
         assert!(core::ptr::eq(tables.table(&latent, 0, 11, 11), &cdfs[6]));
-        assert!(core::ptr::eq(tables.table(&latent, 0, 11, 10), &cdfs[3]));
+        // Only the left (3) known: a = 3 · 2 · 3 / 2 = 9, class 5.
+        assert!(core::ptr::eq(tables.table(&latent, 0, 11, 10), &cdfs[5]));
         assert!(core::ptr::eq(tables.table(&latent, 0, 0, 0), &cdfs[6]));
-        // At the left edge: |top| 2 + |top-right| 1 / 2 = 2, class 2.
-        assert!(core::ptr::eq(tables.table(&latent, 0, 8, 0), &cdfs[2]));
+        // At the left edge: 3 · (2 |top| 2 + |top-right| 1) / 3 = 5, class 4.
+        assert!(core::ptr::eq(tables.table(&latent, 0, 8, 0), &cdfs[4]));
         let mut buf = [0u8; 256];
         let coded = encode(&latent, &tables, &mut buf).unwrap();
         let mut out = [0i32; 12];

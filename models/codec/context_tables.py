@@ -3,12 +3,13 @@
 
 `latent-wire` codes a latent channel by channel, each plane in raster order. With
 `"context": "neighbours"` in prior.json, the table of a symbol is one of seven of its channel
-(`latent_wire::symbols::Context::Neighbours`): class 6 when none of its left, top, top-left and
-top-right neighbours (same channel) is known, otherwise a = |left| + |top| + (|top-left| +
-|top-right|) / 2 (integer division, magnitudes capped at 64, 0 for a neighbour not known) picks
-class 0, 1, 2 for a = 0, 1, 2, class 3 for 3..4, 4 for 5..7, 5 from 8 up. A whole plane knows
-every neighbour on it; a packet's span knows only those from its first position on, so its first
-value takes class 6.
+(`latent_wire::symbols::Context::Neighbours`). Its neighbours are the left, top, top-left and
+top-right symbols of the same channel; one is known when it is on the plane (and, in a packet's
+span, at or after the span's first position). Class 6 when none is known; otherwise the
+activity a = 3 * (2|left| + 2|top| + |top-left| + |top-right|) / (the known ones' weights, 2, 2,
+1, 1), integer division, unknown ones and magnitudes over 64 counted as 0 and 64, picks class 0,
+1, 2 for a = 0, 1, 2, class 3 for 3..4, 4 for 5..7, 5 from 8 up. With all four known that is
+|left| + |top| + (|top-left| + |top-right|) / 2.
 
 The tables are counts of the encoder's symbols on the training photos (each at max side 1024 and
 512, edge-padded to a multiple of 16 as the runtime pads), per level, channel and class, over the
@@ -67,12 +68,16 @@ def classes(symbols):
     c, h, w = a.shape
     p = np.zeros((c, h + 1, w + 2), a.dtype)
     p[:, 1:, 1:-1] = a
-    left, top = p[:, 1:, :-2], p[:, :-1, 1:-1]
-    top_left, top_right = p[:, :-1, :-2], p[:, :-1, 2:]
-    act = left + top + (top_left + top_right) // 2
+    known = np.zeros((1, h + 1, w + 2), a.dtype)
+    known[:, 1:, 1:-1] = 1
+    # (weight, rows, columns) of left, top, top-left, top-right in the padded planes.
+    near = [(2, slice(1, None), slice(None, -2)), (2, slice(None, -1), slice(1, -1)),
+            (1, slice(None, -1), slice(None, -2)), (1, slice(None, -1), slice(2, None))]
+    total = sum(wt * p[:, r, col] for wt, r, col in near)
+    weight = sum(wt * known[:, r, col] for wt, r, col in near)
+    act = 3 * total // np.maximum(weight, 1)
     k = np.searchsorted(np.array([0, 1, 2, 4, 7]), act, side="left")
-    k[:, 0, 0] = CLASSES - 1  # no neighbour on the plane
-    return k
+    return np.where(weight == 0, CLASSES - 1, k)
 
 
 def bins(symbols, tables):
