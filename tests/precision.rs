@@ -55,10 +55,11 @@ fn f16_runs_here() -> bool {
 fn deltas(image: &RgbImage, p: Precision) -> (f64, f64, f64) {
     let original = DynamicImage::ImageRgb8(image.clone());
     let (f32_codec, low) = (codec(Precision::F32), codec(p));
-    let lat = f32_codec.encode(&original, 4).unwrap();
+    let quality = f32_codec.default_quality();
+    let lat = f32_codec.encode(&original, quality).unwrap();
     let reference = psnr(image, &f32_codec.decode(&lat.bytes).unwrap().image);
     let decoded_low = psnr(image, &low.decode(&lat.bytes).unwrap().image);
-    let lat_low = low.encode(&original, 4).unwrap();
+    let lat_low = low.encode(&original, quality).unwrap();
     assert_eq!(Precision::from_wire(lat_low.header.precision), p);
     let pipeline_low = psnr(image, &low.decode(&lat_low.bytes).unwrap().image);
     let bytes = lat_low.bytes.len() as f64 / lat.bytes.len() as f64 - 1.0;
