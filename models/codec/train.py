@@ -258,7 +258,8 @@ def evaluate(model, tables, pattern):
         bpp, ours = code_image(model, tables, rgb)
         rows.append({"image": os.path.basename(path), "width": rgb.shape[1], "height": rgb.shape[0],
                      "bpp": bpp, "psnr": ours, "jpeg_psnr_same_bpp": jpeg_at_bpp(rgb, bpp)})
-        print(f"  {rows[-1]['image']:48s} {bpp:.3f} bpp  ours {ours:.2f} dB  jpeg {rows[-1]['jpeg_psnr_same_bpp']:.2f} dB",
+        jpeg = rows[-1]["jpeg_psnr_same_bpp"]
+        print(f"  {rows[-1]['image']:48s} {bpp:.3f} bpp  ours {ours:.2f} dB  jpeg {'-' if jpeg is None else f'{jpeg:.2f}'} dB",
               flush=True)
     return rows
 
@@ -382,7 +383,8 @@ def finish(model, args, t0):
                "macs_per_pixel": macs, "parameters": params,
                "val_mean_bpp": float(np.mean([r["bpp"] for r in rows])),
                "val_mean_psnr": float(np.mean([r["psnr"] for r in rows])),
-               "val_mean_jpeg_psnr_same_bpp": float(np.mean([r["jpeg_psnr_same_bpp"] for r in rows])),
+               "val_mean_jpeg_psnr_same_bpp": float(np.mean([r["jpeg_psnr_same_bpp"] for r in rows
+                                                             if r["jpeg_psnr_same_bpp"] is not None])),
                "val": rows}
     with open(metrics_path, "w") as f:
         json.dump(summary, f, indent=1)
