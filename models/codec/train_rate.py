@@ -178,9 +178,13 @@ def main():
         sel = [r for r in rows if r["quality"] == q + 1]
         print(f"quality {q + 1}: {np.mean([r['bpp'] for r in sel]):.3f} bpp {np.mean([r['psnr'] for r in sel]):.2f} dB",
               flush=True)
-    with open(os.path.join(args.out, "metrics_rate.json"), "w") as f:
-        json.dump({"train": vars(args) | {"lambdas": lmb, "seconds": round(time.time() - t0)}, "val": rows}, f,
-                  indent=1)
+    record = os.path.join(args.out, "metrics_rate.json")
+    train_run = vars(args) | {"lambdas": lmb, "seconds": round(time.time() - t0)}
+    if args.export_only and os.path.exists(record):
+        with open(record) as f:
+            train_run = json.load(f)["train"]  # the training run's record, not this export's
+    with open(record, "w") as f:
+        json.dump({"train": train_run, "val": rows}, f, indent=1)
 
 
 class Codec_view(nn.Module):
