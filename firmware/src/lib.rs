@@ -4,11 +4,12 @@
 //!
 //! - [`container`]: the `.lat` file, a validated view ([`container::LatFile`]) over raw bytes
 //!   and a [`container::Header`] that writes itself into a caller's buffer.
-//! - [`cdf`]: validated integer CDF tables, one per latent channel.
+//! - [`cdf`]: validated integer CDF tables: one per latent channel, or several picked by context.
 //! - [`rans`]: a byte-wise rANS entropy coder over those tables, integer arithmetic only, so
 //!   every machine decodes the same symbols.
 //! - [`symbols`]: coding a latent tensor, whole or one [`symbols::Span`] of positions (with
-//!   escapes for values outside a table).
+//!   escapes for values outside a table), each value with its channel's table or with one picked
+//!   by its already-coded neighbours ([`symbols::Context`]).
 //! - [`packet`]: packets for small-MTU links, each slice decodable on its own, and a
 //!   fixed-capacity [`packet::Reassembler`].
 #![no_std]
