@@ -116,7 +116,7 @@ pub fn reassembly(data: &[u8]) {
     }
 }
 
-/// Entropy decoding: arbitrary coded bytes against fixed tables, one per channel or six per
+/// Entropy decoding: arbitrary coded bytes against fixed tables, one per channel or seven per
 /// channel picked by the neighbours, decode or fail cleanly, whole or as a span. The first byte
 /// picks the plane (bits 0-2: width - 1, bits 3-4: height - 1), the context (bit 5) and where
 /// the span starts (bits 6-7).

@@ -24,7 +24,7 @@ fn cdf_from_weights(weights: &[u32]) -> Vec<u32> {
     cdf
 }
 
-/// One table per channel, or with `context` six per channel (drawn from the same pool).
+/// One table per channel, or with `context` seven per channel (drawn from the same pool).
 fn coding_tables<'c>(cdfs: &[Cdf<'c>], context: bool) -> (Vec<Cdf<'c>>, Context) {
     if !context {
         return (cdfs.to_vec(), Context::None);

@@ -14,7 +14,7 @@ graphs keep their shape, and the symbols stay integers: decoding is bit-exact ac
 Outputs in --out: encoder.onnx, decoder.onnx, prior.factorized.json (per quality: lambda, gains, the
 learned factorized CDF tables), checkpoint_rate.pt, metrics_rate.json (validation rate-distortion per
 quality, coded with the factorized tables). context_tables.py then writes the prior.json the runtime
-codes with (six tables per channel, picked by the neighbours).
+codes with (seven tables per channel, picked by the neighbours).
 
 Reproduce: python3 train.py --data DATA && python3 train_rate.py --data DATA &&
 python3 context_tables.py --data DATA
