@@ -2,10 +2,8 @@
 //! machine (checked by hash), and to the committed reconstruction within float tolerance.
 //! CI runs this under qemu as a Cortex-A72.
 //!
-//! Regenerate after a model change (on any machine):
-//! `latent compress tests/data/fixture-input.png -o tests/data/fixture.lat --threads 1`,
-//! `latent decompress tests/data/fixture.lat -o tests/data/fixture-expected.png --json`, and copy
-//! its `symbols_sha256` into `tests/data/fixture.json`.
+//! After a change of the embedded model, `tests/data/regenerate.sh` (on x86_64) rewrites the
+//! fixture, its reconstruction and `tests/data/fixture.json` (the hash).
 
 use std::path::{Path, PathBuf};
 
