@@ -319,12 +319,13 @@ def main():
     ap.add_argument("--beta", type=float, default=0.01, help="weight of the Gaussian KL term")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--device", default="cpu", help="torch device to train on (cpu, cuda)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--export-only", action="store_true", help="skip training: export --out/checkpoint.pt")
     args = ap.parse_args()
     if args.export_only:
         model = Codec()
-        model.load_state_dict(torch.load(os.path.join(args.out, "checkpoint.pt")))
+        model.load_state_dict(torch.load(os.path.join(args.out, "checkpoint.pt"), map_location="cpu"))
         finish(model, args, time.time())
         return
 
@@ -335,13 +336,13 @@ def main():
     photos += load_photos(os.path.join(args.data, "train", "*"), 512)
     print(f"{len(photos)} training views", flush=True)
 
-    model = Codec()
+    model = Codec().to(args.device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05,
                                                 final_div_factor=20)
     t0 = time.time()
     for step in range(1, args.steps + 1):
-        x = random_crops(photos, args.batch, args.crop, rng)
+        x = random_crops(photos, args.batch, args.crop, rng).to(args.device)
         x_hat, bits, gauss_kl = model(x)
         pixels = x.shape[0] * x.shape[2] * x.shape[3]
         mse = F.mse_loss(x_hat, x)
@@ -356,6 +357,7 @@ def main():
                   f"bpp {(bits / pixels).item():.3f} gauss-kl {(gauss_kl / pixels).item():.3f} "
                   f"{time.time() - t0:.0f}s", flush=True)
 
+    model.cpu()
     torch.save(model.state_dict(), os.path.join(args.out, "checkpoint.pt"))
     finish(model, args, t0)
 

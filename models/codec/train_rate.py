@@ -16,8 +16,17 @@ learned factorized CDF tables), checkpoint_rate.pt, metrics_rate.json (validatio
 quality, coded with the factorized tables). context_tables.py then writes the prior.json the runtime
 codes with (seven tables per channel, picked by the neighbours).
 
-Reproduce: python3 train.py --data DATA && python3 train_rate.py --data DATA &&
-python3 context_tables.py --data DATA
+Longer runs continue from checkpoint_rate.pt (--resume). When --lambda-lo/--lambda-hi differ from the
+checkpoint's, its levels are re-levelled: gains interpolated in log-lambda. --revive first re-initialises
+the latent channels the VAE has collapsed to the prior (no signal, ignored by the decoder), which no
+amount of further training brings back, and fits the priors to the new signal.
+
+Reproduce codec-v3 (see README.md for the seconds each step took):
+    python3 train.py --data DATA
+    python3 train_rate.py --data DATA --steps 4500 --name codec-v2
+    python3 train_rate.py --data DATA --resume --lambda-hi 0.6 --steps 9000 --seed 3   # stopped at 1,800
+    python3 train_rate.py --data DATA --resume --lambda-hi 0.6 --steps 9000 --seed 4 --revive
+    python3 context_tables.py --data DATA
 """
 
 import argparse
@@ -36,7 +45,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 import train
-from train import LATENT, STRIDE, CDF_PRECISION, Codec, ideal_bits, load_photos, random_crops, pad_to_stride, psnr
+from train import LATENT, STRIDE, CDF_PRECISION, Codec, FactorizedPrior, ideal_bits, load_photos, random_crops, pad_to_stride, psnr
 
 BASE_LAMBDA = 0.005
 
@@ -58,6 +67,7 @@ class VariableRate(nn.Module):
     def __init__(self, base, lmbdas):
         super().__init__()
         self.encoder, self.decoder = base.encoder, base.decoder
+        self.lambdas = list(lmbdas)
         init = 0.5 * torch.log(torch.tensor(lmbdas) / BASE_LAMBDA)
         self.log_gain = nn.Parameter(init[:, None].repeat(1, LATENT))
         self.log_inv_gain = nn.Parameter(-init[:, None].repeat(1, LATENT))
@@ -93,6 +103,94 @@ def code_image(model, q, tables, rgb):
     return (bits + 44 * 8) / (h * w), psnr(rgb, out)
 
 
+def relevel(model, state, old):
+    """Load `state`, trained with quality lambdas `old`, into `model` whose levels have other lambdas.
+
+    Each new level starts from the old gains interpolated in log-lambda (extrapolated past either end by
+    the initial rule gain ~ sqrt(lambda)), and from the prior of the nearest old level, rescaled to match."""
+    donor = VariableRate(Codec(), old)
+    donor.load_state_dict(state)
+    model.encoder.load_state_dict(donor.encoder.state_dict())
+    model.decoder.load_state_dict(donor.decoder.state_dict())
+    log_old = np.log(old)
+    step = (log_old[-1] - log_old[0]) / (len(old) - 1)
+    with torch.no_grad():
+        for q, lam in enumerate(model.lambdas):
+            t = min(max((math.log(lam) - log_old[0]) / step, 0.0), len(old) - 1.0)
+            i = min(int(t), len(old) - 2)
+            f = t - i
+            shift = 0.5 * (math.log(lam) - log_old[round(t)]) if t in (0.0, len(old) - 1.0) else 0.0
+            g = (1 - f) * donor.log_gain[i] + f * donor.log_gain[i + 1] + shift
+            h = (1 - f) * donor.log_inv_gain[i] + f * donor.log_inv_gain[i + 1] - shift
+            model.log_gain[q].copy_(g)
+            model.log_inv_gain[q].copy_(h)
+            near = round(t)
+            model.priors[q] = rescaled_prior(donor.priors[near], (g - donor.log_gain[near]).exp())
+
+
+@torch.no_grad()
+def revive_collapsed(model, photos, rng, threshold=0.05):
+    """Give fresh weights to latent channels the VAE has switched off, and return their indices.
+
+    A channel has collapsed to the prior when its mean is nearly constant over training crops (std of mu
+    below `threshold`): the encoder puts no signal in it and the decoder ignores it, so no gradient can
+    bring it back, and the model cannot spend more bits at high quality. Its encoder rows (mu and
+    log sigma, sigma starting near 0.05), its decoder input weights (a tenth of a fresh layer's), its gains
+    (the levels' median) and its priors (a fresh density about three times as wide as the new signal) are
+    re-initialised."""
+    crops = random_crops(photos, 16, 192, rng)
+    mu, _ = model.encoder(crops)
+    dead = torch.nonzero(mu.std(dim=(0, 2, 3)) < threshold).flatten()
+    if len(dead) == 0:
+        return dead
+    enc, first = model.encoder, model.decoder.body[0]
+    fresh_mu = nn.Conv2d(enc.mu.in_channels, LATENT, enc.mu.kernel_size, 2, 2)
+    fresh_dec = nn.Conv2d(LATENT, first.out_channels, first.kernel_size, 1, 1)
+    enc.mu.weight[dead] = fresh_mu.weight[dead]
+    enc.mu.bias[dead] = 0.0
+    enc.log_sigma.weight[dead] = 0.0
+    enc.log_sigma.bias[dead] = -3.0
+    first.weight[:, dead] = 0.1 * fresh_dec.weight[:, dead]
+    alive = torch.ones(LATENT, dtype=torch.bool)
+    alive[dead] = False
+    mu = model.encoder(crops)[0]
+    spread = mu[:, dead].std().item()
+    for q in range(len(model.lambdas)):
+        model.log_gain[q, dead] = model.log_gain[q, alive].median()
+        model.log_inv_gain[q, dead] = model.log_inv_gain[q, alive].median()
+        fresh = FactorizedPrior(LATENT, init_scale=max(1.0, 3 * spread * model.log_gain[q, alive].median().exp().item()))
+        for mine, new in zip(model.priors[q].parameters(), fresh.parameters()):
+            mine[dead] = new[dead]
+    fit_priors(model, mu)
+    return dead
+
+
+def fit_priors(model, mu, steps=300, lr=1e-2):
+    """Fit every level's prior to the noisy latents mu * g_q + u of a batch (the encoder held fixed), so
+    that re-initialised channels do not start training with the cost of a density that fits nothing."""
+    mu = mu.detach()
+    for q, prior in enumerate(model.priors):
+        g, _ = model.gains(q)
+        y = (mu * g).detach()
+        opt = torch.optim.Adam(prior.parameters(), lr=lr)
+        for _ in range(steps):
+            with torch.enable_grad():
+                bits = -torch.log2(prior.likelihood(y + torch.empty_like(y).uniform_(-0.5, 0.5))).mean()
+                opt.zero_grad()
+                bits.backward()
+            opt.step()
+
+
+def load_checkpoint(path):
+    """(state dict, the lambdas it was trained with); older checkpoints hold the bare state dict, and
+    their lambdas are in the metrics_rate.json beside them."""
+    ckpt = torch.load(path, map_location="cpu")
+    if "lambdas" in ckpt:
+        return ckpt["state"], ckpt["lambdas"]
+    with open(os.path.join(os.path.dirname(path), "metrics_rate.json")) as f:
+        return ckpt, json.load(f)["train"]["lambdas"]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True)
@@ -107,10 +205,13 @@ def main():
     ap.add_argument("--beta", type=float, default=0.01)
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--device", default="cpu", help="torch device to train on (cpu, cuda)")
     ap.add_argument("--seed", type=int, default=2)
     ap.add_argument("--export-only", action="store_true")
     ap.add_argument("--resume", action="store_true", help="start from --out/checkpoint_rate.pt (a longer run)")
-    ap.add_argument("--default-quality", type=int, default=6, help="the quality `compress` uses (~0.5 bpp)")
+    ap.add_argument("--revive", action="store_true", help="re-initialise collapsed latent channels first")
+    ap.add_argument("--name", default="codec-v3", help="the model's name in prior.factorized.json")
+    ap.add_argument("--default-quality", type=int, default=5, help="the quality `compress` uses (~0.5 bpp)")
     ap.add_argument("--val-limit", type=int, default=0, help="evaluate on the first N val photos only")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
@@ -118,22 +219,31 @@ def main():
     torch.set_num_threads(args.threads)
     lmb = lambdas(args.lambda_lo, args.lambda_hi, args.qualities)
     base = Codec()
-    base.load_state_dict(torch.load(args.base or os.path.join(args.out, "checkpoint.pt")))
+    base.load_state_dict(torch.load(args.base or os.path.join(args.out, "checkpoint.pt"), map_location="cpu"))
     model = VariableRate(base, lmb)
     ckpt = os.path.join(args.out, "checkpoint_rate.pt")
     t0 = time.time()
     if args.export_only or args.resume:
-        model.load_state_dict(torch.load(ckpt))
+        state, old = load_checkpoint(ckpt)
+        if np.allclose(old, lmb):
+            model.load_state_dict(state)
+        else:
+            print(f"re-levelling from lambdas {old[0]:g}..{old[-1]:g} to {lmb[0]:g}..{lmb[-1]:g}", flush=True)
+            relevel(model, state, old)
     if not args.export_only:
         photos = load_photos(os.path.join(args.data, "train", "*"), 1024)
         photos += load_photos(os.path.join(args.data, "train", "*"), 512)
+        if args.revive:
+            dead = revive_collapsed(model, photos, rng)
+            print(f"revived {len(dead)} collapsed latent channels: {dead.tolist()}", flush=True)
+        model.to(args.device)
         opt = torch.optim.Adam(model.parameters(), lr=args.lr)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05,
                                                     final_div_factor=20)
         stats = [[0.0, 0.0, 0] for _ in lmb]
         for step in range(1, args.steps + 1):
             q = rng.randrange(len(lmb))
-            x = random_crops(photos, args.batch, args.crop, rng)
+            x = random_crops(photos, args.batch, args.crop, rng).to(args.device)
             x_hat, bits, gauss_kl = model(x, q)
             pixels = x.shape[0] * x.shape[2] * x.shape[3]
             mse = F.mse_loss(x_hat, x)
@@ -151,8 +261,9 @@ def main():
                 line = " ".join(f"q{i + 1}:{a / max(n, 1):.2f}dB/{b / max(n, 1):.3f}" for i, (a, b, n) in enumerate(stats))
                 print(f"step {step} {time.time() - t0:.0f}s {line}", flush=True)
                 stats = [[0.0, 0.0, 0] for _ in lmb]
-                torch.save(model.state_dict(), ckpt)
-        torch.save(model.state_dict(), ckpt)
+                torch.save({"state": model.state_dict(), "lambdas": lmb}, ckpt)
+        model.cpu()
+        torch.save({"state": model.state_dict(), "lambdas": lmb}, ckpt)
     model.eval()
     train.export(Codec_view(model), args.out)
     qualities = []
@@ -162,7 +273,7 @@ def main():
                           "gain": [float(v) for v in g.detach().flatten()],
                           "inverse_gain": [float(v) for v in h.detach().flatten()],
                           "channels": model.priors[q].cdf_tables(span=1024)})
-    prior = {"name": "codec-v2", "latent_channels": LATENT, "stride": STRIDE, "cdf_precision": CDF_PRECISION,
+    prior = {"name": args.name, "latent_channels": LATENT, "stride": STRIDE, "cdf_precision": CDF_PRECISION,
              "default_quality": args.default_quality, "qualities": qualities}
     with open(os.path.join(args.out, "prior.factorized.json"), "w") as f:
         json.dump(prior, f, separators=(",", ":"))
