@@ -18,11 +18,10 @@ with a known grid are not calibrated: the image (8-bit levels) gets scale 1/255,
 decoder's integer latent scale 1, zero point 128, so both are quantized without error. A prior
 with quality levels (`train_rate.py`) feeds the decoder symbol x inverse gain, off the integer grid:
 there calibration takes the levels in turn, and the decoder's first and last convs keep int8 weights
-but compute in f32, like the mu head. On train_rate.py's 8-level model at quality 6 (0.49 bpp),
-decoding at int8 then costs 0.22 dB on average over the validation photos (worst 0.85 dB, a smooth
-43 dB photo) instead of 0.54 dB (worst 2.2 dB) with only the first conv in f32; the whole int8
-pipeline costs 0.41 dB, over the 0.3 dB budget, so that model is not shipped with int8 yet. What the
-choices cost is in models/PRECISION.md: min/max ranges, or downscaled crops only, left some smooth
+but compute in f32, like the mu head. On codec-v2 at quality 6, decoding at int8 then cost 0.22 dB
+on average over the validation photos (worst 0.85 dB, a smooth 43 dB photo) instead of 0.54 dB
+(worst 2.2 dB) with only the first conv in f32. The current model's figures, and what the choices
+cost, are in models/PRECISION.md: min/max ranges, or downscaled crops only, left some smooth
 high-resolution photos over 1 dB worse.
 
 The denoiser has no int8 graph: rounding its weights alone to int8 (per channel, activations f32)

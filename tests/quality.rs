@@ -11,14 +11,14 @@ const ENCODER: &[u8] = include_bytes!("../models/codec/encoder.onnx");
 const DECODER: &[u8] = include_bytes!("../models/codec/decoder.onnx");
 const PRIOR: &str = include_str!("../models/codec/prior.json");
 
-/// The embedded model's prior cut down to two of its levels, 2 and 6 (the default), so that the
+/// The embedded model's prior cut down to two of its levels, 2 and 5 (the default), so that the
 /// levels it lacks can be asked for.
 fn two_level_prior() -> Value {
     let mut prior: Value = serde_json::from_str(PRIOR).unwrap();
     prior["name"] = "two-level".into();
     let levels = prior["qualities"].as_array_mut().unwrap();
-    levels.retain(|l| l["quality"] == 2 || l["quality"] == 6);
-    assert_eq!(levels.len(), 2, "the embedded model has levels 2 and 6");
+    levels.retain(|l| l["quality"] == 2 || l["quality"] == 5);
+    assert_eq!(levels.len(), 2, "the embedded model has levels 2 and 5");
     prior
 }
 
@@ -50,12 +50,12 @@ fn rgb_psnr(a: &DynamicImage, b: &RgbImage) -> f64 {
 #[test]
 fn higher_quality_spends_more_bits_for_a_better_picture() {
     let codec = codec();
-    assert_eq!(codec.qualities(), [2, 6]);
-    assert_eq!(codec.default_quality(), 6);
+    assert_eq!(codec.qualities(), [2, 5]);
+    assert_eq!(codec.default_quality(), 5);
     let image = photo();
     let low = codec.encode(&image, 2).unwrap();
-    let high = codec.encode(&image, 6).unwrap();
-    assert_eq!((low.header.quality, high.header.quality), (2, 6));
+    let high = codec.encode(&image, 5).unwrap();
+    assert_eq!((low.header.quality, high.header.quality), (2, 5));
     assert!(
         high.bytes.len() > low.bytes.len(),
         "{} !> {}",
@@ -64,14 +64,14 @@ fn higher_quality_spends_more_bits_for_a_better_picture() {
     );
     let decode = |bytes: &[u8]| codec.decode(bytes).unwrap();
     let (dl, dh) = (decode(&low.bytes), decode(&high.bytes));
-    assert_eq!(dh.header.quality, 6);
+    assert_eq!(dh.header.quality, 5);
     let (pl, ph) = (
         rgb_psnr(&image, &dl.image.to_rgb8()),
         rgb_psnr(&image, &dh.image.to_rgb8()),
     );
     assert!(
         ph > pl + 0.2,
-        "quality 6 {ph:.2} dB vs quality 2 {pl:.2} dB"
+        "quality 5 {ph:.2} dB vs quality 2 {pl:.2} dB"
     );
 }
 
@@ -80,7 +80,7 @@ fn a_quality_the_model_lacks_is_refused_when_encoding_and_decoding() {
     let codec = codec();
     let err = codec.encode(&photo(), 4).unwrap_err();
     assert!(
-        matches!(&err, Error::Quality { requested: 4, supported } if supported == &[2, 6]),
+        matches!(&err, Error::Quality { requested: 4, supported } if supported == &[2, 5]),
         "{err}"
     );
     // A file whose header names a level this model does not have: checked before decoding.
@@ -102,8 +102,8 @@ fn bad_priors_name_what_is_wrong() {
         ("gains must be finite and positive", |p| {
             p["qualities"][1]["gain"][5] = json!(-1.0)
         }),
-        ("default_quality 5 is not one of its levels", |p| {
-            p["default_quality"] = json!(5)
+        ("default_quality 4 is not one of its levels", |p| {
+            p["default_quality"] = json!(4)
         }),
         ("levels must ascend within 1..=8", |p| {
             p["qualities"][1]["quality"] = json!(9)
@@ -118,7 +118,7 @@ fn bad_priors_name_what_is_wrong() {
             p["context"] = json!("spiral")
         }),
         (
-            "quality 6: 895 CDF tables, 128 gains and 128 inverse gains for 128 latent channels \
+            "quality 5: 895 CDF tables, 128 gains and 128 inverse gains for 128 latent channels \
              (7 tables per channel with context Neighbours)",
             |p| {
                 p["qualities"][1]["channels"].as_array_mut().unwrap().pop();
