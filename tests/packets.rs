@@ -192,14 +192,6 @@ fn bad_requests_are_clear_errors() {
     assert_fails_with(&o, "not a .lat file");
 }
 
-/// How many `.pkt` files `tests/data/regenerate.sh` cut `tests/data/fixture.lat` into.
-fn committed_packets(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension() == Some("pkt".as_ref()))
-        .count()
-}
-
 #[test]
 fn committed_packets_reassemble_to_the_committed_fixture() {
     // Made on x86_64 by `latent packetize tests/data/fixture.lat --mtu 222` (regenerate.sh); under qemu this
@@ -214,7 +206,7 @@ fn committed_packets_reassemble_to_the_committed_fixture() {
         s(&back),
         "--json",
     ]));
-    assert_eq!(v["total"], committed_packets(&data.join("packets")));
+    assert_eq!(v["total"], files(&data.join("packets")).len());
     assert_eq!(
         std::fs::read(&back).unwrap(),
         std::fs::read(data.join("fixture.lat")).unwrap()
@@ -229,7 +221,7 @@ fn packet_limits_name_their_flags() {
     let depacketize = |flag: &str, value: &str| {
         latent(&["depacketize", s(&packets), "-o", s(&back), flag, value])
     };
-    let n = committed_packets(&packets);
+    let n = files(&packets).len();
     let out = depacketize("--max-packets", &(n - 1).to_string());
     assert_fails_with(
         &out,

@@ -156,9 +156,10 @@ def revive_collapsed(model, photos, rng, threshold=0.05):
     mu = model.encoder(crops)[0]
     spread = mu[:, dead].std().item()
     for q in range(len(model.lambdas)):
-        model.log_gain[q, dead] = model.log_gain[q, alive].median()
+        log_gain = model.log_gain[q, alive].median()
+        model.log_gain[q, dead] = log_gain
         model.log_inv_gain[q, dead] = model.log_inv_gain[q, alive].median()
-        fresh = FactorizedPrior(LATENT, init_scale=max(1.0, 3 * spread * model.log_gain[q, alive].median().exp().item()))
+        fresh = FactorizedPrior(LATENT, init_scale=max(1.0, 3 * spread * log_gain.exp().item()))
         for mine, new in zip(model.priors[q].parameters(), fresh.parameters()):
             mine[dead] = new[dead]
     fit_priors(model, mu)
@@ -179,6 +180,11 @@ def fit_priors(model, mu, steps=300, lr=1e-2):
                 opt.zero_grad()
                 bits.backward()
             opt.step()
+
+
+def save(model, lmbdas, path):
+    """A checkpoint that load_checkpoint reads: the state dict with the lambdas it was trained with."""
+    torch.save({"state": model.state_dict(), "lambdas": lmbdas}, path)
 
 
 def load_checkpoint(path):
@@ -261,9 +267,9 @@ def main():
                 line = " ".join(f"q{i + 1}:{a / max(n, 1):.2f}dB/{b / max(n, 1):.3f}" for i, (a, b, n) in enumerate(stats))
                 print(f"step {step} {time.time() - t0:.0f}s {line}", flush=True)
                 stats = [[0.0, 0.0, 0] for _ in lmb]
-                torch.save({"state": model.state_dict(), "lambdas": lmb}, ckpt)
+                save(model, lmb, ckpt)
         model.cpu()
-        torch.save({"state": model.state_dict(), "lambdas": lmb}, ckpt)
+        save(model, lmb, ckpt)
     model.eval()
     train.export(Codec_view(model), args.out)
     qualities = []
