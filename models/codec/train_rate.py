@@ -21,11 +21,16 @@ checkpoint's, its levels are re-levelled: gains interpolated in log-lambda. --re
 the latent channels the VAE has collapsed to the prior (no signal, ignored by the decoder), which no
 amount of further training brings back, and fits the priors to the new signal.
 
-Reproduce codec-v3 (see README.md for the seconds each step took):
+--ste feeds the decoder the rounded latent it gets from a file, round(mu * g), with a straight-through
+gradient (plus the posterior noise), while the rate keeps the noisy proxy: mixed quantization.
+
+Reproduce codec-v4 (see README.md for the seconds each step took):
     python3 train.py --data DATA
     python3 train_rate.py --data DATA --steps 4500 --name codec-v2
-    python3 train_rate.py --data DATA --resume --lambda-hi 0.6 --steps 9000 --seed 3   # stopped at 1,800
-    python3 train_rate.py --data DATA --resume --lambda-hi 0.6 --steps 9000 --seed 4 --revive
+    python3 train_rate.py --data DATA --resume --lambda-hi 0.6 --steps 9000 --seed 3 --name codec-v3  # stopped at 1,800
+    python3 train_rate.py --data DATA --resume --lambda-hi 0.6 --steps 9000 --seed 4 --revive --name codec-v3
+    python3 train_rate.py --data DATA --resume --lambda-hi 0.6 --steps 6000 --lr 3e-4 --seed 5 --ste --threads 1  # stopped at 1,400
+    python3 train_rate.py --data DATA --resume --lambda-hi 0.6 --steps 4600 --lr 2.5e-4 --seed 6 --ste
     python3 context_tables.py --data DATA
 """
 
@@ -73,6 +78,7 @@ class VariableRate(nn.Module):
         self.log_inv_gain = nn.Parameter(-init[:, None].repeat(1, LATENT))
         self.priors = nn.ModuleList([rescaled_prior(base.prior, init[i].exp().repeat(LATENT))
                                      for i in range(len(lmbdas))])
+        self.ste = False
 
     def gains(self, q):
         return self.log_gain[q].exp().reshape(1, -1, 1, 1), self.log_inv_gain[q].exp().reshape(1, -1, 1, 1)
@@ -80,9 +86,12 @@ class VariableRate(nn.Module):
     def forward(self, x, q):
         mu, log_sigma = self.encoder(x)
         g, h = self.gains(q)
-        y = mu * g + torch.empty_like(mu).uniform_(-0.5, 0.5)
+        m = mu * g
+        y = m + torch.empty_like(mu).uniform_(-0.5, 0.5)
         sigma = log_sigma.exp()
-        z = y + sigma * torch.randn_like(mu)
+        # With ste the decoder sees the rounded latent it gets when decoding a file (straight-through
+        # gradient); the rate keeps the noisy proxy either way.
+        z = (m + (torch.round(m) - m).detach() if self.ste else y) + sigma * torch.randn_like(mu)
         x_hat = self.decoder(z * h)
         bits = -torch.log2(self.priors[q].likelihood(y)).sum()
         gauss_kl = ((0.5 * (sigma ** 2 - 1) - log_sigma) / math.log(2)).sum()
@@ -216,7 +225,9 @@ def main():
     ap.add_argument("--export-only", action="store_true")
     ap.add_argument("--resume", action="store_true", help="start from --out/checkpoint_rate.pt (a longer run)")
     ap.add_argument("--revive", action="store_true", help="re-initialise collapsed latent channels first")
-    ap.add_argument("--name", default="codec-v3", help="the model's name in prior.factorized.json")
+    ap.add_argument("--ste", action="store_true",
+                    help="feed the decoder round(mu * g) with a straight-through gradient (mixed quantization)")
+    ap.add_argument("--name", default="codec-v4", help="the model's name in prior.factorized.json")
     ap.add_argument("--default-quality", type=int, default=5, help="the quality `compress` uses (~0.5 bpp)")
     ap.add_argument("--val-limit", type=int, default=0, help="evaluate on the first N val photos only")
     args = ap.parse_args()
@@ -225,8 +236,10 @@ def main():
     torch.set_num_threads(args.threads)
     lmb = lambdas(args.lambda_lo, args.lambda_hi, args.qualities)
     base = Codec()
-    base.load_state_dict(torch.load(args.base or os.path.join(args.out, "checkpoint.pt"), map_location="cpu"))
+    if not (args.export_only or args.resume):  # otherwise checkpoint_rate.pt holds every weight
+        base.load_state_dict(torch.load(args.base or os.path.join(args.out, "checkpoint.pt"), map_location="cpu"))
     model = VariableRate(base, lmb)
+    model.ste = args.ste
     ckpt = os.path.join(args.out, "checkpoint_rate.pt")
     t0 = time.time()
     if args.export_only or args.resume:
