@@ -35,7 +35,7 @@ fn photo_round_trip_keeps_size_and_quality() {
         decoded.image.to_rgb8().as_raw(),
     );
     let bpp = 8.0 * encoded.bytes.len() as f64 / (128.0 * 96.0);
-    // The bee's fur, the hardest part of the photo: codec-v3 gives 25.0 dB at 1.08 bpp here.
+    // The bee's fur, the hardest part of the photo: codec-v4 gives 25.3 dB at 1.09 bpp here.
     assert!(psnr > 21.0, "PSNR {psnr:.2} dB at {bpp:.3} bpp");
     assert!(bpp < 2.0, "{bpp:.3} bpp");
 }
