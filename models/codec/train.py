@@ -4,13 +4,14 @@
 A convolutional VAE for lossy compression (Ballé et al. 2017/2018 "factorized prior" family):
 
 * encoder: 4 stride-2 5x5 convolutions with simplified GDN, then two heads, mu and log sigma
-  (latent: 128 channels at 1/16 of the image resolution);
+  (latent: 128 channels at 1/16 of the image resolution); stage widths ENCODER_CHANNELS;
 * posterior sample during training: z = mu + u + sigma * eps, u ~ U(-1/2, 1/2) (the quantization proxy:
   coding rounds mu to integers), eps ~ N(0, 1) (the VAE's reparameterized Gaussian);
 * loss: lambda * 255^2 * MSE(x, decoder(z)) + rate + beta * KL(N(0, sigma^2) || N(0, 1)), where rate =
   -log2 p(mu + u) is the KL/rate term of the uniform part under the learned factorized prior (the bits of
   the quantized mean), all per pixel; at coding time the decoder gets round(mu), the posterior mean;
-* decoder: 3x3 convolution + depth-to-space (pixel shuffle) per 2x upsampling, simplified IGDN;
+* decoder: 3x3 convolution + depth-to-space (pixel shuffle) per 2x upsampling, simplified IGDN; stage
+  widths DECODER_CHANNELS (train_rate.py can widen them);
 * the prior (one non-parametric density per channel) becomes integer CDF tables (16-bit) for the
   rANS coder of the runtime.
 
@@ -37,6 +38,8 @@ from PIL import Image
 from jpeg_reference import jpeg_at_bpp, psnr
 
 LATENT = 128
+ENCODER_CHANNELS = (48, 64, 96)  # the analysis stages' widths (codec-v1..v4)
+DECODER_CHANNELS = (96, 64, 48)  # the synthesis stages' widths (codec-v1..v4)
 STRIDE = 16
 CDF_PRECISION = 16
 TAIL_MASS = 1e-6
@@ -63,9 +66,9 @@ class GDN(nn.Module):
 
 
 class Encoder(nn.Module):
-    def __init__(self):
+    def __init__(self, channels=ENCODER_CHANNELS):
         super().__init__()
-        c = [3, 48, 64, 96]
+        c = [3, *channels]
         self.body = nn.Sequential(
             nn.Conv2d(c[0], c[1], 5, 2, 2), GDN(c[1]),
             nn.Conv2d(c[1], c[2], 5, 2, 2), GDN(c[2]),
@@ -80,9 +83,9 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    def __init__(self):
+    def __init__(self, channels=DECODER_CHANNELS):
         super().__init__()
-        c = [LATENT, 96, 64, 48]
+        c = [LATENT, *channels]
         self.body = nn.Sequential(
             nn.Conv2d(c[0], 4 * c[1], 3, 1, 1), nn.PixelShuffle(2), GDN(c[1], inverse=True),
             nn.Conv2d(c[1], 4 * c[2], 3, 1, 1), nn.PixelShuffle(2), GDN(c[2], inverse=True),
@@ -167,10 +170,10 @@ def quantize_pmf(probs, total):
 
 
 class Codec(nn.Module):
-    def __init__(self):
+    def __init__(self, encoder_channels=ENCODER_CHANNELS, decoder_channels=DECODER_CHANNELS):
         super().__init__()
-        self.encoder = Encoder()
-        self.decoder = Decoder()
+        self.encoder = Encoder(encoder_channels)
+        self.decoder = Decoder(decoder_channels)
         self.prior = FactorizedPrior(LATENT)
 
     def forward(self, x):

@@ -24,6 +24,11 @@ amount of further training brings back, and fits the priors to the new signal.
 --ste feeds the decoder the rounded latent it gets from a file, round(mu * g), with a straight-through
 gradient (plus the posterior noise), while the rate keeps the noisy proxy: mixed quantization.
 
+--encoder-channels / --decoder-channels widen the checkpoint's stages (widen()): the wider model starts out
+computing exactly what the narrower one did, and training puts the new channels to use. The widths are
+stored in checkpoint_rate.pt. A decoder widened to 128,96,64 and trained 6,500 steps from codec-v4 gained
+under 0.1 dB for 1.85x its arithmetic, so codec-v4 kept its widths (README.md, "Where the curve flattens").
+
 Reproduce codec-v4 (see README.md for the seconds each step took):
     python3 train.py --data DATA
     python3 train_rate.py --data DATA --steps 4500 --name codec-v2
@@ -50,7 +55,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 import train
-from train import LATENT, STRIDE, CDF_PRECISION, Codec, FactorizedPrior, ideal_bits, load_photos, random_crops, pad_to_stride, psnr
+from train import (LATENT, STRIDE, CDF_PRECISION, DECODER_CHANNELS, ENCODER_CHANNELS, GDN, Codec, FactorizedPrior,
+                   ideal_bits, load_photos, random_crops, pad_to_stride, psnr)
 
 BASE_LAMBDA = 0.005
 
@@ -112,12 +118,12 @@ def code_image(model, q, tables, rgb):
     return (bits + 44 * 8) / (h * w), psnr(rgb, out)
 
 
-def relevel(model, state, old):
+def relevel(model, state, old, channels):
     """Load `state`, trained with quality lambdas `old`, into `model` whose levels have other lambdas.
 
     Each new level starts from the old gains interpolated in log-lambda (extrapolated past either end by
     the initial rule gain ~ sqrt(lambda)), and from the prior of the nearest old level, rescaled to match."""
-    donor = VariableRate(Codec(), old)
+    donor = VariableRate(Codec(*channels), old)
     donor.load_state_dict(state)
     model.encoder.load_state_dict(donor.encoder.state_dict())
     model.decoder.load_state_dict(donor.decoder.state_dict())
@@ -191,19 +197,61 @@ def fit_priors(model, mu, steps=300, lr=1e-2):
             opt.step()
 
 
+@torch.no_grad()
+def widen(model, encoder_channels, decoder_channels):
+    """Give `model` wider encoder/decoder stages without changing what it computes (Net2Net-style).
+
+    Each convolution keeps its trained weights in the top-left corner of the wider one; the weights from
+    new input channels into old outputs are zero, so old activations are unchanged, while new outputs
+    start from a fresh layer's random weights (their outgoing weights are zero, so they are invisible
+    until training grows them). A (inverse) GDN keeps its gamma and beta, and the old channels'
+    normalization ignores the new ones. With depth-to-space the old channels are the first 4 * c
+    outputs of a convolution, so the same prefix rule holds there."""
+    wide = Codec(encoder_channels, decoder_channels)
+    for old_part, new_part in ((model.encoder, wide.encoder), (model.decoder, wide.decoder)):
+        for old, new in zip(old_part.modules(), new_part.modules()):
+            if isinstance(old, nn.Conv2d):
+                o, i = old.out_channels, old.in_channels
+                new.weight[:o, :i] = old.weight
+                new.weight[:o, i:] = 0.0
+                new.bias[:o] = old.bias
+            elif isinstance(old, GDN):
+                c = old.beta.numel()
+                new.gamma[:c, :c] = old.gamma
+                new.gamma[:c, c:] = 0.0
+                new.beta[:c] = old.beta
+    model.encoder, model.decoder = wide.encoder, wide.decoder
+
+
+def channels(model):
+    """The stage widths of `model`'s encoder and decoder, as Codec() takes them."""
+    return tuple(tuple(m.beta.numel() for m in part.modules() if isinstance(m, GDN))
+                 for part in (model.encoder, model.decoder))
+
+
 def save(model, lmbdas, path):
-    """A checkpoint that load_checkpoint reads: the state dict with the lambdas it was trained with."""
-    torch.save({"state": model.state_dict(), "lambdas": lmbdas}, path)
+    """A checkpoint that load_checkpoint reads: the state dict with the lambdas and widths it was trained with."""
+    torch.save({"state": model.state_dict(), "lambdas": lmbdas, "channels": channels(model)}, path)
 
 
 def load_checkpoint(path):
-    """(state dict, the lambdas it was trained with); older checkpoints hold the bare state dict, and
-    their lambdas are in the metrics_rate.json beside them."""
+    """(state dict, the lambdas it was trained with, (encoder widths, decoder widths)); older checkpoints
+    hold no widths (they had the default ones), the oldest the bare state dict, with their lambdas in the
+    metrics_rate.json beside them."""
     ckpt = torch.load(path, map_location="cpu")
+    default = (ENCODER_CHANNELS, DECODER_CHANNELS)
     if "lambdas" in ckpt:
-        return ckpt["state"], ckpt["lambdas"]
+        return ckpt["state"], ckpt["lambdas"], tuple(map(tuple, ckpt.get("channels", default)))
     with open(os.path.join(os.path.dirname(path), "metrics_rate.json")) as f:
-        return ckpt, json.load(f)["train"]["lambdas"]
+        return ckpt, json.load(f)["train"]["lambdas"], default
+
+
+def widths(text):
+    """Three stage widths, "a,b,c", each a positive multiple of 8 (tract's integer kernel tile)."""
+    values = tuple(int(v) for v in text.split(","))
+    if len(values) != 3 or any(v <= 0 or v % 8 for v in values):
+        raise argparse.ArgumentTypeError(f"want three positive multiples of 8, got {text!r}")
+    return values
 
 
 def main():
@@ -225,6 +273,12 @@ def main():
     ap.add_argument("--export-only", action="store_true")
     ap.add_argument("--resume", action="store_true", help="start from --out/checkpoint_rate.pt (a longer run)")
     ap.add_argument("--revive", action="store_true", help="re-initialise collapsed latent channels first")
+    ap.add_argument("--encoder-channels", type=widths, default=None,
+                    help="widths of the encoder's three stages, e.g. 48,64,96 (default: the checkpoint's, else "
+                         f"{','.join(map(str, ENCODER_CHANNELS))}); wider than the checkpoint's: widened, see widen()")
+    ap.add_argument("--decoder-channels", type=widths, default=None,
+                    help="widths of the decoder's three stages, e.g. 96,64,48 (default: the checkpoint's, else "
+                         f"{','.join(map(str, DECODER_CHANNELS))})")
     ap.add_argument("--ste", action="store_true",
                     help="feed the decoder round(mu * g) with a straight-through gradient (mixed quantization)")
     ap.add_argument("--name", default="codec-v4", help="the model's name in prior.factorized.json")
@@ -235,20 +289,30 @@ def main():
     rng = random.Random(args.seed)
     torch.set_num_threads(args.threads)
     lmb = lambdas(args.lambda_lo, args.lambda_hi, args.qualities)
-    base = Codec()
-    if not (args.export_only or args.resume):  # otherwise checkpoint_rate.pt holds every weight
+    ckpt = os.path.join(args.out, "checkpoint_rate.pt")
+    resumed = args.export_only or args.resume  # then checkpoint_rate.pt holds every weight
+    if resumed:
+        state, old, trained = load_checkpoint(ckpt)
+    else:
+        trained = (ENCODER_CHANNELS, DECODER_CHANNELS)
+    base = Codec(*trained)
+    if not resumed:
         base.load_state_dict(torch.load(args.base or os.path.join(args.out, "checkpoint.pt"), map_location="cpu"))
     model = VariableRate(base, lmb)
     model.ste = args.ste
-    ckpt = os.path.join(args.out, "checkpoint_rate.pt")
     t0 = time.time()
-    if args.export_only or args.resume:
-        state, old = load_checkpoint(ckpt)
+    if resumed:
         if np.allclose(old, lmb):
             model.load_state_dict(state)
         else:
             print(f"re-levelling from lambdas {old[0]:g}..{old[-1]:g} to {lmb[0]:g}..{lmb[-1]:g}", flush=True)
-            relevel(model, state, old)
+            relevel(model, state, old, trained)
+    wanted = (args.encoder_channels or trained[0], args.decoder_channels or trained[1])
+    if wanted != trained:
+        if any(n < o for w, t in zip(wanted, trained) for n, o in zip(w, t)):
+            raise SystemExit(f"cannot narrow the checkpoint's stages {trained} to {wanted}")
+        widen(model, *wanted)
+        print(f"widened the encoder/decoder stages from {trained} to {wanted}", flush=True)
     if not args.export_only:
         photos = load_photos(os.path.join(args.data, "train", "*"), 1024)
         photos += load_photos(os.path.join(args.data, "train", "*"), 512)
