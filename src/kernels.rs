@@ -7,7 +7,9 @@
 //! `_24x4`), measured with `latent bench` on an EPYC at 768x512 on 1 and 2 threads. So on Zen 4
 //! this process takes AVX-512 out of tract's kernel pool, unless int8 graphs will run: their VNNI
 //! kernels need AVX-512, and without them int8 was 1.45–1.7x slower. Other CPUs keep tract's choice.
-//! `TRACT_CPU_ISA` in the environment overrides this (tract reads it before this setting).
+//! `TRACT_CPU_ISA` in the environment overrides this (tract reads it before this setting), and on
+//! aarch64 so does `TRACT_CPU_AARCH64_KIND` (e.g. `a53` for a Cortex-A53's kernels under qemu,
+//! where tract reads the host's /proc/cpuinfo).
 
 use std::sync::OnceLock;
 
@@ -18,7 +20,7 @@ use tract_onnx::tract_core::knobs;
 pub enum KernelSet {
     /// Everything the CPU has (tract's own choice).
     Native,
-    /// What `TRACT_CPU_ISA` in the environment makes of it.
+    /// What `TRACT_CPU_ISA` (or `TRACT_CPU_AARCH64_KIND` on aarch64) in the environment makes of it.
     FromEnvironment,
     /// AVX-512 left out: 256-bit FMA kernels for f32 (AMD Zen 4).
     NoAvx512,
@@ -29,7 +31,9 @@ impl KernelSet {
     pub fn describe(self) -> &'static str {
         match self {
             KernelSet::Native => "tract's choice for this CPU",
-            KernelSet::FromEnvironment => "tract's choice, with TRACT_CPU_ISA's edits",
+            KernelSet::FromEnvironment => {
+                "tract's choice, as TRACT_CPU_ISA / TRACT_CPU_AARCH64_KIND edit it"
+            }
             KernelSet::NoAvx512 => {
                 "256-bit FMA (AVX-512 left out: AMD Zen 4 runs it in two halves, slower here)"
             }
@@ -42,7 +46,9 @@ impl KernelSet {
 pub fn select(int8: bool) -> KernelSet {
     static CHOICE: OnceLock<KernelSet> = OnceLock::new();
     *CHOICE.get_or_init(|| {
-        if std::env::var_os("TRACT_CPU_ISA").is_some() {
+        let aarch64_kind =
+            cfg!(target_arch = "aarch64") && std::env::var_os("TRACT_CPU_AARCH64_KIND").is_some();
+        if std::env::var_os("TRACT_CPU_ISA").is_some() || aarch64_kind {
             return KernelSet::FromEnvironment;
         }
         if int8 || !is_zen4() {
