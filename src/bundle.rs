@@ -101,8 +101,11 @@ impl Prior {
         let context = match file.context.as_deref() {
             None => Context::None,
             Some("neighbours") => Context::Neighbours,
+            Some("neighbours+channels") => Context::NeighboursAndChannels,
             Some(other) => {
-                return Err(format!("unknown context {other:?} (known: \"neighbours\")"));
+                return Err(format!(
+                    "unknown context {other:?} (known: \"neighbours\", \"neighbours+channels\")"
+                ));
             }
         };
         let qualities = match (file.channels, file.qualities) {

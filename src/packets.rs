@@ -233,10 +233,10 @@ impl Reassembly {
         Ok(lat)
     }
 
-    /// The latent with lost positions concealed: each lost value is interpolated (integer,
-    /// rounded) between the nearest received rows above and below in its column, copied from
-    /// one of them when only one exists, and set to the channel's most probable value when its
-    /// whole column was lost.
+    /// The latent with lost positions concealed: each lost value is the mean of the nearest
+    /// received values above, below, left and right of it in its channel, weighted by inverse
+    /// distance (integer arithmetic, rounded half away from zero), and the channel's most
+    /// probable value when its whole row and column were lost.
     pub fn concealed_latent(&self, codec: &Codec) -> Vec<i32> {
         let (h, w) = (
             usize::from(self.header.latent_height),
@@ -245,28 +245,54 @@ impl Reassembly {
         let plane = h * w;
         let modes = prior_modes(codec, self.header.quality);
         let mut out = self.latent.clone();
-        for x in 0..w {
-            for y in 0..h {
+        for y in 0..h {
+            for x in 0..w {
                 if self.known[y * w + x] {
                     continue;
                 }
-                let above = (0..y).rev().find(|&r| self.known[r * w + x]);
-                let below = (y + 1..h).find(|&r| self.known[r * w + x]);
+                // (distance, position) of the nearest received value in each direction.
+                let near: Vec<(i128, usize)> = [
+                    (0..y)
+                        .rev()
+                        .find(|&r| self.known[r * w + x])
+                        .map(|r| (y - r, r * w + x)),
+                    (y + 1..h)
+                        .find(|&r| self.known[r * w + x])
+                        .map(|r| (r - y, r * w + x)),
+                    (0..x)
+                        .rev()
+                        .find(|&k| self.known[y * w + k])
+                        .map(|k| (x - k, y * w + k)),
+                    (x + 1..w)
+                        .find(|&k| self.known[y * w + k])
+                        .map(|k| (k - x, y * w + k)),
+                ]
+                .into_iter()
+                .flatten()
+                .map(|(d, q)| (d as i128, q))
+                .collect();
+                // Weight 1/d_i, scaled by the product of all distances: the others' product.
+                let weight = |i: usize| -> i128 {
+                    near.iter()
+                        .enumerate()
+                        .filter(|&(j, _)| j != i)
+                        .map(|(_, &(d, _))| d)
+                        .product()
+                };
+                let weights: Vec<i128> = (0..near.len()).map(weight).collect();
+                let den: i128 = weights.iter().sum();
                 for (c, mode) in modes.iter().enumerate() {
-                    let at = |r: usize| i64::from(self.latent[c * plane + r * w + x]);
-                    let v = match (above, below) {
-                        (Some(a), Some(b)) => {
-                            let (da, db) = ((y - a) as i64, (b - y) as i64);
-                            let num = at(a) * db + at(b) * da;
-                            let den = da + db;
-                            // Round half away from zero, in integers.
-                            (2 * num + num.signum() * den) / (2 * den)
-                        }
-                        (Some(a), None) => at(a),
-                        (None, Some(b)) => at(b),
-                        (None, None) => i64::from(*mode),
+                    let v = if near.is_empty() {
+                        *mode
+                    } else {
+                        let num: i128 = near
+                            .iter()
+                            .zip(&weights)
+                            .map(|(&(_, q), &wt)| i128::from(self.latent[c * plane + q]) * wt)
+                            .sum();
+                        ((2 * num + num.signum() * den) / (2 * den)) as i32
                     };
-                    out[c * plane + y * w + x] = v as i32;
+                    out[c * plane + y * w + x] = v;
                 }
             }
         }
@@ -274,9 +300,10 @@ impl Reassembly {
     }
 }
 
-/// The most probable value of each latent channel under the model's prior at `quality` (in the
-/// channel's last table: its only one, or with a neighbour context the one without context; 0
-/// for every channel of a quality the model lacks: headers are checked before this runs).
+/// The most probable value of each latent channel under the model's prior at `quality`: the
+/// value with the most probability over all of the channel's tables (its only one, or one per
+/// context class), the smaller on a tie; 0 for every channel of a quality the model lacks
+/// (headers are checked before this runs).
 fn prior_modes(codec: &Codec, quality: u8) -> Vec<i32> {
     let prior = &codec.bundle().prior;
     let Some(level) = prior.level(quality) else {
@@ -284,18 +311,20 @@ fn prior_modes(codec: &Codec, quality: u8) -> Vec<i32> {
     };
     level
         .channels
-        .iter()
-        .skip(prior.context.classes() - 1)
-        .step_by(prior.context.classes())
-        .map(|t| {
-            let widest = t
-                .cdf
-                .windows(2)
-                .enumerate()
-                .take(t.cdf.len().saturating_sub(2)) // not the escape interval
-                .max_by_key(|(i, w)| (w[1] - w[0], std::cmp::Reverse(*i)))
-                .map_or(0, |(i, _)| i);
-            t.offset + widest as i32
+        .chunks(prior.context.classes())
+        .map(|tables| {
+            // Each value's probability summed over the tables (interval widths, no escape).
+            let mut mass = std::collections::BTreeMap::<i64, u64>::new();
+            for t in tables {
+                let symbols = t.cdf.len().saturating_sub(2);
+                for (i, w) in t.cdf.windows(2).take(symbols).enumerate() {
+                    *mass.entry(i64::from(t.offset) + i as i64).or_default() +=
+                        u64::from(w[1] - w[0]);
+                }
+            }
+            mass.iter()
+                .max_by_key(|&(&v, &m)| (m, std::cmp::Reverse(v)))
+                .map_or(0, |(&v, _)| v as i32)
         })
         .collect()
 }

@@ -114,17 +114,18 @@ fn bad_priors_name_what_is_wrong() {
         ("exactly one of `channels` and `qualities`", |p| {
             p["channels"] = p["qualities"][0]["channels"].clone()
         }),
-        ("unknown context \"spiral\" (known: \"neighbours\")", |p| {
-            p["context"] = json!("spiral")
-        }),
         (
-            "quality 5: 895 CDF tables, 128 gains and 128 inverse gains for 128 latent channels \
-             (7 tables per channel with context Neighbours)",
+            "unknown context \"spiral\" (known: \"neighbours\", \"neighbours+channels\")",
+            |p| p["context"] = json!("spiral"),
+        ),
+        (
+            "quality 5: 1791 CDF tables, 128 gains and 128 inverse gains for 128 latent channels \
+             (14 tables per channel with context NeighboursAndChannels)",
             |p| {
                 p["qualities"][1]["channels"].as_array_mut().unwrap().pop();
             },
         ),
-        ("quality 2: 896 CDF tables", |p| {
+        ("quality 2: 1792 CDF tables", |p| {
             p.as_object_mut().unwrap().remove("context");
         }),
     ];

@@ -8,7 +8,7 @@ use latent_wire::container::{EncoderPrecision, HEADER_LEN, Header, LatFile};
 use latent_wire::packet::{
     Kind, MAX_HEADER_COPIES, PACKET_HEADER_LEN, Packet, PacketHeader, Reassembler,
 };
-use latent_wire::symbols::{CONTEXT_CLASSES, Context, Span, Tables, decode, decode_span};
+use latent_wire::symbols::{CHANNEL_CONTEXT_CLASSES, Context, Span, Tables, decode, decode_span};
 
 /// `.lat` container parsing: any bytes parse or fail cleanly, as they come and with both CRCs
 /// made valid (so the fields behind them are reached); a parsed file re-emits to the same bytes.
@@ -116,33 +116,33 @@ pub fn reassembly(data: &[u8]) {
     }
 }
 
-/// Entropy decoding: arbitrary coded bytes against fixed tables, one per channel or seven per
-/// channel picked by the neighbours, decode or fail cleanly, whole or as a span. The first byte
-/// picks the plane (bits 0-2: width - 1, bits 3-4: height - 1), the context (bit 5) and where
-/// the span starts (bits 6-7).
+/// Entropy decoding: arbitrary coded bytes against fixed tables, one per channel or several per
+/// channel picked by context, decode or fail cleanly, whole or as a span. The first byte picks
+/// the plane (bits 0-2: width - 1, bits 3-4: height - 1) and the context (bits 5-6: none,
+/// neighbours, neighbours and channels), the second where the span starts.
 pub fn symbols(data: &[u8]) {
     const A: [u32; 6] = [0, 1000, 30000, 60000, 65000, TOTAL];
     const B: [u32; 3] = [0, 65000, TOTAL];
     let (a, b) = (Cdf::new(-2, &A).unwrap(), Cdf::new(0, &B).unwrap());
-    let Some((&shape, coded)) = data.split_first() else {
+    let Some((&[shape, start], coded)) = data.split_first_chunk() else {
         return;
     };
     let (width, height) = (
         usize::from(shape & 7) + 1,
         usize::from((shape >> 3) & 3) + 1,
     );
-    let per_channel = [a, b];
-    let per_class: [Cdf; 2 * CONTEXT_CLASSES] = core::array::from_fn(|j| [a, b][j % 2]);
-    let tables = if shape & 0x20 == 0 {
-        Tables::new(&per_channel, Context::None, width, height)
-    } else {
-        Tables::new(&per_class, Context::Neighbours, width, height)
-    }
-    .unwrap();
+    let context = match (shape >> 5) & 3 {
+        0 => Context::None,
+        1 => Context::Neighbours,
+        _ => Context::NeighboursAndChannels,
+    };
+    // Two channels: tables alternate between A and B, so classes differ.
+    let pool: [Cdf; 2 * CHANNEL_CONTEXT_CLASSES] = core::array::from_fn(|j| [a, b][j % 2]);
+    let tables = Tables::new(&pool[..2 * context.classes()], context, width, height).unwrap();
     let plane = tables.plane();
     let mut out = vec![0i32; 2 * plane];
     let _ = decode(coded, &tables, &mut out);
-    let first = usize::from(shape >> 6) % plane;
+    let first = usize::from(start) % plane;
     let span = Span {
         first,
         count: plane - first,

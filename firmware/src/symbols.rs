@@ -1,9 +1,10 @@
 //! Coding a quantized latent tensor (channel-major, `C x H x W`) with integer CDF tables.
 //!
 //! [`Tables`] says which table codes each value: its channel's one table (a factorized prior), or
-//! one of [`CONTEXT_CLASSES`] tables of its channel, picked by the magnitudes of the neighbours in
-//! the same channel that are coded before it ([`Context::Neighbours`]). The class is integer
-//! arithmetic on already-decoded symbols, so every machine picks the same table.
+//! one of several tables of its channel, picked by already-coded values: the neighbours in the
+//! same channel ([`Context::Neighbours`]), or those and the values at the same position in the
+//! channels before it ([`Context::NeighboursAndChannels`]). The class is integer arithmetic on
+//! already-decoded symbols, so every machine picks the same table.
 //!
 //! A value inside its table's range is one symbol. A value outside it is the escape symbol,
 //! then a side bit (below / above the range), 6 bits holding `n - 1` where `n` is the bit length
@@ -16,6 +17,9 @@ use crate::rans::{Decoder, Encoder};
 
 /// Tables per channel with [`Context::Neighbours`].
 pub const CONTEXT_CLASSES: usize = 7;
+
+/// Tables per channel with [`Context::NeighboursAndChannels`].
+pub const CHANNEL_CONTEXT_CLASSES: usize = 14;
 
 /// Neighbour magnitudes are capped here before they are summed (no overflow on escaped values).
 const MAGNITUDE_CAP: u32 = 64;
@@ -35,6 +39,14 @@ pub enum Context {
     /// rarely see the row above, pick the classes they would have in the whole plane. `a` picks
     /// class 0 for 0, 1 for 1, 2 for 2, 3 for 3..=4, 4 for 5..=7 and 5 from 8 up.
     Neighbours,
+    /// [`CHANNEL_CONTEXT_CLASSES`] tables per channel (channel-major), and the values coded
+    /// position by position (all channels of a position, then the next position), so that a
+    /// value also sees `n`, how many of the channels before it are non-zero at its position.
+    /// With neighbours known, `a + n / 3` (`a` as in [`Context::Neighbours`], integer division)
+    /// picks class 0, 1, 2, 3 for 0..=3, 4 for 4..=5, 5 for 6..=7, 6 for 8..=10, 7 for 11..=14,
+    /// 8 for 15..=20, 9 for 21..=28 and 10 from 29 up. With none known (the first position of
+    /// a plane or span), `n` alone picks class 11 for 0..=1, 12 for 2..=7 and 13 from 8 up.
+    NeighboursAndChannels,
 }
 
 impl Context {
@@ -43,7 +55,13 @@ impl Context {
         match self {
             Self::None => 1,
             Self::Neighbours => CONTEXT_CLASSES,
+            Self::NeighboursAndChannels => CHANNEL_CONTEXT_CLASSES,
         }
+    }
+
+    /// Whether values are coded position by position rather than channel by channel.
+    const fn position_major(self) -> bool {
+        matches!(self, Self::NeighboursAndChannels)
     }
 }
 
@@ -100,11 +118,43 @@ impl<'t, 'c> Tables<'t, 'c> {
     }
 
     /// The table of position `p` of channel `c`; `latent` holds the values coded before it
-    /// from position `first` on.
-    fn table(&self, latent: &[i32], c: usize, p: usize, first: usize) -> &Cdf<'c> {
-        let Context::Neighbours = self.context else {
-            return &self.cdfs[c];
+    /// from position `first` on, `earlier` of them non-zero at position `p` (with
+    /// [`Context::NeighboursAndChannels`]; ignored otherwise).
+    fn table(&self, latent: &[i32], c: usize, p: usize, first: usize, earlier: u32) -> &Cdf<'c> {
+        let classes = self.context.classes();
+        let class = match self.context {
+            Context::None => 0,
+            Context::Neighbours => match self.activity(latent, c, p, first) {
+                None => CONTEXT_CLASSES - 1,
+                Some(a @ 0..=2) => a as usize,
+                Some(3..=4) => 3,
+                Some(5..=7) => 4,
+                Some(_) => 5,
+            },
+            Context::NeighboursAndChannels => match self.activity(latent, c, p, first) {
+                None => match earlier {
+                    0..=1 => 11,
+                    2..=7 => 12,
+                    _ => 13,
+                },
+                Some(a) => match a + earlier / 3 {
+                    b @ 0..=3 => b as usize,
+                    4..=5 => 4,
+                    6..=7 => 5,
+                    8..=10 => 6,
+                    11..=14 => 7,
+                    15..=20 => 8,
+                    21..=28 => 9,
+                    _ => 10,
+                },
+            },
         };
+        &self.cdfs[c * classes + class]
+    }
+
+    /// The neighbours' activity `3 · weighted sum / known weight` of position `p` of channel
+    /// `c` (see [`Context::Neighbours`]); `None` when no neighbour is known.
+    fn activity(&self, latent: &[i32], c: usize, p: usize, first: usize) -> Option<u32> {
         let base = c * self.plane;
         let at = |q: Option<usize>| {
             q.filter(|&q| q >= first)
@@ -122,14 +172,7 @@ impl<'t, 'c> Tables<'t, 'c> {
             Some(m) => (sum + w * m, weight + w),
             None => (sum, weight),
         });
-        let class = match (weight > 0).then(|| 3 * sum / weight) {
-            None => CONTEXT_CLASSES - 1,
-            Some(a @ 0..=2) => a as usize,
-            Some(3..=4) => 3,
-            Some(5..=7) => 4,
-            Some(_) => 5,
-        };
-        &self.cdfs[c * CONTEXT_CLASSES + class]
+        (weight > 0).then(|| 3 * sum / weight)
     }
 }
 
@@ -172,14 +215,18 @@ impl Span {
         Ok(())
     }
 
-    /// `(channel, position, latent index)` of the span's values, channel-major (the coding order).
-    fn indices(
-        self,
-        channels: usize,
-        plane: usize,
-    ) -> impl DoubleEndedIterator<Item = (usize, usize, usize)> {
-        (0..channels).flat_map(move |c| {
-            (self.first..self.first + self.count).map(move |p| (c, p, c * plane + p))
+    /// `(channel, position, latent index)` of the span's values in the coding order: channel by
+    /// channel, or position by position when `tables`' context says so.
+    fn indices(self, tables: &Tables) -> impl DoubleEndedIterator<Item = (usize, usize, usize)> {
+        let (channels, plane) = (tables.channels(), tables.plane());
+        let position_major = tables.context.position_major();
+        (0..channels * self.count).map(move |k| {
+            let (c, p) = if position_major {
+                (k % channels, self.first + k / channels)
+            } else {
+                (k / self.count, self.first + k % self.count)
+            };
+            (c, p, c * plane + p)
         })
     }
 }
@@ -217,9 +264,21 @@ pub fn encode_span<'o>(
 ) -> Result<&'o [u8], WireError> {
     span.check(latent.len(), tables)?;
     let mut enc = Encoder::new(out);
-    for (c, p, i) in span.indices(tables.channels(), tables.plane()).rev() {
-        let cdf = tables.table(latent, c, p, span.first);
+    let (channels, plane) = (tables.channels(), tables.plane());
+    // Coded in reverse: at a position's last channel, count its non-zero values, then take
+    // each value off before its class is picked, leaving those of the channels before it.
+    let mut earlier = 0;
+    for (c, p, i) in span.indices(tables).rev() {
         let v = latent[i];
+        if tables.context.position_major() {
+            if c + 1 == channels {
+                earlier = (0..channels)
+                    .filter(|&k| latent[k * plane + p] != 0)
+                    .count() as u32;
+            }
+            earlier -= u32::from(v != 0);
+        }
+        let cdf = tables.table(latent, c, p, span.first, earlier);
         let s = i64::from(v) - i64::from(cdf.offset());
         if (0..i64::from(cdf.symbols())).contains(&s) {
             enc.put(cdf, s as u32)?;
@@ -256,36 +315,49 @@ pub fn decode_span(
 ) -> Result<(), WireError> {
     span.check(latent.len(), tables)?;
     let mut dec = Decoder::new(coded)?;
-    for (c, p, i) in span.indices(tables.channels(), tables.plane()) {
-        let cdf = tables.table(latent, c, p, span.first);
-        let s = dec.get(cdf)?;
-        if s != cdf.escape() {
-            latent[i] = cdf.offset() + s as i32;
-            continue;
+    // Position by position, the non-zero values so far of the position being decoded.
+    let mut earlier = 0;
+    for (c, p, i) in span.indices(tables) {
+        if c == 0 {
+            earlier = 0;
         }
-        let above = dec.get_bits(1)? == 1;
-        let rest = dec.get_bits(6)?;
-        if rest > 32 {
-            return Err(WireError::CorruptPayload {
-                reason: "escape length over 33 bits",
-            });
+        let cdf = tables.table(latent, c, p, span.first, earlier);
+        let value = decode_value(&mut dec, cdf)?;
+        latent[i] = value;
+        if tables.context.position_major() {
+            earlier += u32::from(value != 0);
         }
-        let mut d: u64 = 1 << rest;
-        let chunks = rest.div_ceil(16);
-        for k in 0..chunks {
-            let bits = (rest - 16 * k).min(16);
-            d |= u64::from(dec.get_bits(bits)?) << (16 * k);
-        }
-        let value = if above {
-            i64::from(cdf.offset()) + i64::from(cdf.symbols()) - 1 + d as i64
-        } else {
-            i64::from(cdf.offset()) - d as i64
-        };
-        latent[i] = i32::try_from(value).map_err(|_| WireError::CorruptPayload {
-            reason: "escaped value outside i32",
-        })?;
     }
     dec.finish()
+}
+
+/// Decodes one value coded with `cdf`: a symbol, or the escape and its side bits.
+fn decode_value(dec: &mut Decoder, cdf: &Cdf) -> Result<i32, WireError> {
+    let s = dec.get(cdf)?;
+    if s != cdf.escape() {
+        return Ok(cdf.offset() + s as i32);
+    }
+    let above = dec.get_bits(1)? == 1;
+    let rest = dec.get_bits(6)?;
+    if rest > 32 {
+        return Err(WireError::CorruptPayload {
+            reason: "escape length over 33 bits",
+        });
+    }
+    let mut d: u64 = 1 << rest;
+    let chunks = rest.div_ceil(16);
+    for k in 0..chunks {
+        let bits = (rest - 16 * k).min(16);
+        d |= u64::from(dec.get_bits(bits)?) << (16 * k);
+    }
+    let value = if above {
+        i64::from(cdf.offset()) + i64::from(cdf.symbols()) - 1 + d as i64
+    } else {
+        i64::from(cdf.offset()) - d as i64
+    };
+    i32::try_from(value).map_err(|_| WireError::CorruptPayload {
+        reason: "escaped value outside i32",
+    })
 }
 
 #[cfg(test)]
@@ -371,14 +443,14 @@ mod tests {
         assert_eq!(tables.channels(), 1);
         // The last value (right edge, no top-right): 3 · (2·3 + 2·2 + 2) / 5 = 7, class 4.
         let latent = [0, 0, 0, 0, 2, 1, 2, 2, 0, 0, 3, 4];
-        assert!(core::ptr::eq(tables.table(&latent, 0, 11, 0), &cdfs[4]));
+        assert!(core::ptr::eq(tables.table(&latent, 0, 11, 0, 0), &cdfs[4]));
         // Before the span's first position, neighbours are not known.
-        assert!(core::ptr::eq(tables.table(&latent, 0, 11, 11), &cdfs[6]));
+        assert!(core::ptr::eq(tables.table(&latent, 0, 11, 11, 0), &cdfs[6]));
         // Only the left (3) known: a = 3 · 2 · 3 / 2 = 9, class 5.
-        assert!(core::ptr::eq(tables.table(&latent, 0, 11, 10), &cdfs[5]));
-        assert!(core::ptr::eq(tables.table(&latent, 0, 0, 0), &cdfs[6]));
+        assert!(core::ptr::eq(tables.table(&latent, 0, 11, 10, 0), &cdfs[5]));
+        assert!(core::ptr::eq(tables.table(&latent, 0, 0, 0, 0), &cdfs[6]));
         // At the left edge: 3 · (2 |top| 2 + |top-right| 1) / 3 = 5, class 4.
-        assert!(core::ptr::eq(tables.table(&latent, 0, 8, 0), &cdfs[4]));
+        assert!(core::ptr::eq(tables.table(&latent, 0, 8, 0, 0), &cdfs[4]));
         let mut buf = [0u8; 256];
         let coded = encode(&latent, &tables, &mut buf).unwrap();
         let mut out = [0i32; 12];
@@ -390,6 +462,54 @@ mod tests {
         decode_span(coded, &tables, span, &mut out).unwrap();
         assert_eq!(out[5..], latent[5..]);
         assert!(Tables::new(&cdfs[..6], Context::Neighbours, 4, 3).is_err());
+    }
+
+    #[test]
+    fn channels_before_a_position_join_its_neighbours() {
+        let raw = context_cdfs();
+        let one: [Cdf; CONTEXT_CLASSES] = core::array::from_fn(|k| Cdf::new(-1, &raw[k]).unwrap());
+        // Three channels, each with the seven tables twice over.
+        let cdfs: [Cdf; 3 * CHANNEL_CONTEXT_CLASSES] =
+            core::array::from_fn(|j| one[j % CONTEXT_CLASSES]);
+        let tables = Tables::new(&cdfs, Context::NeighboursAndChannels, 4, 3).unwrap();
+        assert_eq!(tables.channels(), 3);
+        let class = |latent: &[i32], c, p, first, earlier| {
+            let t = tables.table(latent, c, p, first, earlier);
+            (0..CHANNEL_CONTEXT_CLASSES)
+                .find(|&k| core::ptr::eq(t, &cdfs[c * CHANNEL_CONTEXT_CLASSES + k]))
+                .unwrap()
+        };
+        let latent = [
+            0, 0, 0, 0, 2, 1, 2, 2, 0, 0, 3, 4, // channel 0
+            1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // channel 1
+            0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, // channel 2
+        ];
+        // Position 11: channel 1's neighbours are all 0, class 0; channel 0's give a = 7 (as
+        // with Neighbours), and 6 non-zero channels before it add 6 / 3: 9, class 6.
+        assert_eq!(class(&latent, 1, 11, 0, 0), 0);
+        assert_eq!(class(&latent, 0, 11, 0, 6), 6);
+        // No neighbours known: n alone picks 11, 12 or 13.
+        assert_eq!(class(&latent, 2, 0, 0, 1), 11);
+        assert_eq!(class(&latent, 2, 0, 0, 2), 12);
+        assert_eq!(class(&latent, 2, 5, 5, 8), 13);
+        // a + n / 3 from 29 up: class 10.
+        assert_eq!(class(&latent, 0, 11, 0, 66), 10);
+        let mut buf = [0u8; 512];
+        let coded = encode(&latent, &tables, &mut buf).unwrap();
+        let mut out = [0i32; 36];
+        decode(coded, &tables, &mut out).unwrap();
+        assert_eq!(out, latent);
+        let span = Span { first: 5, count: 7 };
+        let coded = encode_span(&latent, &tables, span, &mut buf).unwrap();
+        let mut out = [9i32; 36];
+        decode_span(coded, &tables, span, &mut out).unwrap();
+        for c in 0..3 {
+            assert_eq!(
+                out[c * 12 + 5..c * 12 + 12],
+                latent[c * 12 + 5..c * 12 + 12]
+            );
+        }
+        assert!(Tables::new(&cdfs[..20], Context::NeighboursAndChannels, 4, 3).is_err());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use latent_wire::cdf::{Cdf, TOTAL};
 use latent_wire::container::{EncoderPrecision, Header, LatFile};
-use latent_wire::symbols::{CONTEXT_CLASSES, Context, Tables, decode, encode, max_coded_len};
+use latent_wire::symbols::{Context, Tables, decode, encode, max_coded_len};
 use proptest::prelude::*;
 
 /// A valid CDF from arbitrary positive weights.
@@ -24,16 +24,18 @@ fn cdf_from_weights(weights: &[u32]) -> Vec<u32> {
     cdf
 }
 
-/// One table per channel, or with `context` seven per channel (drawn from the same pool).
-fn coding_tables<'c>(cdfs: &[Cdf<'c>], context: bool) -> (Vec<Cdf<'c>>, Context) {
-    if !context {
-        return (cdfs.to_vec(), Context::None);
-    }
-    let n = cdfs.len();
-    let all = (0..n * CONTEXT_CLASSES)
-        .map(|j| cdfs[(j / CONTEXT_CLASSES + j) % n])
-        .collect();
-    (all, Context::Neighbours)
+/// The tables of `context`, drawn from the same pool: one per channel, or one per class.
+fn coding_tables<'c>(cdfs: &[Cdf<'c>], context: Context) -> Vec<Cdf<'c>> {
+    let (n, k) = (cdfs.len(), context.classes());
+    (0..n * k).map(|j| cdfs[(j / k + j % k) % n]).collect()
+}
+
+fn context_strategy() -> impl Strategy<Value = Context> {
+    prop_oneof![
+        Just(Context::None),
+        Just(Context::Neighbours),
+        Just(Context::NeighboursAndChannels)
+    ]
 }
 
 fn tables_strategy() -> impl Strategy<Value = Vec<(i32, Vec<u32>)>> {
@@ -54,10 +56,10 @@ proptest! {
         height in 1usize..8,
         seed in prop::collection::vec(any::<i32>(), 1..200),
         wide in any::<bool>(),
-        context in any::<bool>(),
+        context in context_strategy(),
     ) {
         let cdfs: Vec<Cdf> = tables.iter().map(|(o, c)| Cdf::new(*o, c).unwrap()).collect();
-        let (cdfs, context) = coding_tables(&cdfs, context);
+        let cdfs = coding_tables(&cdfs, context);
         let tables = Tables::new(&cdfs, context, width, height).unwrap();
         let latent: Vec<i32> = (0..tables.channels() * width * height)
             .map(|i| {
@@ -78,10 +80,10 @@ proptest! {
         bytes in prop::collection::vec(any::<u8>(), 0..300),
         width in 1usize..8,
         height in 1usize..6,
-        context in any::<bool>(),
+        context in context_strategy(),
     ) {
         let cdfs: Vec<Cdf> = tables.iter().map(|(o, c)| Cdf::new(*o, c).unwrap()).collect();
-        let (cdfs, context) = coding_tables(&cdfs, context);
+        let cdfs = coding_tables(&cdfs, context);
         let tables = Tables::new(&cdfs, context, width, height).unwrap();
         let mut out = vec![0i32; tables.channels() * width * height];
         let _ = decode(&bytes, &tables, &mut out);
@@ -186,7 +188,7 @@ mod packets {
             tables in tables_strategy(),
             width in 1usize..12,
             height in 1usize..6,
-            context in any::<bool>(),
+            context in context_strategy(),
             values in prop::collection::vec(-50i32..50, 1..100),
             mtu in 40usize..160,
             order in prop::collection::vec(any::<u32>(), 1..200),
@@ -194,7 +196,7 @@ mod packets {
             corrupt in prop::collection::vec((any::<u16>(), any::<u8>()), 0..4),
         ) {
             let cdfs: Vec<Cdf> = tables.iter().map(|(o, c)| Cdf::new(*o, c).unwrap()).collect();
-            let (cdfs, context) = coding_tables(&cdfs, context);
+            let cdfs = coding_tables(&cdfs, context);
             let tables = Tables::new(&cdfs, context, width, height).unwrap();
             let plane = width * height;
             let latent: Vec<i32> =

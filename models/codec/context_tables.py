@@ -1,21 +1,24 @@
 #!/usr/bin/env python3
-"""Context tables for the codec's prior: seven CDF tables per channel, picked by the neighbours.
+"""Context tables for the codec's prior: fourteen CDF tables per channel, picked by coded values.
 
-`latent-wire` codes a latent channel by channel, each plane in raster order. With
-`"context": "neighbours"` in prior.json, the table of a symbol is one of seven of its channel
-(`latent_wire::symbols::Context::Neighbours`). Its neighbours are the left, top, top-left and
-top-right symbols of the same channel; one is known when it is on the plane (and, in a packet's
-span, at or after the span's first position). Class 6 when none is known; otherwise the
-activity a = 3 * (2|left| + 2|top| + |top-left| + |top-right|) / (the known ones' weights, 2, 2,
-1, 1), integer division, unknown ones and magnitudes over 64 counted as 0 and 64, picks class 0,
-1, 2 for a = 0, 1, 2, class 3 for 3..4, 4 for 5..7, 5 from 8 up. With all four known that is
-|left| + |top| + (|top-left| + |top-right|) / 2.
+With `"context": "neighbours+channels"` in prior.json, `latent-wire` codes a latent position by
+position in raster order, all channels of a position in channel order, and the table of a symbol
+is one of fourteen of its channel (`latent_wire::symbols::Context::NeighboursAndChannels`),
+picked by two things coded before it:
+- its neighbours, the left, top, top-left and top-right symbols of the same channel; one is known
+  when it is on the plane (and, in a packet's span, at or after the span's first position). Their
+  activity a = 3 * (2|left| + 2|top| + |top-left| + |top-right|) / (the known ones' weights, 2, 2,
+  1, 1), integer division, magnitudes over 64 counted as 64; with all four known that is
+  |left| + |top| + (|top-left| + |top-right|) / 2;
+- n, how many of the channels before it are non-zero at the same position.
+With a neighbour known, a + n // 3 picks class 0..3 for 0..3, 4 for 4..5, 5 for 6..7, 6 for 8..10,
+7 for 11..14, 8 for 15..20, 9 for 21..28, 10 from 29 up. With none known (a plane's or span's
+first position), n picks class 11 for 0..1, 12 for 2..7, 13 from 8 up.
 
 The tables are counts of the encoder's symbols on the training photos (each at max side 1024 and
 512, edge-padded to a multiple of 16 as the runtime pads), per level, channel and class, over the
 learned table's range plus its escape symbol, smoothed towards the learned factorized table with
-ALPHA pseudo-observations, then rounded to 16-bit integer frequencies (every symbol >= 1). Class 6
-(no context) counts every symbol of the channel.
+ALPHA pseudo-observations, then rounded to 16-bit integer frequencies (every symbol >= 1).
 
 Reads prior.factorized.json (the learned factorized prior that train.py / train_rate.py write) and
 writes prior.json with the same levels, gains and ranges. Prints, per level, the validation
@@ -40,7 +43,10 @@ from PIL import Image
 from train import quantize_pmf
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CLASSES = 7
+CLASSES = 14
+# Upper ends of classes 0..9 for a + n // 3, and of classes 11, 12 for n alone.
+JOINT_BOUNDS = np.array([0, 1, 2, 3, 5, 7, 10, 14, 20, 28])
+ALONE_BOUNDS = np.array([1, 7])
 MAGNITUDE_CAP = 64
 ALPHA = 16.0
 TOTAL = 1 << 16
@@ -63,7 +69,8 @@ def scaled(path, max_side):
 
 
 def classes(symbols):
-    """Context class of every symbol of a C x H x W latent coded whole, as latent-wire computes it."""
+    """Context class of every symbol of a C x H x W latent coded whole, as latent-wire computes it,
+    and the class it would have with no neighbour known (as at the first position of a span)."""
     a = np.minimum(np.abs(symbols), MAGNITUDE_CAP)
     c, h, w = a.shape
     p = np.zeros((c, h + 1, w + 2), a.dtype)
@@ -76,8 +83,11 @@ def classes(symbols):
     total = sum(wt * p[:, r, col] for wt, r, col in near)
     weight = sum(wt * known[:, r, col] for wt, r, col in near)
     act = 3 * total // np.maximum(weight, 1)
-    k = np.searchsorted(np.array([0, 1, 2, 4, 7]), act, side="left")
-    return np.where(weight == 0, CLASSES - 1, k)
+    nonzero = (symbols != 0).astype(np.int64)
+    n = np.cumsum(nonzero, 0) - nonzero
+    joint = np.searchsorted(JOINT_BOUNDS, act + n // 3, side="left")
+    alone = 11 + np.searchsorted(ALONE_BOUNDS, n, side="left")
+    return np.where(weight == 0, alone, joint), alone
 
 
 def bins(symbols, tables):
@@ -134,16 +144,20 @@ def main():
         counts = np.zeros((channels, CLASSES, width))
         for m in train_mu:
             s = quantize(m)
-            b, k = bins(s, lv["channels"]), classes(s)
+            b, (k, alone) = bins(s, lv["channels"]), classes(s)
             ch = np.broadcast_to(np.arange(channels)[:, None, None], s.shape)
-            np.add.at(counts, (ch.ravel(), k.ravel(), b.ravel()), 1)
+            # Classes 0..10 count the symbols that pick them; 11..13 (no neighbour known, rare
+            # in a whole plane, the first position of every span) count every symbol by n.
+            k = np.where(k < 11, k, -1)
+            for cls in (k, alone):
+                use = cls >= 0
+                np.add.at(counts, (ch[use], cls[use], b[use]), 1)
         tables, log_p = [], np.zeros((channels, CLASSES, width))
         flat_log_p = np.zeros((channels, width))
         for c, t in enumerate(lv["channels"]):
             learned = np.diff(np.array(t["cdf"], np.float64)) / TOTAL
             n = len(learned)
             flat_log_p[c, :n] = np.log2(learned)
-            counts[c, CLASSES - 1] = counts[c].sum(0)
             for k in range(CLASSES):
                 freqs = quantize_pmf(counts[c, k, :n] + ALPHA * learned, TOTAL)
                 tables.append({"offset": t["offset"], "cdf": cdf(freqs)})
@@ -152,7 +166,7 @@ def main():
         pixels = escapes = symbols = 0
         for m, n_pixels in val_mu:
             s = quantize(m)
-            b, k = bins(s, lv["channels"]), classes(s)
+            b, (k, _) = bins(s, lv["channels"]), classes(s)
             ch = np.broadcast_to(np.arange(channels)[:, None, None], s.shape)
             side = escape_bits(s, lv["channels"])
             bits_flat += side - flat_log_p[ch, b].sum()
@@ -163,7 +177,7 @@ def main():
         lv["channels"] = tables
         print(f"| {lv['quality'] or 'single'} | {bits_flat / pixels:.4f} | {bits_ctx / pixels:.4f} "
               f"| {100 * (1 - bits_ctx / bits_flat):.1f} % | {1e4 * escapes / symbols:.2f} |", flush=True)
-    prior["context"] = "neighbours"
+    prior["context"] = "neighbours+channels"
     if "qualities" not in prior:
         prior["channels"] = levels[0]["channels"]
     with open(os.path.join(args.model, "prior.json"), "w") as f:
