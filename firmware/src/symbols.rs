@@ -435,6 +435,29 @@ mod tests {
         })
     }
 
+    /// `latent` (at most 36 values) decodes whole, and as the span from position `first` to the
+    /// end of the plane into a latent that holds other values elsewhere.
+    fn round_trips_whole_and_from(latent: &[i32], tables: &Tables, first: usize) {
+        let mut buf = [0u8; 512];
+        let coded = encode(latent, tables, &mut buf).unwrap();
+        let mut out = [0i32; 36];
+        let out = &mut out[..latent.len()];
+        decode(coded, tables, out).unwrap();
+        assert_eq!(out, latent);
+        let plane = tables.plane();
+        let span = Span {
+            first,
+            count: plane - first,
+        };
+        let coded = encode_span(latent, tables, span, &mut buf).unwrap();
+        out.fill(9);
+        decode_span(coded, tables, span, out).unwrap();
+        for c in 0..tables.channels() {
+            let tail = c * plane + first..(c + 1) * plane;
+            assert_eq!(out[tail.clone()], latent[tail]);
+        }
+    }
+
     #[test]
     fn neighbours_pick_the_class_on_both_sides() {
         let raw = context_cdfs();
@@ -451,16 +474,7 @@ mod tests {
         assert!(core::ptr::eq(tables.table(&latent, 0, 0, 0, 0), &cdfs[6]));
         // At the left edge: 3 · (2 |top| 2 + |top-right| 1) / 3 = 5, class 4.
         assert!(core::ptr::eq(tables.table(&latent, 0, 8, 0, 0), &cdfs[4]));
-        let mut buf = [0u8; 256];
-        let coded = encode(&latent, &tables, &mut buf).unwrap();
-        let mut out = [0i32; 12];
-        decode(coded, &tables, &mut out).unwrap();
-        assert_eq!(out, latent);
-        let span = Span { first: 5, count: 7 };
-        let coded = encode_span(&latent, &tables, span, &mut buf).unwrap();
-        let mut out = [9i32; 12];
-        decode_span(coded, &tables, span, &mut out).unwrap();
-        assert_eq!(out[5..], latent[5..]);
+        round_trips_whole_and_from(&latent, &tables, 5);
         assert!(Tables::new(&cdfs[..6], Context::Neighbours, 4, 3).is_err());
     }
 
@@ -494,21 +508,7 @@ mod tests {
         assert_eq!(class(&latent, 2, 5, 5, 8), 13);
         // a + n / 3 from 29 up: class 10.
         assert_eq!(class(&latent, 0, 11, 0, 66), 10);
-        let mut buf = [0u8; 512];
-        let coded = encode(&latent, &tables, &mut buf).unwrap();
-        let mut out = [0i32; 36];
-        decode(coded, &tables, &mut out).unwrap();
-        assert_eq!(out, latent);
-        let span = Span { first: 5, count: 7 };
-        let coded = encode_span(&latent, &tables, span, &mut buf).unwrap();
-        let mut out = [9i32; 36];
-        decode_span(coded, &tables, span, &mut out).unwrap();
-        for c in 0..3 {
-            assert_eq!(
-                out[c * 12 + 5..c * 12 + 12],
-                latent[c * 12 + 5..c * 12 + 12]
-            );
-        }
+        round_trips_whole_and_from(&latent, &tables, 5);
         assert!(Tables::new(&cdfs[..20], Context::NeighboursAndChannels, 4, 3).is_err());
     }
 
