@@ -251,25 +251,15 @@ impl Reassembly {
                     continue;
                 }
                 // (distance, position) of the nearest received value in each direction.
+                let known = &self.known;
                 let near: Vec<(i128, usize)> = [
-                    (0..y)
-                        .rev()
-                        .find(|&r| self.known[r * w + x])
-                        .map(|r| (y - r, r * w + x)),
-                    (y + 1..h)
-                        .find(|&r| self.known[r * w + x])
-                        .map(|r| (r - y, r * w + x)),
-                    (0..x)
-                        .rev()
-                        .find(|&k| self.known[y * w + k])
-                        .map(|k| (x - k, y * w + k)),
-                    (x + 1..w)
-                        .find(|&k| self.known[y * w + k])
-                        .map(|k| (k - x, y * w + k)),
+                    nearest(known, (0..y).rev().map(|r| (y - r, r * w + x))),
+                    nearest(known, (y + 1..h).map(|r| (r - y, r * w + x))),
+                    nearest(known, (0..x).rev().map(|k| (x - k, y * w + k))),
+                    nearest(known, (x + 1..w).map(|k| (k - x, y * w + k))),
                 ]
                 .into_iter()
                 .flatten()
-                .map(|(d, q)| (d as i128, q))
                 .collect();
                 // Weight 1/d_i, scaled by the product of all distances: the others' product.
                 let weight = |i: usize| -> i128 {
@@ -298,6 +288,14 @@ impl Reassembly {
         }
         out
     }
+}
+
+/// The first `(distance, position)` of `steps` whose position was received.
+fn nearest(
+    known: &[bool],
+    mut steps: impl Iterator<Item = (usize, usize)>,
+) -> Option<(i128, usize)> {
+    steps.find(|&(_, q)| known[q]).map(|(d, q)| (d as i128, q))
 }
 
 /// The most probable value of each latent channel under the model's prior at `quality`: the
