@@ -14,6 +14,7 @@ use std::path::Path;
 use latent_wire::WireError;
 use latent_wire::cdf::{Cdf, PRECISION};
 use latent_wire::container::Header;
+use latent_wire::predict::Predictor;
 use latent_wire::symbols::{Context, Tables};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -77,10 +78,35 @@ pub struct QualityLevel {
     pub inverse_gain: Vec<f32>,
     /// The tables: per channel, or per channel and context class (channel-major).
     pub channels: Vec<ChannelTable>,
+    /// Integer weights whose guess is taken off each symbol before it is coded, if any.
+    pub predictor: Option<PredictorWeights>,
+}
+
+/// A level's predictor (see [`latent_wire::predict::Predictor`]): four weights per channel and
+/// the power of two they are scaled by.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PredictorWeights {
+    /// The guess is `(Σ weight · value + 2^(shift−1)) >> shift`.
+    pub shift: u32,
+    /// Channel after channel: left, top, top-left, top-right.
+    pub weights: Vec<i16>,
+}
+
+impl PredictorWeights {
+    /// The validated view, made for `channels` channels.
+    fn view(&self, channels: usize) -> Result<Predictor<'_>, WireError> {
+        let predictor = Predictor::new(&self.weights, self.shift)?;
+        if predictor.channels() != channels {
+            return Err(WireError::ShapeMismatch {
+                reason: "predictor weights are not 4 per latent channel",
+            });
+        }
+        Ok(predictor)
+    }
 }
 
 /// `prior.json` as written: a variable-rate prior lists `qualities`, a single-rate one
-/// (stage 1 of the training recipe) lists `channels` only.
+/// (stage 1 of the training recipe) lists `channels` (and its `predictor`, if any) only.
 #[derive(Deserialize)]
 struct PriorFile {
     name: String,
@@ -90,6 +116,7 @@ struct PriorFile {
     context: Option<String>,
     default_quality: Option<u8>,
     channels: Option<Vec<ChannelTable>>,
+    predictor: Option<PredictorWeights>,
     qualities: Option<Vec<QualityLevel>>,
 }
 
@@ -122,9 +149,14 @@ impl Prior {
                 gain: vec![1.0; c],
                 inverse_gain: vec![1.0; c],
                 channels,
+                predictor: file.predictor,
             }],
-            (None, Some(levels)) => levels,
-            _ => return Err("needs exactly one of `channels` and `qualities`".into()),
+            (None, Some(levels)) if file.predictor.is_none() => levels,
+            _ => {
+                return Err(
+                    "needs exactly one of `channels` and `qualities` (a top-level `predictor` goes with `channels`)".into(),
+                );
+            }
         };
         let default_quality = file.default_quality.unwrap_or(SINGLE_RATE_QUALITY);
         let prior = Self {
@@ -182,6 +214,10 @@ impl Prior {
             let positive = |g: &f32| g.is_finite() && *g > 0.0;
             if !level.gain.iter().all(positive) || !level.inverse_gain.iter().all(positive) {
                 return Err(format!("quality {q}: gains must be finite and positive"));
+            }
+            if let Some(p) = &level.predictor {
+                p.view(c)
+                    .map_err(|e| format!("quality {q} predictor: {e}"))?;
             }
             let k = self.context.classes();
             for (i, t) in level.channels.iter().enumerate() {
@@ -349,15 +385,22 @@ impl ModelBundle {
             .map_err(|e| crate::error::LatError::Wire(e).into())
     }
 
-    /// The coding tables of a latent shaped as `header` says, over `cdfs` (its level's tables).
+    /// The coding tables of a latent shaped as `header` says, over `cdfs` (its level's tables),
+    /// with the level's predictor if it has one.
     pub fn tables<'t, 'c>(
-        &self,
+        &'t self,
         cdfs: &'t [Cdf<'c>],
         header: &Header,
     ) -> Result<Tables<'t, 'c>, crate::Error> {
         let (w, h) = (header.latent_width.into(), header.latent_height.into());
-        Tables::new(cdfs, self.prior.context, w, h)
-            .map_err(|e| crate::error::LatError::Wire(e).into())
+        let wire = |e| crate::error::LatError::Wire(e).into();
+        let tables = Tables::new(cdfs, self.prior.context, w, h).map_err(wire)?;
+        match &self.prior.quality(header.quality)?.predictor {
+            Some(p) => tables
+                .with_predictor(p.view(self.prior.latent_channels).map_err(wire)?)
+                .map_err(wire),
+            None => Ok(tables),
+        }
     }
 
     /// The file name and bytes of `role`'s graph at `precision` (f16 runs the f32 graph,

@@ -98,7 +98,7 @@ type Spoil = fn(&mut Value);
 
 #[test]
 fn bad_priors_name_what_is_wrong() {
-    let cases: [(&str, Spoil); 8] = [
+    let cases: [(&str, Spoil); 12] = [
         ("gains must be finite and positive", |p| {
             p["qualities"][1]["gain"][5] = json!(-1.0)
         }),
@@ -127,6 +127,22 @@ fn bad_priors_name_what_is_wrong() {
         ),
         ("quality 2: 1792 CDF tables", |p| {
             p.as_object_mut().unwrap().remove("context");
+        }),
+        ("quality 5 predictor: shape mismatch", |p| {
+            p["qualities"][1]["predictor"]["weights"]
+                .as_array_mut()
+                .unwrap()
+                .truncate(4 * 127);
+        }),
+        (
+            "quality 2 predictor: invalid header field predictor shift: 0",
+            |p| p["qualities"][0]["predictor"]["shift"] = json!(0),
+        ),
+        ("integer `40000`, expected i16", |p| {
+            p["qualities"][0]["predictor"]["weights"][3] = json!(40000)
+        }),
+        ("a top-level `predictor` goes with `channels`", |p| {
+            p["predictor"] = p["qualities"][0]["predictor"].clone()
         }),
     ];
     for (needle, spoil) in cases {

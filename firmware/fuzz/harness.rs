@@ -8,6 +8,7 @@ use latent_wire::container::{EncoderPrecision, HEADER_LEN, Header, LatFile};
 use latent_wire::packet::{
     Kind, MAX_HEADER_COPIES, PACKET_HEADER_LEN, Packet, PacketHeader, Reassembler,
 };
+use latent_wire::predict::{Predictor, WEIGHTS_PER_CHANNEL};
 use latent_wire::symbols::{CHANNEL_CONTEXT_CLASSES, Context, Span, Tables, decode, decode_span};
 
 /// `.lat` container parsing: any bytes parse or fail cleanly, as they come and with both CRCs
@@ -118,8 +119,9 @@ pub fn reassembly(data: &[u8]) {
 
 /// Entropy decoding: arbitrary coded bytes against fixed tables, one per channel or several per
 /// channel picked by context, decode or fail cleanly, whole or as a span. The first byte picks
-/// the plane (bits 0-2: width - 1, bits 3-4: height - 1) and the context (bits 5-6: none,
-/// neighbours, neighbours and channels), the second where the span starts.
+/// the plane (bits 0-2: width - 1, bits 3-4: height - 1), the context (bits 5-6: none,
+/// neighbours, neighbours and channels) and whether a predictor with extreme weights guesses
+/// (bit 7), the second where the span starts.
 pub fn symbols(data: &[u8]) {
     const A: [u32; 6] = [0, 1000, 30000, 60000, 65000, TOTAL];
     const B: [u32; 3] = [0, 65000, TOTAL];
@@ -139,6 +141,13 @@ pub fn symbols(data: &[u8]) {
     // Two channels: tables alternate between A and B, so classes differ.
     let pool: [Cdf; 2 * CHANNEL_CONTEXT_CLASSES] = core::array::from_fn(|j| [a, b][j % 2]);
     let tables = Tables::new(&pool[..2 * context.classes()], context, width, height).unwrap();
+    const WEIGHTS: [i16; 2 * WEIGHTS_PER_CHANNEL] = [i16::MAX, 256, i16::MIN, -256, 1, -1, 77, 0];
+    let tables = if shape >> 7 == 1 {
+        let predictor = Predictor::new(&WEIGHTS, 8).unwrap();
+        tables.with_predictor(predictor).unwrap()
+    } else {
+        tables
+    };
     let plane = tables.plane();
     let mut out = vec![0i32; 2 * plane];
     let _ = decode(coded, &tables, &mut out);

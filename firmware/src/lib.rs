@@ -9,7 +9,8 @@
 //!   every machine decodes the same symbols.
 //! - [`symbols`]: coding a latent tensor, whole or one [`symbols::Span`] of positions (with
 //!   escapes for values outside a table), each value with its channel's table or with one picked
-//!   by its already-coded neighbours ([`symbols::Context`]).
+//!   by its already-coded neighbours ([`symbols::Context`]), optionally minus a guess from them
+//!   ([`predict::Predictor`]).
 //! - [`packet`]: packets for small-MTU links, each slice decodable on its own, and a
 //!   fixed-capacity [`packet::Reassembler`].
 #![no_std]
@@ -20,6 +21,7 @@ pub mod cdf;
 pub mod checksum;
 pub mod container;
 pub mod packet;
+pub mod predict;
 pub mod rans;
 pub mod symbols;
 

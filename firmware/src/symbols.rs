@@ -4,7 +4,8 @@
 //! one of several tables of its channel, picked by already-coded values: the neighbours in the
 //! same channel ([`Context::Neighbours`]), or those and the values at the same position in the
 //! channels before it ([`Context::NeighboursAndChannels`]). The class is integer arithmetic on
-//! already-decoded symbols, so every machine picks the same table.
+//! already-decoded symbols, so every machine picks the same table. With a [`Predictor`], what is
+//! coded is the value minus the predictor's integer guess (from the same already-coded values).
 //!
 //! A value inside its table's range is one symbol. A value outside it is the escape symbol,
 //! then a side bit (below / above the range), 6 bits holding `n - 1` where `n` is the bit length
@@ -13,6 +14,7 @@
 
 use crate::WireError;
 use crate::cdf::Cdf;
+use crate::predict::Predictor;
 use crate::rans::{Decoder, Encoder};
 
 /// Tables per channel with [`Context::Neighbours`].
@@ -23,6 +25,9 @@ pub const CHANNEL_CONTEXT_CLASSES: usize = 14;
 
 /// Neighbour magnitudes are capped here before they are summed (no overflow on escaped values).
 const MAGNITUDE_CAP: u32 = 64;
+
+/// Longest escape: `n - 1` for a distance below `2^34` (a value minus a guess minus an offset).
+const MAX_ESCAPE_REST: u32 = 33;
 
 /// How the table of each value is picked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,14 +70,15 @@ impl Context {
     }
 }
 
-/// The CDF tables of a latent of `width x height` positions per channel, and how a value's
-/// table is picked.
+/// The CDF tables of a latent of `width x height` positions per channel, how a value's
+/// table is picked, and the predictor whose guesses are taken off the values, if any.
 #[derive(Debug, Clone, Copy)]
 pub struct Tables<'t, 'c> {
     cdfs: &'t [Cdf<'c>],
     context: Context,
     width: usize,
     plane: usize,
+    predictor: Option<Predictor<'t>>,
 }
 
 impl<'t, 'c> Tables<'t, 'c> {
@@ -99,6 +105,21 @@ impl<'t, 'c> Tables<'t, 'c> {
             context,
             width,
             plane,
+            predictor: None,
+        })
+    }
+
+    /// These tables coding each value minus `predictor`'s guess; checks that it is made for as
+    /// many channels.
+    pub fn with_predictor(self, predictor: Predictor<'t>) -> Result<Self, WireError> {
+        if predictor.channels() != self.channels() {
+            return Err(WireError::ShapeMismatch {
+                reason: "predictor and tables disagree on the channel count",
+            });
+        }
+        Ok(Self {
+            predictor: Some(predictor),
+            ..self
         })
     }
 
@@ -152,6 +173,13 @@ impl<'t, 'c> Tables<'t, 'c> {
         &self.cdfs[c * classes + class]
     }
 
+    /// The guess taken off position `p` of channel `c` (0 without a predictor).
+    fn guess(&self, latent: &[i32], c: usize, p: usize, first: usize) -> i64 {
+        self.predictor.map_or(0, |pr| {
+            pr.guess(latent, (c, p, first), self.width, self.plane)
+        })
+    }
+
     /// The neighbours' activity `3 · weighted sum / known weight` of position `p` of channel
     /// `c` (see [`Context::Neighbours`]); `None` when no neighbour is known.
     fn activity(&self, latent: &[i32], c: usize, p: usize, first: usize) -> Option<u32> {
@@ -178,7 +206,7 @@ impl<'t, 'c> Tables<'t, 'c> {
 
 /// Worst-case coded size of `elements` latent values, for sizing the encoder's buffer.
 pub const fn max_coded_len(elements: usize) -> usize {
-    // Per value: escape symbol (< 2 bytes at 16-bit precision) + 1 + 6 + 32 side bits.
+    // Per value: escape symbol (< 2 bytes at 16-bit precision) + 1 + 6 + 33 side bits.
     elements * 8 + 8
 }
 
@@ -279,7 +307,8 @@ pub fn encode_span<'o>(
             earlier -= u32::from(v != 0);
         }
         let cdf = tables.table(latent, c, p, span.first, earlier);
-        let s = i64::from(v) - i64::from(cdf.offset());
+        let guess = tables.guess(latent, c, p, span.first);
+        let s = i64::from(v) - guess - i64::from(cdf.offset());
         if (0..i64::from(cdf.symbols())).contains(&s) {
             enc.put(cdf, s as u32)?;
             continue;
@@ -322,7 +351,12 @@ pub fn decode_span(
             earlier = 0;
         }
         let cdf = tables.table(latent, c, p, span.first, earlier);
-        let value = decode_value(&mut dec, cdf)?;
+        let guess = tables.guess(latent, c, p, span.first);
+        let value = i32::try_from(decode_value(&mut dec, cdf)? + guess).map_err(|_| {
+            WireError::CorruptPayload {
+                reason: "decoded value outside i32",
+            }
+        })?;
         latent[i] = value;
         if tables.context.position_major() {
             earlier += u32::from(value != 0);
@@ -331,17 +365,18 @@ pub fn decode_span(
     dec.finish()
 }
 
-/// Decodes one value coded with `cdf`: a symbol, or the escape and its side bits.
-fn decode_value(dec: &mut Decoder, cdf: &Cdf) -> Result<i32, WireError> {
+/// Decodes one value coded with `cdf` (before the guess is added back): a symbol, or the escape
+/// and its side bits.
+fn decode_value(dec: &mut Decoder, cdf: &Cdf) -> Result<i64, WireError> {
     let s = dec.get(cdf)?;
     if s != cdf.escape() {
-        return Ok(cdf.offset() + s as i32);
+        return Ok(i64::from(cdf.offset()) + i64::from(s));
     }
     let above = dec.get_bits(1)? == 1;
     let rest = dec.get_bits(6)?;
-    if rest > 32 {
+    if rest > MAX_ESCAPE_REST {
         return Err(WireError::CorruptPayload {
-            reason: "escape length over 33 bits",
+            reason: "escape length over 34 bits",
         });
     }
     let mut d: u64 = 1 << rest;
@@ -350,13 +385,10 @@ fn decode_value(dec: &mut Decoder, cdf: &Cdf) -> Result<i32, WireError> {
         let bits = (rest - 16 * k).min(16);
         d |= u64::from(dec.get_bits(bits)?) << (16 * k);
     }
-    let value = if above {
+    Ok(if above {
         i64::from(cdf.offset()) + i64::from(cdf.symbols()) - 1 + d as i64
     } else {
         i64::from(cdf.offset()) - d as i64
-    };
-    i32::try_from(value).map_err(|_| WireError::CorruptPayload {
-        reason: "escaped value outside i32",
     })
 }
 
@@ -419,6 +451,49 @@ mod tests {
     fn round_trips_in_range_and_escaped_values() {
         round_trip(&[-2, -1, 0, 1, 0, 1, 0, 0], 2);
         round_trip(&[i32::MIN, i32::MAX, -3, 2, 2, -1, 1 << 20, -(1 << 20)], 4);
+    }
+
+    #[test]
+    fn predictor_guesses_are_taken_off_and_put_back() {
+        let cdfs = cdfs();
+        let plain = Tables::new(&cdfs, Context::None, 4, 2).unwrap();
+        // Channel 1 (4 x 2) is smooth, far from its table: its left value is a good guess.
+        let weights = [0, 0, 0, 0, 256, 0, 0, 0];
+        let predictor = Predictor::new(&weights, 8).unwrap();
+        let predicted = plain.with_predictor(predictor).unwrap();
+        let latent = [-2, -1, 0, 1, 2, 1, 0, -1, 40, 41, 41, 40, 30, 31, 31, 30];
+        let (mut a, mut b) = ([0u8; 256], [0u8; 256]);
+        let without = encode(&latent, &plain, &mut a).unwrap().len();
+        let coded = encode(&latent, &predicted, &mut b).unwrap();
+        assert!(coded.len() < without, "{} vs {without}", coded.len());
+        let mut out = [0i32; 16];
+        decode(coded, &predicted, &mut out).unwrap();
+        assert_eq!(out, latent);
+        // Extremes: value minus guess falls outside i32.
+        let extremes = [
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            4096,
+            i32::MIN,
+            i32::MAX,
+            -4096,
+            0,
+            0,
+            0,
+            0,
+        ];
+        let coded = encode(&extremes, &predicted, &mut b).unwrap();
+        decode(coded, &predicted, &mut out).unwrap();
+        assert_eq!(out, extremes);
+        let three = [0i16; 12];
+        let wrong = Predictor::new(&three, 8).unwrap();
+        assert!(plain.with_predictor(wrong).is_err());
     }
 
     /// Seven tables for one channel: class k codes values near k well.

@@ -2,6 +2,7 @@
 
 use latent_wire::cdf::{Cdf, TOTAL};
 use latent_wire::container::{EncoderPrecision, Header, LatFile};
+use latent_wire::predict::{Predictor, WEIGHTS_PER_CHANNEL};
 use latent_wire::symbols::{Context, Tables, decode, encode, max_coded_len};
 use proptest::prelude::*;
 
@@ -38,6 +39,28 @@ fn context_strategy() -> impl Strategy<Value = Context> {
     ]
 }
 
+/// Arbitrary predictor weights (cycled to four per channel) and shift, or none.
+fn predictor_strategy() -> impl Strategy<Value = Option<(Vec<i16>, u32)>> {
+    prop::option::of((prop::collection::vec(any::<i16>(), 1..12), 1u32..=24))
+}
+
+/// `tables` with a predictor made of `weights` cycled over its channels, if given.
+fn with_predictor<'t, 'c>(
+    tables: Tables<'t, 'c>,
+    weights: &'t mut Vec<i16>,
+    predictor: &Option<(Vec<i16>, u32)>,
+) -> Tables<'t, 'c> {
+    let Some((seed, shift)) = predictor else {
+        return tables;
+    };
+    *weights = (0..tables.channels() * WEIGHTS_PER_CHANNEL)
+        .map(|i| seed[i % seed.len()])
+        .collect();
+    tables
+        .with_predictor(Predictor::new(weights, *shift).unwrap())
+        .unwrap()
+}
+
 fn tables_strategy() -> impl Strategy<Value = Vec<(i32, Vec<u32>)>> {
     prop::collection::vec((-40i32..40, prop::collection::vec(1u32..1000, 2..40)), 1..5).prop_map(
         |ts| {
@@ -57,10 +80,13 @@ proptest! {
         seed in prop::collection::vec(any::<i32>(), 1..200),
         wide in any::<bool>(),
         context in context_strategy(),
+        predictor in predictor_strategy(),
     ) {
         let cdfs: Vec<Cdf> = tables.iter().map(|(o, c)| Cdf::new(*o, c).unwrap()).collect();
         let cdfs = coding_tables(&cdfs, context);
+        let mut weights = Vec::new();
         let tables = Tables::new(&cdfs, context, width, height).unwrap();
+        let tables = with_predictor(tables, &mut weights, &predictor);
         let latent: Vec<i32> = (0..tables.channels() * width * height)
             .map(|i| {
                 let v = seed[i % seed.len()];
@@ -81,10 +107,13 @@ proptest! {
         width in 1usize..8,
         height in 1usize..6,
         context in context_strategy(),
+        predictor in predictor_strategy(),
     ) {
         let cdfs: Vec<Cdf> = tables.iter().map(|(o, c)| Cdf::new(*o, c).unwrap()).collect();
         let cdfs = coding_tables(&cdfs, context);
+        let mut weights = Vec::new();
         let tables = Tables::new(&cdfs, context, width, height).unwrap();
+        let tables = with_predictor(tables, &mut weights, &predictor);
         let mut out = vec![0i32; tables.channels() * width * height];
         let _ = decode(&bytes, &tables, &mut out);
     }
@@ -189,6 +218,7 @@ mod packets {
             width in 1usize..12,
             height in 1usize..6,
             context in context_strategy(),
+            predictor in predictor_strategy(),
             values in prop::collection::vec(-50i32..50, 1..100),
             mtu in 40usize..160,
             order in prop::collection::vec(any::<u32>(), 1..200),
@@ -197,7 +227,9 @@ mod packets {
         ) {
             let cdfs: Vec<Cdf> = tables.iter().map(|(o, c)| Cdf::new(*o, c).unwrap()).collect();
             let cdfs = coding_tables(&cdfs, context);
+            let mut weights = Vec::new();
             let tables = Tables::new(&cdfs, context, width, height).unwrap();
+            let tables = with_predictor(tables, &mut weights, &predictor);
             let plane = width * height;
             let latent: Vec<i32> =
                 (0..tables.channels() * plane).map(|i| values[i % values.len()]).collect();

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Context tables for the codec's prior: fourteen CDF tables per channel, picked by coded values.
+"""Context tables for the codec's prior: a guess from the neighbours taken off each symbol, and
+fourteen CDF tables per channel for what is left, picked by coded values.
 
 With `"context": "neighbours+channels"` in prior.json, `latent-wire` codes a latent position by
 position in raster order, all channels of a position in channel order, and the table of a symbol
@@ -15,15 +16,21 @@ With a neighbour known, a + n // 3 picks class 0..3 for 0..3, 4 for 4..5, 5 for 
 7 for 11..14, 8 for 15..20, 9 for 21..28, 10 from 29 up. With none known (a plane's or span's
 first position), n picks class 11 for 0..1, 12 for 2..7, 13 from 8 up.
 
-The tables are counts of the encoder's symbols on the training photos (each at max side 1024 and
+Each level also has a predictor (`latent_wire::predict::Predictor`): per channel, four integer
+weights over the left, top, top-left and top-right symbols (the known ones; clamped to +-4096),
+scaled by 2^SHIFT; the guess (sum + 2^(SHIFT-1)) >> SHIFT is taken off the symbol before it is
+coded. The weights are least squares on the training photos' symbols, rounded to 16-bit integers.
+
+The tables are counts of the encoder's symbols minus their guesses on the training photos (each at max side 1024 and
 512, edge-padded to a multiple of 16 as the runtime pads), per level, channel and class, over the
 learned table's range plus its escape symbol, smoothed towards the learned factorized table with
 ALPHA pseudo-observations, then rounded to 16-bit integer frequencies (every symbol >= 1).
 
 Reads prior.factorized.json (the learned factorized prior that train.py / train_rate.py write) and
 writes prior.json with the same levels, gains and ranges. Prints, per level, the validation
-photos' bits per pixel at native size with the factorized tables and with the context tables (the
-cost the coder pays: escapes counted with their side bits).
+photos' bits per pixel at native size with the factorized tables, with context tables alone and
+with the guesses and context tables (the cost the coder pays: escapes counted with their side
+bits).
 
     python3 models/codec/context_tables.py --data DIR [--model DIR]
 
@@ -48,6 +55,9 @@ CLASSES = 14
 JOINT_BOUNDS = np.array([0, 1, 2, 3, 5, 7, 10, 14, 20, 28])
 ALONE_BOUNDS = np.array([1, 7])
 MAGNITUDE_CAP = 64
+SHIFT = 12
+INPUT_CAP = 4096
+GUESS_CAP = 1 << 16
 ALPHA = 16.0
 TOTAL = 1 << 16
 
@@ -90,6 +100,36 @@ def classes(symbols):
     return np.where(weight == 0, alone, joint), alone
 
 
+def neighbours(symbols):
+    """Left, top, top-left and top-right of every symbol in its channel (0 off the plane),
+    clamped to +-INPUT_CAP: 4 x C x H x W."""
+    c, h, w = symbols.shape
+    p = np.zeros((c, h + 1, w + 2), np.int64)
+    p[:, 1:, 1:-1] = np.clip(symbols, -INPUT_CAP, INPUT_CAP)
+    return np.stack([p[:, 1:, :-2], p[:, :-1, 1:-1], p[:, :-1, :-2], p[:, :-1, 2:]])
+
+
+def fit_predictor(latents):
+    """Per channel, the least-squares weights of the four neighbours, as integers scaled by
+    2^SHIFT: C x 4."""
+    c = latents[0].shape[0]
+    gram, cross = np.zeros((c, 4, 4)), np.zeros((c, 4))
+    for s in latents:
+        x = neighbours(s).reshape(4, c, -1).astype(np.float64)
+        gram += np.einsum("ich,jch->cij", x, x)
+        cross += np.einsum("ich,ch->ci", x, s.reshape(c, -1))
+    # A small ridge keeps collapsed channels (all zero) at zero weights.
+    ridge = 1e-3 * sum(s[0].size for s in latents)
+    w = np.linalg.solve(gram + ridge * np.eye(4), cross[..., None])[..., 0]
+    return np.clip(np.round(w * (1 << SHIFT)), -32768, 32767).astype(np.int64)
+
+
+def guess(symbols, weights):
+    """The predictor's guess for every symbol, in latent-wire's integer arithmetic."""
+    total = np.einsum("ic,ichw->chw", weights.T, neighbours(symbols))
+    return np.clip((total + (1 << (SHIFT - 1))) >> SHIFT, -GUESS_CAP, GUESS_CAP)
+
+
 def bins(symbols, tables):
     """Index of each symbol in its channel's table: value - offset, or the escape index."""
     out = np.empty_like(symbols)
@@ -115,6 +155,32 @@ def cdf(freqs):
     return [0] + [int(v) for v in np.cumsum(freqs)]
 
 
+def count_tables(train_s, weights, factorized, width):
+    """The 14 tables per channel of the symbols minus their guesses (as prior.json lists them)
+    and their log2 probabilities, C x CLASSES x width."""
+    channels = len(factorized)
+    counts = np.zeros((channels, CLASSES, width))
+    for s in train_s:
+        k, alone = classes(s)
+        b = bins(s - guess(s, weights), factorized)
+        ch = np.broadcast_to(np.arange(channels)[:, None, None], s.shape)
+        # Classes 0..10 count the symbols that pick them; 11..13 (no neighbour known, rare
+        # in a whole plane, the first position of every span) count every symbol by n.
+        k = np.where(k < 11, k, -1)
+        for cls in (k, alone):
+            use = cls >= 0
+            np.add.at(counts, (ch[use], cls[use], b[use]), 1)
+    tables, log_p = [], np.zeros((channels, CLASSES, width))
+    for c, t in enumerate(factorized):
+        learned = np.diff(np.array(t["cdf"], np.float64)) / TOTAL
+        n = len(learned)
+        for k in range(CLASSES):
+            freqs = quantize_pmf(counts[c, k, :n] + ALPHA * learned, TOTAL)
+            tables.append({"offset": t["offset"], "cdf": cdf(freqs)})
+            log_p[c, k, :n] = np.log2(freqs / TOTAL)
+    return tables, log_p
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True, help="directory made by gather-images.sh")
@@ -136,50 +202,49 @@ def main():
     width = max(len(t["cdf"]) - 1 for lv in levels for t in lv["channels"])
     channels = len(levels[0]["channels"])
     print(f"{len(train)} training photos at two sizes, {len(val)} validation photos at native size")
-    print("| level | factorized bpp | context bpp | saving | escapes per 10^4 symbols |")
-    print("|---|---|---|---|---|")
+    print("| level | factorized bpp | context bpp | guess + context bpp | saving vs context "
+          "| vs factorized | escapes per 10^4 symbols |")
+    print("|---|---|---|---|---|---|---|")
     for lv in levels:
         gain = np.array(lv["gain"], np.float32)[:, None, None]
         quantize = lambda m: np.round(m * gain).astype(np.int64)
-        counts = np.zeros((channels, CLASSES, width))
-        for m in train_mu:
-            s = quantize(m)
-            b, (k, alone) = bins(s, lv["channels"]), classes(s)
-            ch = np.broadcast_to(np.arange(channels)[:, None, None], s.shape)
-            # Classes 0..10 count the symbols that pick them; 11..13 (no neighbour known, rare
-            # in a whole plane, the first position of every span) count every symbol by n.
-            k = np.where(k < 11, k, -1)
-            for cls in (k, alone):
-                use = cls >= 0
-                np.add.at(counts, (ch[use], cls[use], b[use]), 1)
-        tables, log_p = [], np.zeros((channels, CLASSES, width))
+        train_s = [quantize(m) for m in train_mu]
+        weights = fit_predictor(train_s)
+        zero = np.zeros_like(weights)
         flat_log_p = np.zeros((channels, width))
         for c, t in enumerate(lv["channels"]):
             learned = np.diff(np.array(t["cdf"], np.float64)) / TOTAL
-            n = len(learned)
-            flat_log_p[c, :n] = np.log2(learned)
-            for k in range(CLASSES):
-                freqs = quantize_pmf(counts[c, k, :n] + ALPHA * learned, TOTAL)
-                tables.append({"offset": t["offset"], "cdf": cdf(freqs)})
-                log_p[c, k, :n] = np.log2(freqs / TOTAL)
-        bits_flat = bits_ctx = 0.0
+            flat_log_p[c, :len(learned)] = np.log2(learned)
+        # Context tables without the guess (for the printout), then with it (what is written).
+        tables, log_p = {}, {}
+        for name, w in (("alone", zero), ("guess", weights)):
+            tables[name], log_p[name] = count_tables(train_s, w, lv["channels"], width)
+        bits = {"flat": 0.0, "alone": 0.0, "guess": 0.0}
         pixels = escapes = symbols = 0
         for m, n_pixels in val_mu:
             s = quantize(m)
-            b, (k, _) = bins(s, lv["channels"]), classes(s)
+            k, _ = classes(s)
             ch = np.broadcast_to(np.arange(channels)[:, None, None], s.shape)
+            b = bins(s, lv["channels"])
             side = escape_bits(s, lv["channels"])
-            bits_flat += side - flat_log_p[ch, b].sum()
-            bits_ctx += side - log_p[ch, k, b].sum()
+            bits["flat"] += side - flat_log_p[ch, b].sum()
+            bits["alone"] += side - log_p["alone"][ch, k, b].sum()
+            r = s - guess(s, weights)
+            b = bins(r, lv["channels"])
+            bits["guess"] += escape_bits(r, lv["channels"]) - log_p["guess"][ch, k, b].sum()
             escapes += int(sum((b[c] == len(t["cdf"]) - 2).sum() for c, t in enumerate(lv["channels"])))
             symbols += s.size
             pixels += n_pixels
-        lv["channels"] = tables
-        print(f"| {lv['quality'] or 'single'} | {bits_flat / pixels:.4f} | {bits_ctx / pixels:.4f} "
-              f"| {100 * (1 - bits_ctx / bits_flat):.1f} % | {1e4 * escapes / symbols:.2f} |", flush=True)
+        lv["channels"] = tables["guess"]
+        lv["predictor"] = {"shift": SHIFT, "weights": [int(v) for v in weights.ravel()]}
+        flat, alone, guessed = (bits[k] / pixels for k in ("flat", "alone", "guess"))
+        print(f"| {lv['quality'] or 'single'} | {flat:.4f} | {alone:.4f} | {guessed:.4f} "
+              f"| {100 * (1 - guessed / alone):.1f} % | {100 * (1 - guessed / flat):.1f} % "
+              f"| {1e4 * escapes / symbols:.2f} |", flush=True)
     prior["context"] = "neighbours+channels"
     if "qualities" not in prior:
         prior["channels"] = levels[0]["channels"]
+        prior["predictor"] = levels[0]["predictor"]
     with open(os.path.join(args.model, "prior.json"), "w") as f:
         json.dump(prior, f, separators=(",", ":"))
     print(f"wrote {os.path.join(args.model, 'prior.json')}")
