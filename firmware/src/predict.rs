@@ -10,6 +10,10 @@ use crate::WireError;
 /// Weights per channel: left, top, top-left, top-right.
 pub const WEIGHTS_PER_CHANNEL: usize = 4;
 
+/// The left, top, top-left and top-right values of a position in its channel; `None` where
+/// not known (off the plane, or before the start of a span).
+pub(crate) type Neighbours = [Option<i32>; WEIGHTS_PER_CHANNEL];
+
 /// Values are clamped to `±INPUT_CAP` before they are weighted (no overflow on escaped values).
 pub const INPUT_CAP: i32 = 4096;
 
@@ -50,33 +54,14 @@ impl<'w> Predictor<'w> {
         self.weights.len() / WEIGHTS_PER_CHANNEL
     }
 
-    /// The guess for position `p` of channel `c` of a channel-major `latent` of planes of
-    /// `plane` positions, `width` per row. A neighbour is known when it lies on the plane at or
-    /// after position `first` (the start of a span); unknown ones count as 0.
-    pub(crate) fn guess(
-        &self,
-        latent: &[i32],
-        (c, p, first): (usize, usize, usize),
-        width: usize,
-        plane: usize,
-    ) -> i64 {
+    /// The guess for a value of channel `c` whose known neighbours are `near`.
+    pub(crate) fn guess(&self, c: usize, near: &Neighbours) -> i64 {
         let w = &self.weights[c * WEIGHTS_PER_CHANNEL..][..WEIGHTS_PER_CHANNEL];
-        let x = p % width;
-        let top = p.checked_sub(width);
-        let near = [
-            (x > 0).then(|| p - 1),
-            top,
-            top.filter(|_| x > 0).map(|q| q - 1),
-            top.filter(|_| x + 1 < width).map(|q| q + 1),
-        ];
-        let base = c * plane;
         let sum: i64 = near
             .iter()
             .zip(w)
-            .filter_map(|(q, &wt)| {
-                q.filter(|&q| q >= first).map(|q| {
-                    i64::from(wt) * i64::from(latent[base + q].clamp(-INPUT_CAP, INPUT_CAP))
-                })
+            .filter_map(|(v, &w)| {
+                v.map(|v| i64::from(w) * i64::from(v.clamp(-INPUT_CAP, INPUT_CAP)))
             })
             .sum();
         ((sum + (1 << (self.shift - 1))) >> self.shift).clamp(-GUESS_CAP, GUESS_CAP)
@@ -99,28 +84,22 @@ mod tests {
 
     #[test]
     fn guesses_from_the_known_neighbours() {
-        // Channel 1 of a 3 x 2 plane: left + top / 2 - top-left / 4 + top-right / 8.
+        // Channel 1: left + top / 2 - top-left / 4 + top-right / 8.
         let w = [0, 0, 0, 0, 256, 128, -64, 32];
         let pred = Predictor::new(&w, 8).unwrap();
-        let latent = [9, 9, 9, 9, 9, 9, 8, 16, 24, 40, 7, 1];
-        let guess = |p, first| pred.guess(&latent, (1, p, first), 3, 6);
-        // Position 4 (x = 1): 40 + 16 / 2 - 8 / 4 + 24 / 8 = 49.
-        assert_eq!(guess(4, 0), 49);
-        // From a span starting at 4, none of them is known: 0.
-        assert_eq!(guess(4, 4), 0);
-        // Position 3 (left edge): top and top-right, 8 / 2 + 16 / 8 = 6.
-        assert_eq!(guess(3, 0), 6);
-        // Position 5 (right edge): 7 + 24 / 2 - 16 / 4 = 15.
-        assert_eq!(guess(5, 0), 15);
-        // Position 1 (top row): 8 from the left; halves round up: 1 / 2 -> 1, -1 / 2 -> 0.
-        assert_eq!(guess(1, 0), 8);
-        let halves = Predictor::new(&[0, 0, 0, 0, 128, 0, 0, 0], 8).unwrap();
-        assert_eq!(halves.guess(&[0, 0, 0, 1, 0, 0], (1, 1, 0), 3, 3), 1);
-        assert_eq!(halves.guess(&[0, 0, 0, -1, 0, 0], (1, 1, 0), 3, 3), 0);
+        // 40 + 16 / 2 - 8 / 4 + 24 / 8 = 49.
+        assert_eq!(pred.guess(1, &[Some(40), Some(16), Some(8), Some(24)]), 49);
+        assert_eq!(pred.guess(0, &[Some(40), Some(16), Some(8), Some(24)]), 0);
+        // Only the known ones count: 16 / 2 + 24 / 8 = 11.
+        assert_eq!(pred.guess(1, &[None, Some(16), None, Some(24)]), 11);
+        assert_eq!(pred.guess(1, &[None; 4]), 0);
+        // Halves round up: 1 / 2 -> 1, -1 / 2 -> 0, -3 / 2 -> -1.
+        let halves = Predictor::new(&[128, 0, 0, 0], 8).unwrap();
+        let left = |v| halves.guess(0, &[Some(v), None, None, None]);
+        assert_eq!((left(1), left(-1), left(-3)), (1, 0, -1));
         // Escaped values are clamped before they are weighted.
-        assert_eq!(
-            halves.guess(&[0, 0, 0, i32::MIN, 0, 0], (1, 1, 0), 3, 3),
-            -i64::from(INPUT_CAP) / 2
-        );
+        assert_eq!(left(i32::MIN), -i64::from(INPUT_CAP) / 2);
+        let big = Predictor::new(&[i16::MAX; 4], 1).unwrap();
+        assert_eq!(big.guess(0, &[Some(i32::MAX); 4]), GUESS_CAP);
     }
 }

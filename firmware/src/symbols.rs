@@ -14,7 +14,7 @@
 
 use crate::WireError;
 use crate::cdf::Cdf;
-use crate::predict::Predictor;
+use crate::predict::{Neighbours, Predictor};
 use crate::rans::{Decoder, Encoder};
 
 /// Tables per channel with [`Context::Neighbours`].
@@ -138,21 +138,49 @@ impl<'t, 'c> Tables<'t, 'c> {
         self.plane
     }
 
-    /// The table of position `p` of channel `c`; `latent` holds the values coded before it
-    /// from position `first` on, `earlier` of them non-zero at position `p` (with
+    /// The table and the guess of position `p` of channel `c`; `latent` holds the values coded
+    /// before it from position `first` on, `earlier` of them non-zero at position `p` (with
     /// [`Context::NeighboursAndChannels`]; ignored otherwise).
-    fn table(&self, latent: &[i32], c: usize, p: usize, first: usize, earlier: u32) -> &Cdf<'c> {
+    fn coding(
+        &self,
+        latent: &[i32],
+        (c, p, first): (usize, usize, usize),
+        earlier: u32,
+    ) -> (&Cdf<'c>, i64) {
+        let near = self.neighbours(latent, c, p, first);
+        let guess = self.predictor.map_or(0, |pr| pr.guess(c, &near));
+        (self.table(c, &near, earlier), guess)
+    }
+
+    /// The left, top, top-left and top-right values of position `p` of channel `c`, each known
+    /// when it lies on the plane at or after position `first`.
+    fn neighbours(&self, latent: &[i32], c: usize, p: usize, first: usize) -> Neighbours {
+        let plane = &latent[c * self.plane..][..self.plane];
+        let at = |q: usize| (q >= first).then(|| plane[q]);
+        let x = p % self.width;
+        let (left, right) = (x > 0, x + 1 < self.width);
+        let top = p.checked_sub(self.width);
+        [
+            if left { at(p - 1) } else { None },
+            top.and_then(at),
+            top.filter(|_| left).and_then(|q| at(q - 1)),
+            top.filter(|_| right).and_then(|q| at(q + 1)),
+        ]
+    }
+
+    /// The table of channel `c` that `near` and `earlier` pick.
+    fn table(&self, c: usize, near: &Neighbours, earlier: u32) -> &Cdf<'c> {
         let classes = self.context.classes();
         let class = match self.context {
             Context::None => 0,
-            Context::Neighbours => match self.activity(latent, c, p, first) {
+            Context::Neighbours => match activity(near) {
                 None => CONTEXT_CLASSES - 1,
                 Some(a @ 0..=2) => a as usize,
                 Some(3..=4) => 3,
                 Some(5..=7) => 4,
                 Some(_) => 5,
             },
-            Context::NeighboursAndChannels => match self.activity(latent, c, p, first) {
+            Context::NeighboursAndChannels => match activity(near) {
                 None => match earlier {
                     0..=1 => 11,
                     2..=7 => 12,
@@ -172,36 +200,20 @@ impl<'t, 'c> Tables<'t, 'c> {
         };
         &self.cdfs[c * classes + class]
     }
+}
 
-    /// The guess taken off position `p` of channel `c` (0 without a predictor).
-    fn guess(&self, latent: &[i32], c: usize, p: usize, first: usize) -> i64 {
-        self.predictor.map_or(0, |pr| {
-            pr.guess(latent, (c, p, first), self.width, self.plane)
-        })
-    }
-
-    /// The neighbours' activity `3 · weighted sum / known weight` of position `p` of channel
-    /// `c` (see [`Context::Neighbours`]); `None` when no neighbour is known.
-    fn activity(&self, latent: &[i32], c: usize, p: usize, first: usize) -> Option<u32> {
-        let base = c * self.plane;
-        let at = |q: Option<usize>| {
-            q.filter(|&q| q >= first)
-                .map(|q| latent[base + q].unsigned_abs().min(MAGNITUDE_CAP))
-        };
-        let x = p % self.width;
-        let top = p.checked_sub(self.width);
-        let near = [
-            (2, at((x > 0).then(|| p - 1))),
-            (2, at(top)),
-            (1, at(top.filter(|_| x > 0).map(|q| q - 1))),
-            (1, at(top.filter(|_| x + 1 < self.width).map(|q| q + 1))),
-        ];
-        let (sum, weight) = near.iter().fold((0, 0), |(sum, weight), &(w, m)| match m {
-            Some(m) => (sum + w * m, weight + w),
+/// The neighbours' activity `3 · weighted sum / known weight` (see [`Context::Neighbours`]);
+/// `None` when no neighbour is known.
+fn activity(near: &Neighbours) -> Option<u32> {
+    const WEIGHTS: [u32; 4] = [2, 2, 1, 1];
+    let (sum, weight) = near
+        .iter()
+        .zip(WEIGHTS)
+        .fold((0, 0), |(sum, weight), (v, w)| match v {
+            Some(v) => (sum + w * v.unsigned_abs().min(MAGNITUDE_CAP), weight + w),
             None => (sum, weight),
         });
-        (weight > 0).then(|| 3 * sum / weight)
-    }
+    (weight > 0).then(|| 3 * sum / weight)
 }
 
 /// Worst-case coded size of `elements` latent values, for sizing the encoder's buffer.
@@ -306,8 +318,7 @@ pub fn encode_span<'o>(
             }
             earlier -= u32::from(v != 0);
         }
-        let cdf = tables.table(latent, c, p, span.first, earlier);
-        let guess = tables.guess(latent, c, p, span.first);
+        let (cdf, guess) = tables.coding(latent, (c, p, span.first), earlier);
         let s = i64::from(v) - guess - i64::from(cdf.offset());
         if (0..i64::from(cdf.symbols())).contains(&s) {
             enc.put(cdf, s as u32)?;
@@ -350,8 +361,7 @@ pub fn decode_span(
         if c == 0 {
             earlier = 0;
         }
-        let cdf = tables.table(latent, c, p, span.first, earlier);
-        let guess = tables.guess(latent, c, p, span.first);
+        let (cdf, guess) = tables.coding(latent, (c, p, span.first), earlier);
         let value = i32::try_from(decode_value(&mut dec, cdf)? + guess).map_err(|_| {
             WireError::CorruptPayload {
                 reason: "decoded value outside i32",
@@ -541,14 +551,29 @@ mod tests {
         assert_eq!(tables.channels(), 1);
         // The last value (right edge, no top-right): 3 · (2·3 + 2·2 + 2) / 5 = 7, class 4.
         let latent = [0, 0, 0, 0, 2, 1, 2, 2, 0, 0, 3, 4];
-        assert!(core::ptr::eq(tables.table(&latent, 0, 11, 0, 0), &cdfs[4]));
+        assert!(core::ptr::eq(
+            tables.coding(&latent, (0, 11, 0), 0).0,
+            &cdfs[4]
+        ));
         // Before the span's first position, neighbours are not known.
-        assert!(core::ptr::eq(tables.table(&latent, 0, 11, 11, 0), &cdfs[6]));
+        assert!(core::ptr::eq(
+            tables.coding(&latent, (0, 11, 11), 0).0,
+            &cdfs[6]
+        ));
         // Only the left (3) known: a = 3 · 2 · 3 / 2 = 9, class 5.
-        assert!(core::ptr::eq(tables.table(&latent, 0, 11, 10, 0), &cdfs[5]));
-        assert!(core::ptr::eq(tables.table(&latent, 0, 0, 0, 0), &cdfs[6]));
+        assert!(core::ptr::eq(
+            tables.coding(&latent, (0, 11, 10), 0).0,
+            &cdfs[5]
+        ));
+        assert!(core::ptr::eq(
+            tables.coding(&latent, (0, 0, 0), 0).0,
+            &cdfs[6]
+        ));
         // At the left edge: 3 · (2 |top| 2 + |top-right| 1) / 3 = 5, class 4.
-        assert!(core::ptr::eq(tables.table(&latent, 0, 8, 0, 0), &cdfs[4]));
+        assert!(core::ptr::eq(
+            tables.coding(&latent, (0, 8, 0), 0).0,
+            &cdfs[4]
+        ));
         round_trips_whole_and_from(&latent, &tables, 5);
         assert!(Tables::new(&cdfs[..6], Context::Neighbours, 4, 3).is_err());
     }
@@ -563,7 +588,7 @@ mod tests {
         let tables = Tables::new(&cdfs, Context::NeighboursAndChannels, 4, 3).unwrap();
         assert_eq!(tables.channels(), 3);
         let class = |latent: &[i32], c, p, first, earlier| {
-            let t = tables.table(latent, c, p, first, earlier);
+            let t = tables.coding(latent, (c, p, first), earlier).0;
             (0..CHANNEL_CONTEXT_CLASSES)
                 .find(|&k| core::ptr::eq(t, &cdfs[c * CHANNEL_CONTEXT_CLASSES + k]))
                 .unwrap()
