@@ -23,7 +23,7 @@ pub const CONTEXT_CLASSES: usize = 7;
 /// Tables per channel with [`Context::NeighboursAndChannels`].
 pub const CHANNEL_CONTEXT_CLASSES: usize = 14;
 
-/// Neighbour magnitudes are capped here before they are summed (no overflow on escaped values).
+/// Neighbour magnitudes (or distances from the guess) are capped here before they are summed.
 const MAGNITUDE_CAP: u32 = 64;
 
 /// Longest escape: `n - 1` for a distance below `2^34` (a value minus a guess minus an offset).
@@ -38,8 +38,8 @@ pub enum Context {
     /// top-left and top-right values in the same channel; one is known when it lies on the plane
     /// and, in a span, at or after its first position. With none known, the value takes the
     /// channel's last table (class 6, no context: the first value of a plane or of a span).
-    /// Otherwise the magnitudes of the known ones, weighted 2 (left, top) and 1 (the diagonals),
-    /// give the activity `a = 3 · weighted sum / known weight` (integer division): with all four
+    /// Otherwise the magnitudes of the known ones (their distances from the value's guess, with a
+    /// [`Predictor`]), weighted 2 (left, top) and 1 (the diagonals), give the activity `a = 3 · weighted sum / known weight` (integer division): with all four
     /// known, `a = l + t + (tl + tr) / 2`; with fewer, the same scale, so a span's values, which
     /// rarely see the row above, pick the classes they would have in the whole plane. `a` picks
     /// class 0 for 0, 1 for 1, 2 for 2, 3 for 3..=4, 4 for 5..=7 and 5 from 8 up.
@@ -149,7 +149,7 @@ impl<'t, 'c> Tables<'t, 'c> {
     ) -> (&Cdf<'c>, i64) {
         let near = self.neighbours(latent, c, p, first);
         let guess = self.predictor.map_or(0, |pr| pr.guess(c, &near));
-        (self.table(c, &near, earlier), guess)
+        (self.table(c, activity(&near, guess), earlier), guess)
     }
 
     /// The left, top, top-left and top-right values of position `p` of channel `c`, each known
@@ -168,19 +168,19 @@ impl<'t, 'c> Tables<'t, 'c> {
         ]
     }
 
-    /// The table of channel `c` that `near` and `earlier` pick.
-    fn table(&self, c: usize, near: &Neighbours, earlier: u32) -> &Cdf<'c> {
+    /// The table of channel `c` that the neighbours' `activity` and `earlier` pick.
+    fn table(&self, c: usize, activity: Option<u32>, earlier: u32) -> &Cdf<'c> {
         let classes = self.context.classes();
         let class = match self.context {
             Context::None => 0,
-            Context::Neighbours => match activity(near) {
+            Context::Neighbours => match activity {
                 None => CONTEXT_CLASSES - 1,
                 Some(a @ 0..=2) => a as usize,
                 Some(3..=4) => 3,
                 Some(5..=7) => 4,
                 Some(_) => 5,
             },
-            Context::NeighboursAndChannels => match activity(near) {
+            Context::NeighboursAndChannels => match activity {
                 None => match earlier {
                     0..=1 => 11,
                     2..=7 => 12,
@@ -202,15 +202,20 @@ impl<'t, 'c> Tables<'t, 'c> {
     }
 }
 
-/// The neighbours' activity `3 · weighted sum / known weight` (see [`Context::Neighbours`]);
-/// `None` when no neighbour is known.
-fn activity(near: &Neighbours) -> Option<u32> {
+/// The neighbours' activity `3 · weighted sum / known weight` of their distances from `guess`
+/// (see [`Context::Neighbours`]); `None` when no neighbour is known.
+fn activity(near: &Neighbours, guess: i64) -> Option<u32> {
     const WEIGHTS: [u32; 4] = [2, 2, 1, 1];
     let (sum, weight) = near
         .iter()
         .zip(WEIGHTS)
         .fold((0, 0), |(sum, weight), (v, w)| match v {
-            Some(v) => (sum + w * v.unsigned_abs().min(MAGNITUDE_CAP), weight + w),
+            Some(v) => {
+                let m = (i64::from(*v) - guess)
+                    .unsigned_abs()
+                    .min(MAGNITUDE_CAP.into());
+                (sum + w * m as u32, weight + w)
+            }
             None => (sum, weight),
         });
     (weight > 0).then(|| 3 * sum / weight)
@@ -576,6 +581,26 @@ mod tests {
         ));
         round_trips_whole_and_from(&latent, &tables, 5);
         assert!(Tables::new(&cdfs[..6], Context::Neighbours, 4, 3).is_err());
+    }
+
+    #[test]
+    fn with_a_predictor_the_class_sees_distances_from_the_guess() {
+        let raw = context_cdfs();
+        let cdfs: [Cdf; CONTEXT_CLASSES] = core::array::from_fn(|k| Cdf::new(-1, &raw[k]).unwrap());
+        let plain = Tables::new(&cdfs, Context::Neighbours, 4, 3).unwrap();
+        // The guess is the left value.
+        let weights = [256, 0, 0, 0];
+        let tables = plain
+            .with_predictor(Predictor::new(&weights, 8).unwrap())
+            .unwrap();
+        let latent = [0, 0, 0, 0, 0, 0, 9, 9, 0, 0, 9, 9];
+        // Position 11: left, top and top-left are 9. Their magnitudes: a = 27, class 5; their
+        // distances from the guess 9: a = 0, class 0.
+        let (t, guess) = plain.coding(&latent, (0, 11, 0), 0);
+        assert!(core::ptr::eq(t, &cdfs[5]) && guess == 0);
+        let (t, guess) = tables.coding(&latent, (0, 11, 0), 0);
+        assert!(core::ptr::eq(t, &cdfs[0]) && guess == 9);
+        round_trips_whole_and_from(&latent, &tables, 5);
     }
 
     #[test]

@@ -8,9 +8,10 @@ is one of fourteen of its channel (`latent_wire::symbols::Context::NeighboursAnd
 picked by two things coded before it:
 - its neighbours, the left, top, top-left and top-right symbols of the same channel; one is known
   when it is on the plane (and, in a packet's span, at or after the span's first position). Their
-  activity a = 3 * (2|left| + 2|top| + |top-left| + |top-right|) / (the known ones' weights, 2, 2,
-  1, 1), integer division, magnitudes over 64 counted as 64; with all four known that is
-  |left| + |top| + (|top-left| + |top-right|) / 2;
+  activity a = 3 * (2|left - g| + 2|top - g| + |top-left - g| + |top-right - g|) / (the known
+  ones' weights, 2, 2, 1, 1), where g is the symbol's guess (below), integer division, distances
+  over 64 counted as 64; with all four known that is |left - g| + |top - g| + (|top-left - g| +
+  |top-right - g|) / 2;
 - n, how many of the channels before it are non-zero at the same position.
 With a neighbour known, a + n // 3 picks class 0..3 for 0..3, 4 for 4..5, 5 for 6..7, 6 for 8..10,
 7 for 11..14, 8 for 15..20, 9 for 21..28, 10 from 29 up. With none known (a plane's or span's
@@ -21,10 +22,11 @@ weights over the left, top, top-left and top-right symbols (the known ones; clam
 scaled by 2^SHIFT; the guess (sum + 2^(SHIFT-1)) >> SHIFT is taken off the symbol before it is
 coded. The weights are least squares on the training photos' symbols, rounded to 16-bit integers.
 
-The tables are counts of the encoder's symbols minus their guesses on the training photos (each at max side 1024 and
-512, edge-padded to a multiple of 16 as the runtime pads), per level, channel and class, over the
-learned table's range plus its escape symbol, smoothed towards the learned factorized table with
-ALPHA pseudo-observations, then rounded to 16-bit integer frequencies (every symbol >= 1).
+The tables are counts of the encoder's symbols minus their guesses on the training photos (each
+at max side 1024 and 512, edge-padded to a multiple of 16 as the runtime pads), per level, channel
+and class, over the learned table's range plus its escape symbol, smoothed towards the learned
+factorized table with ALPHA pseudo-observations, then rounded to 16-bit integer frequencies (every
+symbol >= 1).
 
 Reads prior.factorized.json (the learned factorized prior that train.py / train_rate.py write) and
 writes prior.json with the same levels, gains and ranges. Prints, per level, the validation
@@ -78,19 +80,20 @@ def scaled(path, max_side):
     return img
 
 
-def classes(symbols):
-    """Context class of every symbol of a C x H x W latent coded whole, as latent-wire computes it,
-    and the class it would have with no neighbour known (as at the first position of a span)."""
-    a = np.minimum(np.abs(symbols), MAGNITUDE_CAP)
-    c, h, w = a.shape
-    p = np.zeros((c, h + 1, w + 2), a.dtype)
-    p[:, 1:, 1:-1] = a
-    known = np.zeros((1, h + 1, w + 2), a.dtype)
+def classes(symbols, guesses):
+    """Context class of every symbol of a C x H x W latent coded whole, as latent-wire computes it
+    (the neighbours' distances from the symbol's guess), and the class it would have with no
+    neighbour known (as at the first position of a span)."""
+    c, h, w = symbols.shape
+    p = np.zeros((c, h + 1, w + 2), np.int64)
+    p[:, 1:, 1:-1] = symbols
+    known = np.zeros((1, h + 1, w + 2), np.int64)
     known[:, 1:, 1:-1] = 1
     # (weight, rows, columns) of left, top, top-left, top-right in the padded planes.
     near = [(2, slice(1, None), slice(None, -2)), (2, slice(None, -1), slice(1, -1)),
             (1, slice(None, -1), slice(None, -2)), (1, slice(None, -1), slice(2, None))]
-    total = sum(wt * p[:, r, col] for wt, r, col in near)
+    total = sum(wt * known[:, r, col] * np.minimum(np.abs(p[:, r, col] - guesses), MAGNITUDE_CAP)
+                for wt, r, col in near)
     weight = sum(wt * known[:, r, col] for wt, r, col in near)
     act = 3 * total // np.maximum(weight, 1)
     nonzero = (symbols != 0).astype(np.int64)
@@ -161,8 +164,9 @@ def count_tables(train_s, weights, factorized, width):
     channels = len(factorized)
     counts = np.zeros((channels, CLASSES, width))
     for s in train_s:
-        k, alone = classes(s)
-        b = bins(s - guess(s, weights), factorized)
+        g = guess(s, weights)
+        k, alone = classes(s, g)
+        b = bins(s - g, factorized)
         ch = np.broadcast_to(np.arange(channels)[:, None, None], s.shape)
         # Classes 0..10 count the symbols that pick them; 11..13 (no neighbour known, rare
         # in a whole plane, the first position of every span) count every symbol by n.
@@ -223,13 +227,15 @@ def main():
         pixels = escapes = symbols = 0
         for m, n_pixels in val_mu:
             s = quantize(m)
-            k, _ = classes(s)
+            k, _ = classes(s, 0)
             ch = np.broadcast_to(np.arange(channels)[:, None, None], s.shape)
             b = bins(s, lv["channels"])
             side = escape_bits(s, lv["channels"])
             bits["flat"] += side - flat_log_p[ch, b].sum()
             bits["alone"] += side - log_p["alone"][ch, k, b].sum()
-            r = s - guess(s, weights)
+            g = guess(s, weights)
+            r = s - g
+            k, _ = classes(s, g)
             b = bins(r, lv["channels"])
             bits["guess"] += escape_bits(r, lv["channels"]) - log_p["guess"][ch, k, b].sum()
             escapes += int(sum((b[c] == len(t["cdf"]) - 2).sum() for c, t in enumerate(lv["channels"])))
