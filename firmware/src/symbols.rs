@@ -39,8 +39,9 @@ pub enum Context {
     /// and, in a span, at or after its first position. With none known, the value takes the
     /// channel's last table (class 6, no context: the first value of a plane or of a span).
     /// Otherwise the magnitudes of the known ones (their distances from the value's guess, with a
-    /// [`Predictor`]), weighted 2 (left, top) and 1 (the diagonals), give the activity `a = 3 · weighted sum / known weight` (integer division): with all four
-    /// known, `a = l + t + (tl + tr) / 2`; with fewer, the same scale, so a span's values, which
+    /// [`Predictor`]), weighted 2 (left, top) and 1 (the diagonals), give the activity
+    /// `a = 3 · weighted sum / known weight` (integer division): with all four known,
+    /// `a = l + t + (tl + tr) / 2`; with fewer, the same scale, so a span's values, which
     /// rarely see the row above, pick the classes they would have in the whole plane. `a` picks
     /// class 0 for 0, 1 for 1, 2 for 2, 3 for 3..=4, 4 for 5..=7 and 5 from 8 up.
     Neighbours,
@@ -485,24 +486,8 @@ mod tests {
         decode(coded, &predicted, &mut out).unwrap();
         assert_eq!(out, latent);
         // Extremes: value minus guess falls outside i32.
-        let extremes = [
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            4096,
-            i32::MIN,
-            i32::MAX,
-            -4096,
-            0,
-            0,
-            0,
-            0,
-        ];
+        let mut extremes = [0; 16];
+        extremes[8..12].copy_from_slice(&[4096, i32::MIN, i32::MAX, -4096]);
         let coded = encode(&extremes, &predicted, &mut b).unwrap();
         decode(coded, &predicted, &mut out).unwrap();
         assert_eq!(out, extremes);
