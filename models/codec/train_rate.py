@@ -21,6 +21,9 @@ checkpoint's, its levels are re-levelled: gains interpolated in log-lambda. --re
 the latent channels the VAE has collapsed to the prior (no signal, ignored by the decoder), which no
 amount of further training brings back, and fits the priors to the new signal.
 
+--time-budget SECONDS trains for a wall-clock budget instead of --steps, the one-cycle learning rate following
+the clock: train_on_device.sh runs it so on a lent GPU machine (README.md, "Training on a GPU").
+
 --ste feeds the decoder the rounded latent it gets from a file, round(mu * g), with a straight-through
 gradient (plus the posterior noise), while the rate keeps the noisy proxy: mixed quantization.
 
@@ -59,6 +62,17 @@ from train import (LATENT, STRIDE, CDF_PRECISION, DECODER_CHANNELS, ENCODER_CHAN
                    ideal_bits, load_photos, random_crops, pad_to_stride, psnr)
 
 BASE_LAMBDA = 0.005
+
+
+def one_cycle(done, peak, warmup=0.05, start_div=25.0, final_div=20.0):
+    """The learning rate at fraction `done` of a run (PyTorch's OneCycleLR, cosine phases): from
+    peak / start_div up to peak over the first `warmup` of the run, then down to peak / start_div / final_div."""
+    lo, end = peak / start_div, peak / start_div / final_div
+    if done < warmup:
+        a, b, f = lo, peak, done / warmup
+    else:
+        a, b, f = peak, end, (done - warmup) / (1.0 - warmup)
+    return b + (a - b) * (1.0 + math.cos(math.pi * min(f, 1.0))) / 2.0
 
 
 def lambdas(lo, hi, n):
@@ -260,6 +274,8 @@ def main():
     ap.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)))
     ap.add_argument("--base", default=None, help="stage-1 checkpoint (default: --out/checkpoint.pt)")
     ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--time-budget", type=float, default=0.0, metavar="SECONDS",
+                    help="train for this wall-clock budget instead of --steps (the schedule follows the clock)")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--crop", type=int, default=192)
     ap.add_argument("--lambda-lo", type=float, default=0.001)
@@ -293,6 +309,8 @@ def main():
     resumed = args.export_only or args.resume  # then checkpoint_rate.pt holds every weight
     if resumed:
         state, old, trained = load_checkpoint(ckpt)
+        if args.export_only:
+            lmb = list(old)  # export what was trained, whatever --lambda-lo/--lambda-hi say
     else:
         trained = (ENCODER_CHANNELS, DECODER_CHANNELS)
     base = Codec(*trained)
@@ -300,7 +318,7 @@ def main():
         base.load_state_dict(torch.load(args.base or os.path.join(args.out, "checkpoint.pt"), map_location="cpu"))
     model = VariableRate(base, lmb)
     model.ste = args.ste
-    t0 = time.time()
+    t0, steps_run = time.time(), 0
     if resumed:
         if np.allclose(old, lmb):
             model.load_state_dict(state)
@@ -320,11 +338,14 @@ def main():
             dead = revive_collapsed(model, photos, rng)
             print(f"revived {len(dead)} collapsed latent channels: {dead.tolist()}", flush=True)
         model.to(args.device)
+        torch.backends.cudnn.benchmark = True  # one crop size all run: let cuDNN pick its kernels once
         opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05,
-                                                    final_div_factor=20)
-        stats = [[0.0, 0.0, 0] for _ in lmb]
-        for step in range(1, args.steps + 1):
+        stats = torch.zeros(len(lmb), 3, device=args.device)  # per level: PSNR sum, bpp sum, batches
+        start, step, done = time.time(), 0, 0.0
+        while done < 1.0:
+            step += 1
+            for group in opt.param_groups:
+                group["lr"] = one_cycle(done, args.lr)
             q = rng.randrange(len(lmb))
             x = random_crops(photos, args.batch, args.crop, rng).to(args.device)
             x_hat, bits, gauss_kl = model(x, q)
@@ -335,18 +356,19 @@ def main():
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
-            sched.step()
-            s = stats[q]
-            s[0] += 10 * math.log10(1 / mse.item())
-            s[1] += (bits / pixels).item()
-            s[2] += 1
-            if step % 200 == 0 or step == args.steps:
-                line = " ".join(f"q{i + 1}:{a / max(n, 1):.2f}dB/{b / max(n, 1):.3f}" for i, (a, b, n) in enumerate(stats))
+            # Kept on the device: reading a number back each step would stall a GPU.
+            stats[q] += torch.stack([-10 * torch.log10(mse.detach()), bits.detach() / pixels, torch.ones_like(mse)])
+            done = time.time() - start if args.time_budget else step
+            done /= args.time_budget or args.steps
+            if step % 200 == 0 or done >= 1.0:
+                line = " ".join(f"q{i + 1}:{a / max(n, 1):.2f}dB/{b / max(n, 1):.3f}"
+                                for i, (a, b, n) in enumerate(stats.tolist()))
                 print(f"step {step} {time.time() - t0:.0f}s {line}", flush=True)
-                stats = [[0.0, 0.0, 0] for _ in lmb]
+                stats.zero_()
                 save(model, lmb, ckpt)
         model.cpu()
         save(model, lmb, ckpt)
+        steps_run = step
     model.eval()
     train.export(Codec_view(model), args.out)
     qualities = []
@@ -363,8 +385,10 @@ def main():
     paths = sorted(glob.glob(os.path.join(args.data, "val", "*")))
     if args.val_limit:
         paths = paths[:args.val_limit]
+    if not paths:
+        print(f"no validation photos in {os.path.join(args.data, 'val')}: run --export-only where they are")
     rows = []
-    for q in range(len(lmb)):
+    for q in range(len(lmb) if paths else 0):
         for path in paths:
             rgb = np.asarray(Image.open(path).convert("RGB"))
             bpp, p = code_image(model, q, qualities[q]["channels"], rgb)
@@ -373,7 +397,7 @@ def main():
         print(f"quality {q + 1}: {np.mean([r['bpp'] for r in sel]):.3f} bpp {np.mean([r['psnr'] for r in sel]):.2f} dB",
               flush=True)
     record = os.path.join(args.out, "metrics_rate.json")
-    train_run = vars(args) | {"lambdas": lmb, "seconds": round(time.time() - t0)}
+    train_run = vars(args) | {"lambdas": lmb, "seconds": round(time.time() - t0), "steps_run": steps_run}
     if args.export_only and os.path.exists(record):
         with open(record) as f:
             train_run = json.load(f)["train"]  # the training run's record, not this export's
