@@ -3,14 +3,14 @@
 
 A device machine (see README.md, "Training on a GPU") has no network and takes at most 64 MiB of
 working tree and carried files. The 145 training photos of gather-images.sh are 62 MB; train_rate.py
-reads them at max side 1024 and 512 anyway, so this writes each one at max side 1024 (Lanczos, as
+reads them at max side 1024 and 512 anyway, so this writes each one at max side 1024 (train.shrink, as
 train.load_photos resizes) as a JPEG at quality 95 without chroma subsampling: about 26 MB in all,
 47 dB PSNR from the resized photo on the mean, above what the codec reaches. Validation photos are not
 packed: the validation runs here, from the returned checkpoint (train_rate.py --export-only).
 
     python3 models/codec/pack_photos.py --data DIR [--out models/codec/.pack]
 
-then `--data models/codec/.pack` on the device. Needs pillow.
+then `--data models/codec/.pack` on the device. Needs pillow, and torch through train.py.
 """
 
 import argparse
@@ -18,6 +18,8 @@ import glob
 import os
 
 from PIL import Image
+
+from train import shrink
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAX_SIDE = 1024
@@ -35,10 +37,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     total = 0
     for path in paths:
-        im = Image.open(path).convert("RGB")
-        scale = MAX_SIDE / max(im.size)
-        if scale < 1:
-            im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.LANCZOS)
+        im = shrink(Image.open(path).convert("RGB"), MAX_SIDE)
         name = os.path.join(out, os.path.splitext(os.path.basename(path))[0] + ".jpg")
         im.save(name, "JPEG", quality=95, subsampling=0)
         total += os.path.getsize(name)

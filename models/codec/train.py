@@ -188,15 +188,16 @@ class Codec(nn.Module):
         return x_hat, bits, gauss_kl
 
 
+def shrink(im, max_side):
+    """`im` resized (Lanczos) so that its longer side is at most `max_side`; never enlarged."""
+    scale = max_side / max(im.size)
+    if scale >= 1:
+        return im
+    return im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.LANCZOS)
+
+
 def load_photos(pattern, max_side):
-    photos = []
-    for path in sorted(glob.glob(pattern)):
-        im = Image.open(path).convert("RGB")
-        scale = max_side / max(im.size)
-        if scale < 1:
-            im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.LANCZOS)
-        photos.append(np.asarray(im))
-    return photos
+    return [np.asarray(shrink(Image.open(path).convert("RGB"), max_side)) for path in sorted(glob.glob(pattern))]
 
 
 def random_crops(photos, batch, size, rng):
