@@ -200,7 +200,9 @@ def load_photos(pattern, max_side):
     return [np.asarray(shrink(Image.open(path).convert("RGB"), max_side)) for path in sorted(glob.glob(pattern))]
 
 
-def random_crops(photos, batch, size, rng):
+def random_crops(photos, batch, size, rng, device="cpu"):
+    """`batch` random `size` crops of `photos`, half of them mirrored, as floats in [0, 1] on `device` (moved
+    as bytes: converting there is most of the work when a GPU trains)."""
     out = np.empty((batch, size, size, 3), np.uint8)
     for i in range(batch):
         while True:
@@ -212,7 +214,7 @@ def random_crops(photos, batch, size, rng):
         if rng.random() < 0.5:
             crop = crop[:, ::-1]
         out[i] = crop
-    return torch.from_numpy(out).permute(0, 3, 1, 2).float().div(255.0)
+    return torch.from_numpy(out).to(device).permute(0, 3, 1, 2).float().div(255.0)
 
 
 def pad_to_stride(x):
@@ -346,7 +348,7 @@ def main():
                                                 final_div_factor=20)
     t0 = time.time()
     for step in range(1, args.steps + 1):
-        x = random_crops(photos, args.batch, args.crop, rng).to(args.device)
+        x = random_crops(photos, args.batch, args.crop, rng, args.device)
         x_hat, bits, gauss_kl = model(x)
         pixels = x.shape[0] * x.shape[2] * x.shape[3]
         mse = F.mse_loss(x_hat, x)

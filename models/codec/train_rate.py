@@ -347,7 +347,7 @@ def main():
             for group in opt.param_groups:
                 group["lr"] = one_cycle(done, args.lr)
             q = rng.randrange(len(lmb))
-            x = random_crops(photos, args.batch, args.crop, rng).to(args.device)
+            x = random_crops(photos, args.batch, args.crop, rng, args.device)
             x_hat, bits, gauss_kl = model(x, q)
             pixels = x.shape[0] * x.shape[2] * x.shape[3]
             mse = F.mse_loss(x_hat, x)
