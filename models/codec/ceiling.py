@@ -15,7 +15,6 @@ Then the means. Usage: python3 ceiling.py DIR/val --train DIR/train [--iters 300
 
 import argparse
 import glob
-import math
 import os
 
 import numpy as np
@@ -23,14 +22,10 @@ import torch
 from PIL import Image
 
 from jpeg_reference import psnr, webp_at_bpp
-from train import Codec, pad_to_stride, shrink
+from train import Codec, pad_to_stride, shrink, to_rgb8, to_tensor
 from train_rate import VariableRate, load_checkpoint
 
 BLOCK, KEEP = 16, 128
-
-
-def to_bytes(x, h, w):
-    return (x[0, :, :h, :w].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
 
 
 def blocks(rgb):
@@ -52,8 +47,11 @@ def linear_basis(paths, side, rng):
 
 def linear_psnr(rgb, mean, basis):
     b = blocks(rgb) - mean
-    approx = np.clip(np.round(b @ basis.T @ basis + mean), 0, 255)
-    return 10 * math.log10(255 ** 2 / np.mean((approx - b - mean) ** 2))
+    return psnr(np.clip(np.round(b @ basis.T @ basis + mean), 0, 255), b + mean)
+
+
+def line(name, values):
+    return f"{name[:28]:28} " + " ".join(f"{v:{n}.2f}" for v, n in zip(values, (6, 11, 10, 8, 8)))
 
 
 def main():
@@ -78,10 +76,10 @@ def main():
     print(f"{'photo':28} {'q8':>6} {'decoder top':>11} {'linear 128':>10} {'WebP 0.5':>8} {'WebP 1.0':>8}")
     for path in sorted(glob.glob(os.path.join(args.val, "*"))):
         rgb = np.asarray(shrink(Image.open(path).convert("RGB"), args.side))
-        x = torch.tensor(rgb).permute(2, 0, 1)[None].float().div(255.0)
+        x = to_tensor(rgb)
         xp, h, w = pad_to_stride(x)
         latent = torch.round(model.encoder(xp)[0] * g) * h_inv
-        q8 = psnr(rgb, to_bytes(model.decoder(latent), h, w))
+        q8 = psnr(rgb, to_rgb8(model.decoder(latent)[..., :h, :w]))
         z = latent.clone().requires_grad_(True)
         opt = torch.optim.Adam([z], lr=0.02)
         for _ in range(args.iters):
@@ -90,14 +88,12 @@ def main():
             loss.backward()
             opt.step()
         with torch.no_grad():
-            top = psnr(rgb, to_bytes(model.decoder(z), h, w))
+            top = psnr(rgb, to_rgb8(model.decoder(z)[..., :h, :w]))
         row = [q8, top, linear_psnr(rgb, mean, basis),
                *(webp_at_bpp(rgb, t) or float("nan") for t in (0.5, 1.0))]
         rows.append(row)
-        print(f"{os.path.basename(path)[:28]:28} " + " ".join(f"{v:{n}.2f}" for v, n in zip(row, (6, 11, 10, 8, 8))),
-              flush=True)
-    means = np.nanmean(np.array(rows), 0)
-    print(f"{'mean':28} " + " ".join(f"{v:{n}.2f}" for v, n in zip(means, (6, 11, 10, 8, 8))))
+        print(line(os.path.basename(path), row), flush=True)
+    print(line("mean", np.nanmean(np.array(rows), 0)))
 
 
 if __name__ == "__main__":

@@ -217,6 +217,16 @@ def random_crops(photos, batch, size, rng, device="cpu"):
     return torch.from_numpy(out).to(device).permute(0, 3, 1, 2).float().div(255.0)
 
 
+def to_tensor(rgb):
+    """An H x W x 3 uint8 array as a 1 x 3 x H x W float batch in [0, 1]."""
+    return torch.tensor(rgb).permute(2, 0, 1)[None].float().div(255.0)
+
+
+def to_rgb8(x):
+    """The first image of a float batch in [0, 1] as an H x W x 3 uint8 array (clamped, rounded)."""
+    return (x[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+
+
 def pad_to_stride(x):
     h, w = x.shape[-2:]
     ph, pw = (-h) % STRIDE, (-w) % STRIDE
@@ -247,14 +257,12 @@ def ideal_bits(q, tables):
 @torch.no_grad()
 def code_image(model, tables, rgb):
     """Real quantization + ideal code length under the integer tables."""
-    x = torch.tensor(rgb).permute(2, 0, 1)[None].float().div(255.0)
-    xp, h, w = pad_to_stride(x)
+    xp, h, w = pad_to_stride(to_tensor(rgb))
     mu, _ = model.encoder(xp)
     q = torch.round(mu)[0].numpy().astype(np.int64)
     bits = ideal_bits(q, tables)
     x_hat = model.decoder(torch.from_numpy(q)[None].float())[..., :h, :w]
-    out = (x_hat[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
-    return bits / (h * w), psnr(rgb, out)
+    return bits / (h * w), psnr(rgb, to_rgb8(x_hat))
 
 
 def evaluate(model, tables, pattern):

@@ -59,7 +59,7 @@ from PIL import Image
 
 import train
 from train import (LATENT, STRIDE, CDF_PRECISION, DECODER_CHANNELS, ENCODER_CHANNELS, GDN, Codec, FactorizedPrior,
-                   ideal_bits, load_photos, random_crops, pad_to_stride, psnr)
+                   ideal_bits, load_photos, random_crops, pad_to_stride, psnr, to_rgb8, to_tensor)
 
 BASE_LAMBDA = 0.005
 
@@ -121,15 +121,13 @@ class VariableRate(nn.Module):
 @torch.no_grad()
 def code_image(model, q, tables, rgb):
     """Real rounding + ideal code length under quality q's integer tables."""
-    x = torch.tensor(rgb).permute(2, 0, 1)[None].float().div(255.0)
-    xp, h, w = pad_to_stride(x)
+    xp, h, w = pad_to_stride(to_tensor(rgb))
     mu, _ = model.encoder(xp)
     g, hinv = model.gains(q)
     y = torch.round(mu * g)[0].numpy().astype(np.int64)
     bits = ideal_bits(y, tables)
     x_hat = model.decoder(torch.from_numpy(y)[None].float() * hinv)[..., :h, :w]
-    out = (x_hat[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
-    return (bits + 44 * 8) / (h * w), psnr(rgb, out)
+    return (bits + 44 * 8) / (h * w), psnr(rgb, to_rgb8(x_hat))
 
 
 def relevel(model, state, old, channels):
