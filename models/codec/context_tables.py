@@ -23,7 +23,7 @@ scaled by 2^SHIFT; the guess (sum + 2^(SHIFT-1)) >> SHIFT is taken off the symbo
 coded. The weights are least squares on the training photos' symbols, rounded to 16-bit integers.
 
 The tables are counts of the encoder's symbols minus their guesses on the training photos (each
-at max side 1024 and 512, edge-padded to a multiple of 16 as the runtime pads), per level, channel
+at max side 1024 and 512, edge-padded to a multiple of the stride as the runtime pads), per level, channel
 and class, over the learned table's range plus its escape symbol, smoothed towards the learned
 factorized table with ALPHA pseudo-observations, then rounded to 16-bit integer frequencies (every
 symbol >= 1).
@@ -64,11 +64,11 @@ ALPHA = 16.0
 TOTAL = 1 << 16
 
 
-def planar(img):
-    """1x3xHxW in [0, 1], edge-padded to multiples of 16."""
+def planar(img, stride):
+    """1x3xHxW in [0, 1], edge-padded to multiples of the latent's stride."""
     a = np.asarray(img.convert("RGB"), np.float32) / np.float32(255)
     h, w = a.shape[:2]
-    a = np.pad(a, ((0, -h % 16), (0, -w % 16), (0, 0)), mode="edge")
+    a = np.pad(a, ((0, -h % stride), (0, -w % stride), (0, 0)), mode="edge")
     return a.transpose(2, 0, 1)[None]
 
 
@@ -195,7 +195,7 @@ def main():
     levels = prior.get("qualities") or [{"quality": None, "gain": [1.0] * prior["latent_channels"],
                                          "channels": prior["channels"]}]
     enc = ort.InferenceSession(os.path.join(args.model, "encoder.onnx"), providers=["CPUExecutionProvider"])
-    mu = lambda img: enc.run(None, {"image": planar(img)})[0][0]
+    mu = lambda img: enc.run(None, {"image": planar(img, prior["stride"])})[0][0]
     train = sorted(glob.glob(os.path.join(args.data, "train", "*")))
     val = sorted(glob.glob(os.path.join(args.data, "val", "*")))
     if not train or not val:

@@ -16,23 +16,32 @@ def psnr(a, b):
 def jpeg_at_bpp(rgb, target_bpp):
     """PSNR of Pillow JPEG (default 4:2:0) at target bpp, log-bpp interpolated over quality 1..95;
     None when no quality lands on both sides of it (never extrapolated)."""
-    return _at_bpp(rgb, target_bpp, "JPEG", range(1, 96, 2), {})
+    return at_bpp(_curve(rgb, "JPEG", range(1, 96, 2), {}), target_bpp)
 
 
 def webp_at_bpp(rgb, target_bpp):
     """Likewise for Pillow WebP (libwebp, method 6) over quality 0..100 in steps of 5."""
-    return _at_bpp(rgb, target_bpp, "WEBP", range(0, 101, 5), {"method": 6})
+    return at_bpp(webp_curve(rgb), target_bpp)
 
 
-def _at_bpp(rgb, target_bpp, fmt, qualities, options):
+def webp_curve(rgb):
+    """Pillow WebP's (bpp, PSNR) points over webp_at_bpp's qualities, sorted by bpp."""
+    return _curve(rgb, "WEBP", range(0, 101, 5), {"method": 6})
+
+
+def at_bpp(points, target_bpp):
+    """PSNR of the (bpp, PSNR) `points` (sorted by bpp) at `target_bpp`, interpolated in log-bpp; None outside."""
+    if not points[0][0] <= target_bpp <= points[-1][0]:
+        return None
+    bpps = np.log([p[0] for p in points])
+    return float(np.interp(math.log(target_bpp), bpps, [p[1] for p in points]))
+
+
+def _curve(rgb, fmt, qualities, options):
     points = []
     for q in qualities:
         buf = io.BytesIO()
         Image.fromarray(rgb).save(buf, format=fmt, quality=q, **options)
         dec = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
         points.append((8 * len(buf.getvalue()) / (rgb.shape[0] * rgb.shape[1]), psnr(rgb, dec)))
-    points.sort()
-    if not points[0][0] <= target_bpp <= points[-1][0]:
-        return None
-    bpps = np.log([p[0] for p in points])
-    return float(np.interp(math.log(target_bpp), bpps, [p[1] for p in points]))
+    return sorted(points)

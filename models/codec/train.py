@@ -65,8 +65,16 @@ class GDN(nn.Module):
         return x * norm if self.inverse else x / norm
 
 
+def last_step(stride):
+    """The stride of the latent's own layers (the mu head, the decoder's first upsampling) for a latent at
+    1/`stride` of the image: 2 at 16 (four halvings), 1 at 8 (the three stages alone)."""
+    if stride not in (8, 16):
+        raise ValueError(f"latent stride {stride}: want 8 or 16")
+    return stride // 8
+
+
 class Encoder(nn.Module):
-    def __init__(self, channels=ENCODER_CHANNELS):
+    def __init__(self, channels=ENCODER_CHANNELS, latent=LATENT, stride=STRIDE):
         super().__init__()
         c = [3, *channels]
         self.body = nn.Sequential(
@@ -74,8 +82,9 @@ class Encoder(nn.Module):
             nn.Conv2d(c[1], c[2], 5, 2, 2), GDN(c[2]),
             nn.Conv2d(c[2], c[3], 5, 2, 2), GDN(c[3]),
         )
-        self.mu = nn.Conv2d(c[3], LATENT, 5, 2, 2)
-        self.log_sigma = nn.Conv2d(c[3], LATENT, 3, 2, 1)
+        s = last_step(stride)
+        self.mu = nn.Conv2d(c[3], latent, 5, s, 2)
+        self.log_sigma = nn.Conv2d(c[3], latent, 3, s, 1)
 
     def forward(self, x):
         h = self.body(x - 0.5)
@@ -83,11 +92,17 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    def __init__(self, channels=DECODER_CHANNELS):
+    """At stride 8 the first stage does not upsample (an Identity keeps the layer indices of stride 16's, so a
+    stride-16 checkpoint's later stages load by name)."""
+
+    def __init__(self, channels=DECODER_CHANNELS, latent=LATENT, stride=STRIDE):
         super().__init__()
-        c = [LATENT, *channels]
+        self.latent = latent
+        c = [latent, *channels]
+        up = last_step(stride)
         self.body = nn.Sequential(
-            nn.Conv2d(c[0], 4 * c[1], 3, 1, 1), nn.PixelShuffle(2), GDN(c[1], inverse=True),
+            nn.Conv2d(c[0], up * up * c[1], 3, 1, 1), nn.PixelShuffle(2) if up == 2 else nn.Identity(),
+            GDN(c[1], inverse=True),
             nn.Conv2d(c[1], 4 * c[2], 3, 1, 1), nn.PixelShuffle(2), GDN(c[2], inverse=True),
             nn.Conv2d(c[2], 4 * c[3], 3, 1, 1), nn.PixelShuffle(2), GDN(c[3], inverse=True),
             nn.Conv2d(c[3], 4 * 3, 3, 1, 1), nn.PixelShuffle(2),
@@ -170,11 +185,15 @@ def quantize_pmf(probs, total):
 
 
 class Codec(nn.Module):
-    def __init__(self, encoder_channels=ENCODER_CHANNELS, decoder_channels=DECODER_CHANNELS):
+    """The VAE: `latent` channels at 1/`stride` of the image (codec-v1..v4: 128 at 16)."""
+
+    def __init__(self, encoder_channels=ENCODER_CHANNELS, decoder_channels=DECODER_CHANNELS, latent=LATENT,
+                 stride=STRIDE):
         super().__init__()
-        self.encoder = Encoder(encoder_channels)
-        self.decoder = Decoder(decoder_channels)
-        self.prior = FactorizedPrior(LATENT)
+        self.latent, self.stride = latent, stride
+        self.encoder = Encoder(encoder_channels, latent, stride)
+        self.decoder = Decoder(decoder_channels, latent, stride)
+        self.prior = FactorizedPrior(latent)
 
     def forward(self, x):
         mu, log_sigma = self.encoder(x)
@@ -227,9 +246,9 @@ def to_rgb8(x):
     return (x[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
 
 
-def pad_to_stride(x):
+def pad_to_stride(x, stride=STRIDE):
     h, w = x.shape[-2:]
-    ph, pw = (-h) % STRIDE, (-w) % STRIDE
+    ph, pw = (-h) % stride, (-w) % stride
     return F.pad(x, (0, pw, 0, ph), mode="replicate"), h, w
 
 
@@ -305,7 +324,7 @@ def export(model, out):
     latent_axes = {0: "batch", 2: "latent_height", 3: "latent_width"}
     torch.onnx.export(enc, x, os.path.join(out, "encoder.onnx"), input_names=["image"], output_names=["mu"],
                       dynamic_axes={"image": image_axes, "mu": latent_axes}, opset_version=17, dynamo=False)
-    z = torch.randn(1, LATENT, 4, 6)
+    z = torch.randn(1, model.decoder.latent, 4, 6)
     torch.onnx.export(model.decoder, z, os.path.join(out, "decoder.onnx"), input_names=["latent"],
                       output_names=["image"], dynamic_axes={"latent": latent_axes, "image": image_axes},
                       opset_version=17, dynamo=False)

@@ -92,11 +92,12 @@ class VariableRate(nn.Module):
     def __init__(self, base, lmbdas):
         super().__init__()
         self.encoder, self.decoder = base.encoder, base.decoder
+        self.latent, self.stride = base.latent, base.stride
         self.lambdas = list(lmbdas)
         init = 0.5 * torch.log(torch.tensor(lmbdas) / BASE_LAMBDA)
-        self.log_gain = nn.Parameter(init[:, None].repeat(1, LATENT))
-        self.log_inv_gain = nn.Parameter(-init[:, None].repeat(1, LATENT))
-        self.priors = nn.ModuleList([rescaled_prior(base.prior, init[i].exp().repeat(LATENT))
+        self.log_gain = nn.Parameter(init[:, None].repeat(1, self.latent))
+        self.log_inv_gain = nn.Parameter(-init[:, None].repeat(1, self.latent))
+        self.priors = nn.ModuleList([rescaled_prior(base.prior, init[i].exp().repeat(self.latent))
                                      for i in range(len(lmbdas))])
         self.ste = False
 
@@ -121,7 +122,7 @@ class VariableRate(nn.Module):
 @torch.no_grad()
 def code_image(model, q, tables, rgb):
     """Real rounding + ideal code length under quality q's integer tables."""
-    xp, h, w = pad_to_stride(to_tensor(rgb))
+    xp, h, w = pad_to_stride(to_tensor(rgb), model.stride)
     mu, _ = model.encoder(xp)
     g, hinv = model.gains(q)
     y = torch.round(mu * g)[0].numpy().astype(np.int64)
@@ -130,12 +131,12 @@ def code_image(model, q, tables, rgb):
     return (bits + 44 * 8) / (h * w), psnr(rgb, to_rgb8(x_hat))
 
 
-def relevel(model, state, old, channels):
+def relevel(model, state, old, channels, layout):
     """Load `state`, trained with quality lambdas `old`, into `model` whose levels have other lambdas.
 
     Each new level starts from the old gains interpolated in log-lambda (extrapolated past either end by
     the initial rule gain ~ sqrt(lambda)), and from the prior of the nearest old level, rescaled to match."""
-    donor = VariableRate(Codec(*channels), old)
+    donor = VariableRate(Codec(*channels, *layout), old)
     donor.load_state_dict(state)
     model.encoder.load_state_dict(donor.encoder.state_dict())
     model.decoder.load_state_dict(donor.decoder.state_dict())
@@ -171,14 +172,14 @@ def revive_collapsed(model, photos, rng, threshold=0.05):
     if len(dead) == 0:
         return dead
     enc, first = model.encoder, model.decoder.body[0]
-    fresh_mu = nn.Conv2d(enc.mu.in_channels, LATENT, enc.mu.kernel_size, 2, 2)
-    fresh_dec = nn.Conv2d(LATENT, first.out_channels, first.kernel_size, 1, 1)
+    fresh_mu = nn.Conv2d(enc.mu.in_channels, model.latent, enc.mu.kernel_size, enc.mu.stride, 2)
+    fresh_dec = nn.Conv2d(model.latent, first.out_channels, first.kernel_size, 1, 1)
     enc.mu.weight[dead] = fresh_mu.weight[dead]
     enc.mu.bias[dead] = 0.0
     enc.log_sigma.weight[dead] = 0.0
     enc.log_sigma.bias[dead] = -3.0
     first.weight[:, dead] = 0.1 * fresh_dec.weight[:, dead]
-    alive = torch.ones(LATENT, dtype=torch.bool)
+    alive = torch.ones(model.latent, dtype=torch.bool)
     alive[dead] = False
     mu = model.encoder(crops)[0]
     spread = mu[:, dead].std().item()
@@ -186,7 +187,7 @@ def revive_collapsed(model, photos, rng, threshold=0.05):
         log_gain = model.log_gain[q, alive].median()
         model.log_gain[q, dead] = log_gain
         model.log_inv_gain[q, dead] = model.log_inv_gain[q, alive].median()
-        fresh = FactorizedPrior(LATENT, init_scale=max(1.0, 3 * spread * log_gain.exp().item()))
+        fresh = FactorizedPrior(model.latent, init_scale=max(1.0, 3 * spread * log_gain.exp().item()))
         for mine, new in zip(model.priors[q].parameters(), fresh.parameters()):
             mine[dead] = new[dead]
     fit_priors(model, mu)
@@ -219,7 +220,7 @@ def widen(model, encoder_channels, decoder_channels):
     until training grows them). A (inverse) GDN keeps its gamma and beta, and the old channels'
     normalization ignores the new ones. With depth-to-space the old channels are the first 4 * c
     outputs of a convolution, so the same prefix rule holds there."""
-    wide = Codec(encoder_channels, decoder_channels)
+    wide = Codec(encoder_channels, decoder_channels, model.latent, model.stride)
     for old_part, new_part in ((model.encoder, wide.encoder), (model.decoder, wide.decoder)):
         for old, new in zip(old_part.modules(), new_part.modules()):
             if isinstance(old, nn.Conv2d):
@@ -242,20 +243,41 @@ def channels(model):
 
 
 def save(model, lmbdas, path):
-    """A checkpoint that load_checkpoint reads: the state dict with the lambdas and widths it was trained with."""
-    torch.save({"state": model.state_dict(), "lambdas": lmbdas, "channels": channels(model)}, path)
+    """A checkpoint that load_checkpoint reads: the state dict with the lambdas, widths and latent layout it was
+    trained with (written beside, then renamed: a run stopped mid-write keeps the previous checkpoint)."""
+    torch.save({"state": model.state_dict(), "lambdas": lmbdas, "channels": channels(model),
+                "layout": (model.latent, model.stride)}, path + ".tmp")
+    os.replace(path + ".tmp", path)
 
 
 def load_checkpoint(path):
-    """(state dict, the lambdas it was trained with, (encoder widths, decoder widths)); older checkpoints
-    hold no widths (they had the default ones), the oldest the bare state dict, with their lambdas in the
-    metrics_rate.json beside them."""
+    """(state dict, the lambdas it was trained with, (encoder widths, decoder widths), (latent channels,
+    stride)); older checkpoints hold no layout (codec-v4's, 128 at 16) nor widths (the default ones), the
+    oldest the bare state dict, with their lambdas in the metrics_rate.json beside them."""
     ckpt = torch.load(path, map_location="cpu")
     default = (ENCODER_CHANNELS, DECODER_CHANNELS)
     if "lambdas" in ckpt:
-        return ckpt["state"], ckpt["lambdas"], tuple(map(tuple, ckpt.get("channels", default)))
+        return (ckpt["state"], ckpt["lambdas"], tuple(map(tuple, ckpt.get("channels", default))),
+                tuple(ckpt.get("layout", (LATENT, STRIDE))))
     with open(os.path.join(os.path.dirname(path), "metrics_rate.json")) as f:
-        return ckpt, json.load(f)["train"]["lambdas"], default
+        return ckpt, json.load(f)["train"]["lambdas"], default, (LATENT, STRIDE)
+
+
+@torch.no_grad()
+def transplant(model, path):
+    """Start `model`, a latent of another layout, from the stages of the checkpoint at `path` (same widths):
+    the encoder's body and the decoder after its first convolution keep what they learned; the latent's own
+    layers (the mu and log sigma heads, the decoder's first convolution), the gains and the priors start
+    fresh."""
+    state, lmb, trained, layout = load_checkpoint(path)
+    if trained != channels(model):
+        raise SystemExit(f"{path} has stage widths {trained}, this model {channels(model)}")
+    donor = VariableRate(Codec(*trained, *layout), lmb)
+    donor.load_state_dict(state)
+    model.encoder.body.load_state_dict(donor.encoder.body.state_dict())
+    kept = {k: v for k, v in donor.decoder.state_dict().items() if not k.startswith("body.0.")}
+    missing, unexpected = model.decoder.load_state_dict(kept, strict=False)
+    assert not unexpected and all(k.startswith("body.0.") for k in missing), (missing, unexpected)
 
 
 def widths(text):
@@ -280,12 +302,23 @@ def main():
     ap.add_argument("--lambda-hi", type=float, default=0.15)
     ap.add_argument("--qualities", type=int, default=8)
     ap.add_argument("--beta", type=float, default=0.01)
+    ap.add_argument("--rate-lr-scale", type=float, default=1.0, metavar="FACTOR",
+                    help="learning rate of the gains and priors against --lr's (a fresh latent's priors and gains "
+                         "start far from where they end, in log space)")
+    ap.add_argument("--rate-warmup", type=float, default=0.0, metavar="FRACTION",
+                    help="ramp the rate terms' weight from 0 to 1 over this fraction of the run (a fresh latent "
+                         "learns to carry signal before the rate can switch channels off)")
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--device", default="cpu", help="torch device to train on (cpu, cuda)")
     ap.add_argument("--seed", type=int, default=2)
     ap.add_argument("--export-only", action="store_true")
     ap.add_argument("--resume", action="store_true", help="start from --out/checkpoint_rate.pt (a longer run)")
+    ap.add_argument("--latent", type=int, default=LATENT, help="latent channels of a new model (not --resume)")
+    ap.add_argument("--stride", type=int, choices=(8, 16), default=STRIDE,
+                    help="the latent's stride for a new model (not --resume)")
+    ap.add_argument("--transplant", metavar="CHECKPOINT", default=None,
+                    help="start a new model (--latent/--stride) from this checkpoint_rate.pt's stages, see transplant()")
     ap.add_argument("--revive", action="store_true", help="re-initialise collapsed latent channels first")
     ap.add_argument("--encoder-channels", type=widths, default=None,
                     help="widths of the encoder's three stages, e.g. 48,64,96 (default: the checkpoint's, else "
@@ -306,15 +339,18 @@ def main():
     ckpt = os.path.join(args.out, "checkpoint_rate.pt")
     resumed = args.export_only or args.resume  # then checkpoint_rate.pt holds every weight
     if resumed:
-        state, old, trained = load_checkpoint(ckpt)
+        state, old, trained, layout = load_checkpoint(ckpt)
         if args.export_only:
             lmb = list(old)  # export what was trained, whatever --lambda-lo/--lambda-hi say
     else:
-        trained = (ENCODER_CHANNELS, DECODER_CHANNELS)
-    base = Codec(*trained)
-    if not resumed:
+        trained, layout = (ENCODER_CHANNELS, DECODER_CHANNELS), (args.latent, args.stride)
+    base = Codec(*trained, *layout)
+    if not resumed and not args.transplant:
         base.load_state_dict(torch.load(args.base or os.path.join(args.out, "checkpoint.pt"), map_location="cpu"))
     model = VariableRate(base, lmb)
+    if not resumed and args.transplant:
+        transplant(model, args.transplant)
+        print(f"{layout[0]} latent channels at stride {layout[1]}, stages from {args.transplant}", flush=True)
     model.ste = args.ste
     t0, steps_run = time.time(), 0
     if resumed:
@@ -322,7 +358,7 @@ def main():
             model.load_state_dict(state)
         else:
             print(f"re-levelling from lambdas {old[0]:g}..{old[-1]:g} to {lmb[0]:g}..{lmb[-1]:g}", flush=True)
-            relevel(model, state, old, trained)
+            relevel(model, state, old, trained, layout)
     wanted = (args.encoder_channels or trained[0], args.decoder_channels or trained[1])
     if wanted != trained:
         if any(n < o for w, t in zip(wanted, trained) for n, o in zip(w, t)):
@@ -335,21 +371,28 @@ def main():
         if args.revive:
             dead = revive_collapsed(model, photos, rng)
             print(f"revived {len(dead)} collapsed latent channels: {dead.tolist()}", flush=True)
+        if args.transplant and not resumed:
+            with torch.no_grad():
+                fit_priors(model, model.encoder(random_crops(photos, 16, args.crop, rng))[0])
         model.to(args.device)
         torch.backends.cudnn.benchmark = True  # one crop size all run: let cuDNN pick its kernels once
-        opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+        rate_params = [model.log_gain, model.log_inv_gain, *model.priors.parameters()]
+        rate_ids = {id(p) for p in rate_params}
+        opt = torch.optim.Adam([{"params": [p for p in model.parameters() if id(p) not in rate_ids], "scale": 1.0},
+                                {"params": rate_params, "scale": args.rate_lr_scale}], lr=args.lr)
         stats = torch.zeros(len(lmb), 3, device=args.device)  # per level: PSNR sum, bpp sum, batches
         start, step, done = time.time(), 0, 0.0
         while done < 1.0:
             step += 1
             for group in opt.param_groups:
-                group["lr"] = one_cycle(done, args.lr)
+                group["lr"] = one_cycle(done, args.lr) * group["scale"]
             q = rng.randrange(len(lmb))
             x = random_crops(photos, args.batch, args.crop, rng, args.device)
             x_hat, bits, gauss_kl = model(x, q)
             pixels = x.shape[0] * x.shape[2] * x.shape[3]
             mse = F.mse_loss(x_hat, x)
-            loss = lmb[q] * 255 ** 2 * mse + (bits + args.beta * gauss_kl) / pixels
+            rate_weight = min(done / args.rate_warmup, 1.0) if args.rate_warmup else 1.0
+            loss = lmb[q] * 255 ** 2 * mse + rate_weight * (bits + args.beta * gauss_kl) / pixels
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -376,7 +419,7 @@ def main():
                           "gain": [float(v) for v in g.detach().flatten()],
                           "inverse_gain": [float(v) for v in h.detach().flatten()],
                           "channels": model.priors[q].cdf_tables(span=1024)})
-    prior = {"name": args.name, "latent_channels": LATENT, "stride": STRIDE, "cdf_precision": CDF_PRECISION,
+    prior = {"name": args.name, "latent_channels": model.latent, "stride": model.stride, "cdf_precision": CDF_PRECISION,
              "default_quality": args.default_quality, "qualities": qualities}
     with open(os.path.join(args.out, "prior.factorized.json"), "w") as f:
         json.dump(prior, f, separators=(",", ":"))
