@@ -28,7 +28,11 @@ the clock: train_on_device.sh runs it so on a lent GPU machine (README.md, "Trai
 gradient (plus the posterior noise), while the rate keeps the noisy proxy: mixed quantization.
 
 --encoder-channels / --decoder-channels widen the checkpoint's stages (widen()): the wider model starts out
-computing exactly what the narrower one did, and training puts the new channels to use. The widths are
+computing exactly what the narrower one did, and training puts the new channels to use.
+
+--latent / --stride with --transplant CHECKPOINT start a model of another latent layout (codec-v5: 64 channels
+at stride 8) from a trained checkpoint's stages (transplant()), its priors first fitted to the fresh latent;
+--rate-warmup and --rate-lr-scale help such a fresh latent (models/codec-v5/README.md has the recipe). The widths are
 stored in checkpoint_rate.pt. A decoder widened to 128,96,64 and trained 6,500 steps from codec-v4 gained
 under 0.1 dB for 1.85x its arithmetic, so codec-v4 kept its widths (README.md, "Where the curve flattens").
 
