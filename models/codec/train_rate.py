@@ -16,7 +16,7 @@ learned factorized CDF tables), checkpoint_rate.pt, metrics_rate.json (validatio
 quality, coded with the factorized tables). context_tables.py then writes the prior.json the runtime
 codes with (seven tables per channel, picked by the neighbours).
 
-Longer runs continue from checkpoint_rate.pt (--resume). When --lambda-lo/--lambda-hi differ from the
+Longer runs continue from checkpoint_rate.pt (--resume) at its lambdas. When --lambda-lo/--lambda-hi differ from the
 checkpoint's, its levels are re-levelled: gains interpolated in log-lambda. --revive first re-initialises
 the latent channels the VAE has collapsed to the prior (no signal, ignored by the decoder), which no
 amount of further training brings back, and fits the priors to the new signal.
@@ -302,8 +302,10 @@ def main():
                     help="train for this wall-clock budget instead of --steps (the schedule follows the clock)")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--crop", type=int, default=192)
-    ap.add_argument("--lambda-lo", type=float, default=0.001)
-    ap.add_argument("--lambda-hi", type=float, default=0.15)
+    ap.add_argument("--lambda-lo", type=float, default=None,
+                    help="lambda of quality 1 (default: the checkpoint's with --resume, else 0.001)")
+    ap.add_argument("--lambda-hi", type=float, default=None,
+                    help="lambda of the top quality (default: the checkpoint's with --resume, else 0.15)")
     ap.add_argument("--qualities", type=int, default=8)
     ap.add_argument("--beta", type=float, default=0.01)
     ap.add_argument("--rate-lr-scale", type=float, default=1.0, metavar="FACTOR",
@@ -339,11 +341,14 @@ def main():
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     torch.set_num_threads(args.threads)
-    lmb = lambdas(args.lambda_lo, args.lambda_hi, args.qualities)
     ckpt = os.path.join(args.out, "checkpoint_rate.pt")
     resumed = args.export_only or args.resume  # then checkpoint_rate.pt holds every weight
+    lo, hi = args.lambda_lo or 0.001, args.lambda_hi or 0.15
     if resumed:
         state, old, trained, layout = load_checkpoint(ckpt)
+        lo, hi = args.lambda_lo or old[0], args.lambda_hi or old[-1]
+    lmb = lambdas(lo, hi, args.qualities)
+    if resumed:
         if args.export_only:
             lmb = list(old)  # export what was trained, whatever --lambda-lo/--lambda-hi say
     else:
