@@ -19,10 +19,19 @@ use crate::precision::Precision;
 /// encoded and decoded tile by tile, so memory stays bounded whatever the image size.
 pub const DEFAULT_TILE: usize = 48;
 
-/// Latent positions of context on each side of a tile: covers the encoder's receptive field
-/// (four 5x5 stride-2 convolutions, 30 pixels) and the decoder's (under 2 latent positions), so
-/// tiled results equal whole-image ones up to float rounding.
-const MARGIN: usize = 2;
+/// Pixels of context the encoder sees on each side of a latent position: four 5x5 convolutions
+/// after which the image has been halved 0, 1, 2 and 3 times (2 + 4 + 8 + 16).
+const ENCODER_REACH: usize = 30;
+
+/// Latent positions of context the decoder sees on each side: its 3x3 convolutions, the first at
+/// the latent's resolution and the rest finer, reach under 2 positions.
+const DECODER_REACH: usize = 2;
+
+/// Latent positions of context on each side of a tile at `stride`: covers both graphs' reach, so
+/// tiled results equal whole-image ones up to float rounding (2 at stride 16, 4 at stride 8).
+fn margin(stride: usize) -> usize {
+    ENCODER_REACH.div_ceil(stride).max(DECODER_REACH)
+}
 
 /// A loaded model bundle, ready to encode and decode.
 pub struct Codec {
@@ -193,8 +202,9 @@ impl Codec {
 
     /// The windows (tiles with their margins) covering an `lh x lw` latent.
     fn windows(&self, lh: usize, lw: usize) -> Vec<(Window, Window)> {
-        let rows = windows(lh, self.tile, MARGIN);
-        let cols = windows(lw, self.tile, MARGIN);
+        let margin = margin(self.bundle.prior.stride);
+        let rows = windows(lh, self.tile, margin);
+        let cols = windows(lw, self.tile, margin);
         rows.iter()
             .flat_map(|r| cols.iter().map(move |c| (r.clone(), c.clone())))
             .collect()
@@ -505,6 +515,15 @@ mod tests {
                 }
                 assert_eq!(next, n);
             }
+        }
+    }
+
+    #[test]
+    fn margins_cover_the_encoders_reach_at_either_stride() {
+        assert_eq!(margin(16), 2);
+        assert_eq!(margin(8), 4);
+        for stride in [8, 16] {
+            assert!(margin(stride) * stride >= ENCODER_REACH);
         }
     }
 }
