@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand};
 use latent_codec::bundle::MAX_QUALITY;
 use latent_codec::bundle::hex;
 use latent_codec::precision::{self, Request};
-use latent_codec::{Codec, Limits, ModelBundle, Precision, atomic, imageio, metrics, sample};
+use latent_codec::{Codec, Limits, ModelBundle, Precision, imageio, metrics, output, sample};
 use latent_wire::container::LatFile;
 use serde_json::json;
 
@@ -126,9 +126,9 @@ impl ModelOpts {
 enum Command {
     /// Compress an image (PNG, JPEG, PPM/PGM, BMP, TIFF, WebP, GIF; RGB or gray) to .lat.
     Compress {
-        /// Input image.
+        /// Input image (- for stdin).
         input: PathBuf,
-        /// Output .lat file.
+        /// Output .lat file (- for stdout).
         #[arg(short, long)]
         output: PathBuf,
         /// Quality, 1 (smallest file) to 8 (best picture); default: the model's default.
@@ -142,9 +142,9 @@ enum Command {
     },
     /// Decompress a .lat file to an image (format from the output's extension, default PNG).
     Decompress {
-        /// Input .lat file.
+        /// Input .lat file (- for stdin).
         input: PathBuf,
-        /// Output image.
+        /// Output image (- for PNG on stdout).
         #[arg(short, long)]
         output: PathBuf,
         #[command(flatten)]
@@ -155,7 +155,7 @@ enum Command {
     },
     /// Print the header fields of a .lat file.
     Inspect {
-        /// Input .lat file.
+        /// Input .lat file (- for stdin).
         input: PathBuf,
         #[command(flatten)]
         limits: LimitOpts,
@@ -262,6 +262,48 @@ pub fn run(args: Args) -> Result<(String, u8)> {
     Ok((report, 0))
 }
 
+/// A command-line mistake: exit code 2, as for the errors clap reports.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// `-` names stdin or stdout, as for cwebp and most Unix tools.
+fn is_std(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// The bytes of `path`, or of stdin for `-`, within the input-size limit.
+fn read_input(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
+    Ok(if is_std(path) {
+        limits.read_all(std::io::stdin().lock(), Path::new("stdin"), 0)?
+    } else {
+        limits.read_file(path)?
+    })
+}
+
+/// Refuses an `output` that would destroy `input` (see [`output::refuse_input`]).
+fn check_output(input: &Path, output: &Path) -> Result<()> {
+    if !is_std(input) && !is_std(output) {
+        output::refuse_input(input, output)?;
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` (see [`output`]), or to stdout for `-`; the command's report then
+/// goes to stderr so that it does not mix with the data.
+fn write_output(path: &Path, bytes: &[u8], report: String) -> Result<String> {
+    if !is_std(path) {
+        output::write(path, bytes)?;
+        return Ok(report);
+    }
+    let mut stdout = std::io::stdout().lock();
+    std::io::Write::write_all(&mut stdout, bytes)
+        .and_then(|()| std::io::Write::flush(&mut stdout))
+        .context("writing to stdout")?;
+    eprint!("{report}");
+    Ok(String::new())
+}
+
 fn compress(
     input: &Path,
     output: &Path,
@@ -269,12 +311,24 @@ fn compress(
     opts: &ModelOpts,
     json: bool,
 ) -> Result<String> {
+    if let Ok(format) = image::ImageFormat::from_path(output) {
+        return Err(UsageError(format!(
+            "{}: compress writes .lat files, not {format:?}; name the output .lat (decompress writes images)",
+            output.display()
+        ))
+        .into());
+    }
+    check_output(input, output)?;
     let mut report = String::new();
     let codec = opts.codec("encode")?;
     let quality = quality.unwrap_or_else(|| codec.default_quality());
-    let image = imageio::read(input, &opts.limits())?;
+    let name = if is_std(input) {
+        Path::new("stdin")
+    } else {
+        input
+    };
+    let image = imageio::decode(name, &read_input(input, &opts.limits())?, &opts.limits())?;
     let encoded = codec.encode(&image, quality)?;
-    atomic::write(output, &encoded.bytes)?;
     let pixels = f64::from(image.width()) * f64::from(image.height());
     let bpp = 8.0 * encoded.bytes.len() as f64 / pixels;
     if json {
@@ -298,19 +352,19 @@ fn compress(
             codec.precision()
         )?;
     }
-    Ok(report)
+    write_output(output, &encoded.bytes, report)
 }
 
 fn decompress(input: &Path, output: &Path, opts: &ModelOpts, json: bool) -> Result<String> {
+    check_output(input, output)?;
     let mut report = String::new();
     let codec = opts.codec("decode")?;
-    let lat = opts.limits().read_file(input)?;
+    let lat = read_input(input, &opts.limits())?;
     let decoded = codec
         .decode(&lat)
         .with_context(|| input.display().to_string())?;
     let header = decoded.header;
     let bytes = imageio::encode(&decoded.image, output)?;
-    atomic::write(output, &bytes)?;
     if json {
         let out = json!({
             "input": input, "output": output, "width": header.width, "height": header.height,
@@ -332,12 +386,12 @@ fn decompress(input: &Path, output: &Path, opts: &ModelOpts, json: bool) -> Resu
             codec.precision()
         )?;
     }
-    Ok(report)
+    write_output(output, &bytes, report)
 }
 
 fn inspect(input: &Path, limits: &Limits, json: bool) -> Result<String> {
     let mut report = String::new();
-    let lat = limits.read_file(input)?;
+    let lat = read_input(input, limits)?;
     let file =
         LatFile::parse(&lat).with_context(|| format!("{}: invalid .lat", input.display()))?;
     let fields = header_json(&file);
@@ -384,9 +438,9 @@ fn demo(dir: &Path, opts: &ModelOpts) -> Result<String> {
         dir.join("sample.lat"),
         dir.join("sample-decoded.png"),
     );
-    atomic::write(&original, sample::SAMPLE_PNG)?;
-    atomic::write(&lat, &encoded.bytes)?;
-    atomic::write(&rebuilt, &imageio::encode(&decoded.image, &rebuilt)?)?;
+    output::write(&original, sample::SAMPLE_PNG)?;
+    output::write(&lat, &encoded.bytes)?;
+    output::write(&rebuilt, &imageio::encode(&decoded.image, &rebuilt)?)?;
     let pixels = f64::from(image.width()) * f64::from(image.height());
     let psnr = metrics::psnr(image.to_rgb8().as_raw(), decoded.image.to_rgb8().as_raw());
     writeln!(

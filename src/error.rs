@@ -31,7 +31,7 @@ pub enum Error {
         supported: Vec<u8>,
     },
     /// An IDX (MNIST-format) file that cannot be read.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Idx {
         /// The file.
         path: PathBuf,
@@ -57,9 +57,10 @@ pub enum Error {
     },
 }
 
-/// A file system operation on a path failed.
+/// A file system operation on a path failed: displays the path, with the OS error as its
+/// [`source`](std::error::Error::source).
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {source}", path.display())]
+#[error("{}", path.display())]
 pub struct IoError {
     /// The path involved.
     pub path: PathBuf,

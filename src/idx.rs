@@ -116,6 +116,7 @@ pub fn parse(bytes: &[u8], max_bytes: u64) -> Result<IdxArray, IdxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
 
     fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
         let mut v = vec![0, 0, 0x08, dims.len() as u8];
@@ -172,8 +173,11 @@ mod tests {
         };
         assert_eq!(read(&path, &with(1 << 20)).unwrap().dims, vec![4, 10, 10]);
         // The gzip file is under 100 bytes; what it inflates to is not.
-        let e = read(&path, &with(100)).unwrap_err().to_string();
-        assert!(e.contains("--max-input-bytes"), "{e}");
+        let e = read(&path, &with(100)).unwrap_err();
+        let Error::Idx { source, .. } = &e else {
+            panic!("{e:?}")
+        };
+        assert!(source.to_string().contains("--max-input-bytes"), "{e:?}");
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
         assert!(read(&path, &with(1 << 20)).is_err());

@@ -4,7 +4,6 @@
 //! ([`latent_wire`] owns the bytes), and back. See `docs/STRUCTURE.md` for the tour.
 #![deny(unsafe_code)]
 
-pub mod atomic;
 pub mod bundle;
 pub mod codec;
 pub mod denoise;
@@ -18,6 +17,7 @@ pub mod imageio;
 pub mod kernels;
 pub mod limits;
 pub mod metrics;
+pub mod output;
 pub mod packets;
 pub mod plot;
 pub mod precision;

@@ -113,16 +113,26 @@ impl Limits {
     /// Reads the file at `path`, refusing one over [`Limits::max_input_bytes`] without reading
     /// it (and, for pipes and growing files, without reading more than the limit).
     pub fn read_file(&self, path: &Path) -> Result<Vec<u8>, crate::Error> {
-        let io = |e| IoError::new(path, e);
-        let file = std::fs::File::open(path).map_err(io)?;
-        let size = file.metadata().map_err(io)?.len();
-        let over = |found| self.check(Bound::InputBytes, found, path.display());
-        over(size)?;
-        let mut bytes = Vec::with_capacity(size as usize);
-        file.take(self.max_input_bytes.saturating_add(1))
+        let file = std::fs::File::open(path).map_err(|e| IoError::new(path, e))?;
+        let size = file.metadata().map_err(|e| IoError::new(path, e))?.len();
+        self.check(Bound::InputBytes, size, path.display())?;
+        self.read_all(file, path, size as usize)
+    }
+
+    /// Reads `reader` to its end (`name` in errors, `hint` bytes expected), refusing more than
+    /// `max_input_bytes` without reading past them.
+    pub fn read_all(
+        &self,
+        reader: impl Read,
+        name: &Path,
+        hint: usize,
+    ) -> Result<Vec<u8>, crate::Error> {
+        let mut bytes = Vec::with_capacity(hint);
+        reader
+            .take(self.max_input_bytes.saturating_add(1))
             .read_to_end(&mut bytes)
-            .map_err(io)?;
-        over(bytes.len() as u64)?;
+            .map_err(|e| IoError::new(name, e))?;
+        self.check(Bound::InputBytes, bytes.len() as u64, name.display())?;
         Ok(bytes)
     }
 }
@@ -173,5 +183,17 @@ mod tests {
             ..Limits::default()
         };
         assert_eq!(exact.read_file(&path).unwrap(), [7u8; 10]);
+    }
+
+    #[test]
+    fn read_all_stops_an_endless_stream_at_the_limit() {
+        let small = Limits {
+            max_input_bytes: 9,
+            ..Limits::default()
+        };
+        let stdin = Path::new("stdin");
+        let e = small.read_all(std::io::repeat(1), stdin, 0).unwrap_err();
+        assert!(e.to_string().contains("stdin"), "{e}");
+        assert_eq!(small.read_all(&[1u8; 9][..], stdin, 0).unwrap(), [1u8; 9]);
     }
 }

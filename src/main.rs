@@ -22,7 +22,8 @@ fn main() -> ExitCode {
         },
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            let usage = e.chain().any(|c| c.is::<cli::UsageError>());
+            ExitCode::from(if usage { 2 } else { 1 })
         }
     }
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{assert_fails_with, bundle_copy, compressed_crop, json, latent, s};
+use common::{assert_fails_with, bundle_copy, compressed_crop, json, latent, latent_with_stdin, s};
 
 use tempfile::TempDir;
 
@@ -319,4 +319,102 @@ fn f16_runs_natively_or_falls_back_to_f32_with_one_warning() {
     }
     let inspect = json(&latent(&["inspect", s(&lat), "--json"]));
     assert_eq!(inspect["encoder_precision"], v["precision"]);
+}
+
+#[test]
+fn dash_is_stdin_and_stdout() {
+    let dir = TempDir::new().unwrap();
+    let (png, lat) = compressed_crop(dir.path(), "crop", (30, 40, 70, 50));
+    let want = std::fs::read(&lat).unwrap();
+
+    let piped = latent_with_stdin(
+        &["compress", "-", "-o", "-", "--threads", "1"],
+        &std::fs::read(&png).unwrap(),
+    );
+    assert!(
+        piped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+    assert_eq!(
+        piped.stdout, want,
+        "stdin -> stdout must give the file's bytes"
+    );
+    assert!(String::from_utf8_lossy(&piped.stderr).contains("bpp"));
+    assert!(!dir.path().join("-").exists());
+
+    let info = json(&latent_with_stdin(&["inspect", "-", "--json"], &want));
+    assert_eq!(info["bytes"].as_u64(), Some(want.len() as u64));
+
+    let back = latent_with_stdin(&["decompress", "-", "-o", "-", "--threads", "1"], &want);
+    assert!(
+        back.status.success(),
+        "{}",
+        String::from_utf8_lossy(&back.stderr)
+    );
+    let from_file = dir.path().join("back.png");
+    let out = latent(&["decompress", s(&lat), "-o", s(&from_file), "--threads", "1"]);
+    assert!(out.status.success());
+    assert_eq!(back.stdout, std::fs::read(&from_file).unwrap());
+}
+
+#[test]
+fn outputs_respect_what_is_at_the_path() {
+    let dir = TempDir::new().unwrap();
+    let (png, lat) = compressed_crop(dir.path(), "crop", (30, 40, 70, 50));
+    let photo = std::fs::read(&png).unwrap();
+    let compress =
+        |out: &std::path::Path| latent(&["compress", s(&png), "-o", s(out), "--threads", "1"]);
+
+    // The input itself, under its own name or through a link: refused, left as it was.
+    let out = latent(&["decompress", s(&lat), "-o", s(&lat)]);
+    assert_fails_with(&out, "is the input file");
+    #[cfg(unix)]
+    {
+        let link = dir.path().join("link.png");
+        std::os::unix::fs::symlink("crop.png", &link).unwrap();
+        let out = latent(&["denoise", s(&png), "-o", s(&link)]);
+        assert_fails_with(&out, "is the input file");
+        assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+    }
+    assert_eq!(std::fs::read(&png).unwrap(), photo);
+
+    // An image name for compress's .lat output: a usage error (exit 2).
+    let out = compress(&dir.path().join("out.png"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("compress writes .lat files"));
+    assert!(!dir.path().join("out.png").exists());
+
+    // A directory is refused; a missing folder names its path and the cause once.
+    let out = compress(dir.path());
+    assert_fails_with(&out, "is a directory");
+    let out = compress(&dir.path().join("missing").join("x.lat"));
+    assert_fails_with(&out, "missing: No such file or directory");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        // A symlink is written through and stays a link.
+        let target = dir.path().join("target.lat");
+        let link = dir.path().join("link.lat");
+        std::fs::write(&target, b"old").unwrap();
+        std::os::unix::fs::symlink("target.lat", &link).unwrap();
+        assert!(compress(&link).status.success());
+        assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+        assert_eq!(
+            std::fs::read(&target).unwrap(),
+            std::fs::read(&lat).unwrap()
+        );
+        // A device is written through, not replaced by a regular file.
+        let null = std::path::Path::new("/dev/null");
+        assert!(compress(null).status.success());
+        assert!(
+            std::fs::metadata(null)
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
+    }
 }

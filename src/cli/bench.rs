@@ -12,7 +12,7 @@ use latent_codec::denoise;
 use latent_codec::engine::{Graph, NodeTime, executor};
 use latent_codec::precision::{self, Choices, Precision};
 use latent_codec::sysinfo::{self, Cpu, Thermal};
-use latent_codec::{Limits, atomic, imageio, kernels, plot};
+use latent_codec::{Limits, imageio, kernels, output, plot};
 use serde::Serialize;
 use serde_json::json;
 
@@ -239,7 +239,7 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
         let title = format!("latency per run, {w}x{h}, {}", cpu.model);
         let image = plot::histograms(&title, "ms", &series, (900, 500))?;
         let image = image::DynamicImage::ImageRgb8(image);
-        atomic::write(path, &imageio::encode(&image, path)?)?;
+        output::write(path, &imageio::encode(&image, path)?)?;
     }
     let mut report = String::new();
     if args.json {
@@ -480,7 +480,7 @@ fn save_choice(cpu: &Cpu, rows: &[Row]) -> Result<String> {
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = Choices::path(&dir, &id);
-    atomic::write(&path, &serde_json::to_vec_pretty(&choices)?)?;
+    output::write(&path, &serde_json::to_vec_pretty(&choices)?)?;
     let list: Vec<String> = choices
         .fastest
         .iter()

@@ -8,7 +8,7 @@ use image::{DynamicImage, GrayImage};
 use latent_codec::error::DemoError;
 use latent_codec::gaussian::{self, Normal};
 use latent_codec::vae2d::{Vae2d, knn_accuracy};
-use latent_codec::{Limits, atomic, idx, imageio, plot, tiles};
+use latent_codec::{Limits, idx, imageio, output, plot, tiles};
 
 use super::LimitOpts;
 use serde_json::json;
@@ -163,7 +163,7 @@ pub fn run(command: DemoCommand) -> Result<String> {
 
 fn write_png(path: &Path, image: DynamicImage) -> Result<()> {
     let bytes = imageio::encode(&image, path)?;
-    atomic::write(path, &bytes)?;
+    output::write(path, &bytes)?;
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use image::RgbImage;
 use latent_codec::denoise::{DEFAULT_TILE, Denoiser};
 use latent_codec::frames::{Frame, RawFormat, Y4mHeader, write_raw_frame, write_y4m_frame};
-use latent_codec::{Limits, atomic, imageio};
+use latent_codec::{Limits, imageio, output};
 
 use super::{LimitOpts, PrecisionOpt};
 use serde_json::json;
@@ -96,6 +96,9 @@ pub fn run(args: &DenoiseArgs) -> Result<String> {
     if !is_stdin && args.input.is_dir() {
         return folder(args);
     }
+    if !is_stdin && args.output.as_os_str() != "-" {
+        output::refuse_input(&args.input, &args.output)?;
+    }
     let reader: Box<dyn Read> = if is_stdin {
         Box::new(std::io::stdin().lock())
     } else {
@@ -126,7 +129,7 @@ fn picture(args: &DenoiseArgs) -> Result<String> {
     let start = Instant::now();
     let clean = denoiser.denoise_image(&image, args.tile)?;
     let ms = start.elapsed().as_secs_f64() * 1e3;
-    atomic::write(&args.output, &imageio::encode(&clean, &args.output)?)?;
+    output::write(&args.output, &imageio::encode(&clean, &args.output)?)?;
     Ok(if args.json {
         let out = json!({"input": args.input, "output": args.output, "width": image.width(),
                          "height": image.height(), "gray": imageio::is_gray(&image),
@@ -160,6 +163,12 @@ fn folder(args: &DenoiseArgs) -> Result<String> {
     let files = pictures_in(&args.input)?;
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
+    if matches!((args.input.canonicalize(), args.output.canonicalize()), (Ok(a), Ok(b)) if a == b) {
+        bail!(
+            "{}: is the input folder; the pictures would be replaced by their denoised versions, choose another output folder",
+            args.output.display()
+        );
+    }
     let bar = super::file_progress(files.len());
     let (mut times, mut failed) = (Vec::new(), Vec::new());
     for path in &files {
@@ -170,11 +179,17 @@ fn folder(args: &DenoiseArgs) -> Result<String> {
         let done = imageio::read(path, &args.limits())
             .and_then(|img| denoiser.denoise_image(&img, args.tile))
             .and_then(|clean| Ok(imageio::encode(&clean, &out)?))
-            .and_then(|bytes| Ok(atomic::write(&out, &bytes)?));
+            .and_then(|bytes| Ok(output::write(&out, &bytes)?));
         match done {
             Ok(()) => times.push(start.elapsed().as_secs_f64() * 1e3),
             Err(e) => {
-                bar.suspend(|| eprintln!("warning: skipped {}: {e}", path.display()));
+                bar.suspend(|| {
+                    eprintln!(
+                        "warning: skipped {}: {:#}",
+                        path.display(),
+                        anyhow::Error::from(e)
+                    )
+                });
                 failed.push(path.display().to_string());
             }
         }
@@ -266,15 +281,15 @@ fn stream(args: &DenoiseArgs, mut reader: BufReader<Box<dyn Read>>) -> Result<St
         _ => Source::Y4m(Y4mHeader::read(&mut reader, &limits)?),
     };
     let to_stdout = args.output.as_os_str() == "-";
-    // A file output is written beside the target and renamed at the end (with the complete
-    // frames, also when the input is cut short).
-    let mut temp = None;
+    // A file output is committed at the end (with the complete frames, also when the input is
+    // cut short).
+    let mut pending = None;
     let sink: Box<dyn Write> = if to_stdout {
         Box::new(std::io::stdout().lock())
     } else {
-        let file = atomic::temp_beside(&args.output)?;
-        let handle = file.reopen()?;
-        temp = Some(file);
+        let file = output::create(&args.output)?;
+        let handle = file.file().try_clone()?;
+        pending = Some(file);
         Box::new(handle)
     };
     let mut out = BufWriter::new(sink);
@@ -321,11 +336,10 @@ fn stream(args: &DenoiseArgs, mut reader: BufReader<Box<dyn Read>>) -> Result<St
     }
     out.flush().context("writing frames")?;
     drop(out);
-    // A stream that fails before its first complete frame leaves no file (the temp file is
-    // removed when dropped).
-    if let Some(file) = temp.filter(|_| failure.is_none() || !times.is_empty()) {
-        file.persist(&args.output)
-            .with_context(|| format!("cannot write {}", args.output.display()))?;
+    // A stream that fails before its first complete frame leaves no file (an uncommitted
+    // output is dropped).
+    if let Some(file) = pending.filter(|_| failure.is_none() || !times.is_empty()) {
+        file.commit()?;
     }
     let stats = Latency::of(&times);
     let over = args.budget_ms.map(|b| stats.over(b));

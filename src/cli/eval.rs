@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use image::{DynamicImage, RgbImage};
 use latent_codec::bundle::MAX_QUALITY;
 use latent_codec::eval::{self, Point};
-use latent_codec::{Codec, atomic, imageio, metrics, plot};
+use latent_codec::{Codec, imageio, metrics, output, plot};
 use serde::Serialize;
 use serde_json::json;
 
@@ -102,12 +102,12 @@ pub fn run(args: &EvalArgs) -> Result<String> {
     let summary = Summary::of(&rows);
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
-    atomic::write(&args.output.join("rd.csv"), csv(&rows).as_bytes())?;
+    output::write(&args.output.join("rd.csv"), csv(&rows).as_bytes())?;
     let report = json!({
         "dir": args.dir, "model": codec.bundle().prior.name, "precision": codec.precision(),
         "qualities": qualities, "skipped": skipped, "summary": summary.json(), "rows": rows,
     });
-    atomic::write(
+    output::write(
         &args.output.join("rd.json"),
         serde_json::to_string_pretty(&report)?.as_bytes(),
     )?;
@@ -122,7 +122,7 @@ pub fn run(args: &EvalArgs) -> Result<String> {
         (900, 560),
     )?;
     let png = imageio::encode(&DynamicImage::ImageRgb8(png), Path::new("rd.png"))?;
-    atomic::write(&args.output.join("rd.png"), &png)?;
+    output::write(&args.output.join("rd.png"), &png)?;
     Ok(if args.json {
         let out = json!({"output": args.output, "skipped": skipped, "summary": summary.json()});
         format!("{out}\n")

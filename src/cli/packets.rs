@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use latent_codec::error::PacketError;
 use latent_codec::limits::Bound;
 use latent_codec::packets;
-use latent_codec::{Limits, atomic, imageio};
+use latent_codec::{Limits, imageio, output};
 use latent_wire::container::HEADER_LEN;
 use latent_wire::packet::MAX_PACKET;
 use serde_json::json;
@@ -40,7 +40,7 @@ pub fn packetize(
         .into());
     }
     for (seq, packet) in p.packets.iter().enumerate() {
-        atomic::write(&dir.join(format!("{seq:05}.{EXT}")), packet)?;
+        output::write(&dir.join(format!("{seq:05}.{EXT}")), packet)?;
     }
     let overhead = p.bytes() as f64 / lat.len() as f64 - 1.0;
     let largest = p.packets.iter().map(Vec::len).max().unwrap_or(0);
@@ -131,11 +131,11 @@ pub fn depacketize(dir: &Path, output: &Path, opts: &ModelOpts, json: bool) -> R
         .is_some_and(|x| x.eq_ignore_ascii_case("lat"));
     let mut decode_ms = None;
     if as_lat {
-        atomic::write(output, &r.to_lat(&codec)?)?;
+        output::write(output, &r.to_lat(&codec)?)?;
     } else {
         let decoded = codec.decode_latent(r.header, r.concealed_latent(&codec))?;
         decode_ms = Some(decoded.decode_ms);
-        atomic::write(output, &imageio::encode(&decoded.image, output)?)?;
+        output::write(output, &imageio::encode(&decoded.image, output)?)?;
     }
     let mut rejected: Vec<String> = r
         .rejected
