@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use latent_codec::bundle::MAX_QUALITY;
 use latent_codec::bundle::hex;
-use latent_codec::precision::{self, Request};
+use latent_codec::precision::{self, Request, Stage};
 use latent_codec::{Codec, Limits, ModelBundle, Precision, imageio, metrics, output, sample};
 use latent_wire::container::LatFile;
 use serde_json::json;
@@ -28,24 +28,26 @@ pub struct Args {
     command: Command,
 }
 
+/// The help heading of [`LimitOpts`], per flag so that it stops there.
+const LIMITS: &str = "Limits on input";
+
 /// Bounds on untrusted input, one flag per [`Limits`] field.
 #[derive(clap::Args)]
-#[command(next_help_heading = "Limits on input")]
 struct LimitOpts {
     /// Refuse images and frames with more pixels than this.
-    #[arg(long, value_name = "PIXELS", default_value_t = Limits::default().max_pixels)]
+    #[arg(long, help_heading = LIMITS, value_name = "PIXELS", default_value_t = Limits::default().max_pixels)]
     max_pixels: u64,
     /// Refuse latents (channels x height x width) with more elements than this.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_latent_elements)]
+    #[arg(long, help_heading = LIMITS, value_name = "N", default_value_t = Limits::default().max_latent_elements)]
     max_latent_elements: u64,
     /// Refuse input files larger than this.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_input_bytes)]
+    #[arg(long, help_heading = LIMITS, value_name = "BYTES", default_value_t = Limits::default().max_input_bytes)]
     max_input_bytes: u64,
     /// Refuse frame streams whose frames are larger than this.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_frame_bytes)]
+    #[arg(long, help_heading = LIMITS, value_name = "BYTES", default_value_t = Limits::default().max_frame_bytes)]
     max_frame_bytes: u64,
     /// Refuse packet streams of more packets than this.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_packets,
+    #[arg(long, help_heading = LIMITS, value_name = "N", default_value_t = Limits::default().max_packets,
           value_parser = clap::value_parser!(u64).range(3..=latent_codec::packets::MAX_PACKETS as u64))]
     max_packets: u64,
 }
@@ -63,7 +65,7 @@ struct PrecisionOpt {
 impl PrecisionOpt {
     /// The precision `stage` runs at; warns on stderr (once) when an explicit request falls
     /// back.
-    fn resolve(&self, stage: &str) -> Precision {
+    fn resolve(&self, stage: Stage) -> Precision {
         static WARNED: AtomicBool = AtomicBool::new(false);
         let resolved = precision::resolve(self.precision, stage);
         if let (Request::Exactly(_), Some(note)) = (self.precision, &resolved.note)
@@ -107,8 +109,8 @@ impl ModelOpts {
         self.limits.limits()
     }
 
-    /// The codec at the precision resolved for `stage` (`encode` or `decode`).
-    fn codec(&self, stage: &str) -> Result<Codec> {
+    /// The codec at the precision resolved for `stage` (encode or decode).
+    fn codec(&self, stage: Stage) -> Result<Codec> {
         let bundle = match &self.model {
             Some(dir) => ModelBundle::from_dir(dir, &self.limits())?,
             None => ModelBundle::embedded()?,
@@ -175,8 +177,8 @@ enum Command {
     Packetize {
         /// Input .lat file.
         input: PathBuf,
-        /// Largest packet in bytes (LoRa ~222, BLE ~244, UDP ~1200).
-        #[arg(long, value_name = "BYTES")]
+        /// Largest packet in bytes (LoRa ~222, BLE ~244, UDP ~1200), at least 68.
+        #[arg(long, value_name = "BYTES", value_parser = parse_mtu)]
         mtu: usize,
         /// Output directory (created when missing; must not hold packets yet).
         #[arg(short, long)]
@@ -267,6 +269,43 @@ pub fn run(args: Args) -> Result<(String, u8)> {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// `--mtu`: a packet must hold its own header and the `.lat` header.
+fn parse_mtu(s: &str) -> Result<usize, String> {
+    use latent_wire::packet::{MAX_PACKET, MIN_MTU};
+    match s.parse::<usize>() {
+        Ok(mtu) if (MIN_MTU..=MAX_PACKET).contains(&mtu) => Ok(mtu),
+        _ => Err(format!(
+            "{s:?} is not a packet size in {MIN_MTU}..={MAX_PACKET} bytes"
+        )),
+    }
+}
+
+/// Significant digits of the floats in JSON reports: more than any measurement here carries,
+/// so an f32 widened to f64 (`149.7606964111328`) prints as `149.761`.
+const JSON_DIGITS: usize = 6;
+
+/// `value` with every float rounded to [`JSON_DIGITS`] significant digits.
+fn rounded(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let x = n.as_f64().unwrap_or_default();
+            let r: f64 = format!("{x:.*e}", JSON_DIGITS - 1).parse().unwrap_or(x);
+            serde_json::Number::from_f64(r).map_or(Value::Null, Value::Number)
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(rounded).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (k, rounded(v))).collect())
+        }
+        other => other,
+    }
+}
+
+/// A JSON report: one line, floats [`rounded`].
+fn json_line(value: serde_json::Value) -> String {
+    format!("{}\n", rounded(value))
+}
+
 /// `-` names stdin or stdout, as for cwebp and most Unix tools.
 fn is_std(path: &Path) -> bool {
     path.as_os_str() == "-"
@@ -320,14 +359,18 @@ fn compress(
     }
     check_output(input, output)?;
     let mut report = String::new();
-    let codec = opts.codec("encode")?;
+    let codec = opts.codec(Stage::Encode)?;
     let quality = quality.unwrap_or_else(|| codec.default_quality());
     let name = if is_std(input) {
         Path::new("stdin")
     } else {
         input
     };
-    let image = imageio::decode(name, &read_input(input, &opts.limits())?, &opts.limits())?;
+    let bytes = read_input(input, &opts.limits())?;
+    let image = imageio::decode(name, &bytes, &opts.limits())?;
+    for dropped in imageio::dropped(&bytes, &image) {
+        eprintln!("warning: {}: {dropped}", name.display());
+    }
     let encoded = codec.encode(&image, quality)?;
     let pixels = f64::from(image.width()) * f64::from(image.height());
     let bpp = 8.0 * encoded.bytes.len() as f64 / pixels;
@@ -338,7 +381,7 @@ fn compress(
             "model": codec.bundle().prior.name, "fingerprint": codec.bundle().fingerprint_hex(),
             "precision": codec.precision(), "encode_ms": encoded.encode_ms,
         });
-        writeln!(report, "{out}")?;
+        report.push_str(&json_line(out));
     } else {
         writeln!(
             report,
@@ -358,7 +401,7 @@ fn compress(
 fn decompress(input: &Path, output: &Path, opts: &ModelOpts, json: bool) -> Result<String> {
     check_output(input, output)?;
     let mut report = String::new();
-    let codec = opts.codec("decode")?;
+    let codec = opts.codec(Stage::Decode)?;
     let lat = read_input(input, &opts.limits())?;
     let decoded = codec
         .decode(&lat)
@@ -373,7 +416,7 @@ fn decompress(input: &Path, output: &Path, opts: &ModelOpts, json: bool) -> Resu
             "encoder_precision": Precision::from_wire(header.precision),
             "decode_ms": decoded.decode_ms, "symbols_sha256": decoded.symbols_sha256(),
         });
-        writeln!(report, "{out}")?;
+        report.push_str(&json_line(out));
     } else {
         writeln!(
             report,
@@ -396,10 +439,18 @@ fn inspect(input: &Path, limits: &Limits, json: bool) -> Result<String> {
         LatFile::parse(&lat).with_context(|| format!("{}: invalid .lat", input.display()))?;
     let fields = header_json(&file);
     if json {
-        writeln!(report, "{fields}")?;
-    } else if let Some(map) = fields.as_object() {
+        report.push_str(&json_line(fields));
+    } else if let Some(map) = rounded(fields).as_object() {
         for (k, v) in map {
-            writeln!(report, "{k:16} {v}")?;
+            let v = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Array(items) => {
+                    let items: Vec<String> = items.iter().map(|i| i.to_string()).collect();
+                    items.join(" x ")
+                }
+                v => v.to_string(),
+            };
+            writeln!(report, "{k:18} {v}")?;
         }
     }
     Ok(report)
@@ -426,7 +477,7 @@ fn header_json(file: &LatFile) -> serde_json::Value {
 fn demo(dir: &Path, opts: &ModelOpts) -> Result<String> {
     let mut report = String::new();
     let load = Instant::now();
-    let codec = opts.codec("encode")?;
+    let codec = opts.codec(Stage::Encode)?;
     let image = imageio::decode(Path::new("sample.png"), sample::SAMPLE_PNG, &opts.limits())?;
     codec.prepare(image.width(), image.height())?;
     let load_ms = load.elapsed().as_secs_f64() * 1e3;
@@ -483,4 +534,24 @@ fn file_progress(len: usize) -> indicatif::ProgressBar {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn json_floats_keep_six_significant_digits() {
+        let widened = f64::from(149.7607_f32);
+        assert_eq!(widened.to_string(), "149.7606964111328");
+        let line = super::json_line(json!({
+            "ms": widened, "bpp": 0.6797590361445783, "tiny": 1.234567e-9,
+            "n": 14105, "list": [2.0_f64.sqrt()], "name": "f32",
+        }));
+        assert_eq!(
+            line,
+            "{\"bpp\":0.679759,\"list\":[1.41421],\"ms\":149.761,\"n\":14105,\"name\":\"f32\",\
+             \"tiny\":1.23457e-9}\n"
+        );
+    }
 }

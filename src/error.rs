@@ -387,10 +387,13 @@ pub enum FrameError {
     Limit(LimitError),
 }
 
-/// A precision name that is not one of ours.
+/// A precision or stage name that is not one of ours.
 #[derive(Debug, thiserror::Error)]
 pub enum PrecisionError {
     /// Not f32, f16, int8 or auto.
     #[error("unknown precision {0:?} (expected one of f32, f16, int8, auto)")]
     Unknown(String),
+    /// Not encode, decode or denoise.
+    #[error("unknown stage {0:?} (expected one of encode, decode, denoise)")]
+    UnknownStage(String),
 }

@@ -32,6 +32,63 @@ pub fn decode(path: &Path, bytes: &[u8], limits: &Limits) -> Result<DynamicImage
     Ok(reader()?.decode().map_err(|e| unreadable(e.to_string()))?)
 }
 
+/// Content of an input picture that the RGB (or gray) pipeline does not keep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Dropped {
+    /// Pixels that are not fully opaque: their alpha is discarded and the colour under them is
+    /// what gets coded.
+    Alpha {
+        /// How many pixels have alpha under 255.
+        translucent: u64,
+    },
+    /// An animation: only its first frame is read.
+    Frames,
+}
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Dropped::Alpha { translucent: 1 } => f.write_str(
+                "transparency dropped: 1 pixel is not opaque, and the colour under it is what \
+                 is kept",
+            ),
+            Dropped::Alpha { translucent } => write!(
+                f,
+                "transparency dropped: {translucent} pixels are not opaque, and the colour \
+                 under them is what is kept"
+            ),
+            Dropped::Frames => f.write_str("an animation: only its first frame is used"),
+        }
+    }
+}
+
+/// What of the picture in `bytes`, decoded as `image`, is not kept: translucent pixels and
+/// frames after the first.
+pub fn dropped(bytes: &[u8], image: &DynamicImage) -> Vec<Dropped> {
+    use image::AnimationDecoder;
+    let mut dropped = Vec::new();
+    if image.color().has_alpha() {
+        let translucent = image.to_rgba8().pixels().filter(|p| p[3] < 255).count() as u64;
+        if translucent > 0 {
+            dropped.push(Dropped::Alpha { translucent });
+        }
+    }
+    let animated = match image::guess_format(bytes) {
+        Ok(ImageFormat::Gif) => image::codecs::gif::GifDecoder::new(Cursor::new(bytes))
+            .is_ok_and(|d| d.into_frames().take(2).count() > 1),
+        Ok(ImageFormat::Png) => image::codecs::png::PngDecoder::new(Cursor::new(bytes))
+            .is_ok_and(|d| d.is_apng().unwrap_or(false)),
+        Ok(ImageFormat::WebP) => image::codecs::webp::WebPDecoder::new(Cursor::new(bytes))
+            .is_ok_and(|d| d.has_animation()),
+        _ => false,
+    };
+    if animated {
+        dropped.push(Dropped::Frames);
+    }
+    dropped
+}
+
 /// True for gray (and gray + alpha) images.
 pub fn is_gray(image: &DynamicImage) -> bool {
     image.color().channel_count() <= 2
@@ -54,4 +111,51 @@ pub fn encode(image: &DynamicImage, path: &Path) -> Result<Vec<u8>, ImageError> 
             reason: e.to_string(),
         })?;
     Ok(out.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use image::{Delay, Frame, Rgba, RgbaImage};
+
+    use super::*;
+
+    fn png(image: &DynamicImage) -> Vec<u8> {
+        encode(image, Path::new("x.png")).unwrap()
+    }
+
+    #[test]
+    fn translucent_pixels_are_noted_and_opaque_alpha_is_not() {
+        let mut rgba = RgbaImage::from_pixel(8, 4, Rgba([10, 20, 30, 255]));
+        let opaque = DynamicImage::ImageRgba8(rgba.clone());
+        assert_eq!(dropped(&png(&opaque), &opaque), []);
+        rgba.put_pixel(0, 0, Rgba([10, 20, 30, 0]));
+        rgba.put_pixel(1, 0, Rgba([10, 20, 30, 128]));
+        let translucent = DynamicImage::ImageRgba8(rgba);
+        assert_eq!(
+            dropped(&png(&translucent), &translucent),
+            [Dropped::Alpha { translucent: 2 }]
+        );
+    }
+
+    #[test]
+    fn animations_are_noted_and_still_pictures_are_not() {
+        let gif = |frames: usize| {
+            let mut bytes = Vec::new();
+            let mut encoder = image::codecs::gif::GifEncoder::new(&mut bytes);
+            let frame = |v| {
+                let pixels = RgbaImage::from_pixel(4, 4, Rgba([v, v, v, 255]));
+                Frame::from_parts(pixels, 0, 0, Delay::from_numer_denom_ms(100, 1))
+            };
+            encoder
+                .encode_frames((0..frames).map(|i| frame(40 * i as u8)))
+                .unwrap();
+            drop(encoder);
+            bytes
+        };
+        for (frames, want) in [(1, vec![]), (3, vec![Dropped::Frames])] {
+            let bytes = gif(frames);
+            let image = decode(Path::new("a.gif"), &bytes, &Limits::default()).unwrap();
+            assert_eq!(dropped(&bytes, &image), want, "{frames} frames");
+        }
+    }
 }

@@ -64,7 +64,15 @@ pub fn create(path: &Path) -> Result<Pending, IoError> {
     let path = follow_links(path)?;
     let existing = match std::fs::metadata(&path) {
         Ok(meta) => Some(meta),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        // Nothing there, or a parent that is not a folder: `temp_beside` names the folder.
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            None
+        }
         Err(e) => return Err(IoError::new(&path, e)),
     };
     let sink = match existing {
@@ -164,7 +172,17 @@ fn temp_beside(
     if let Some(permissions) = permissions {
         builder.permissions(permissions);
     }
-    builder.tempfile_in(dir).map_err(|e| IoError::new(dir, e))
+    let meta = std::fs::metadata(dir).map_err(|e| IoError::new(dir, e))?;
+    if !meta.is_dir() {
+        return Err(IoError::new(
+            dir,
+            io::Error::new(io::ErrorKind::NotADirectory, "is not a folder"),
+        ));
+    }
+    // tempfile's own error names the temp file; the cause is what matters.
+    builder
+        .tempfile_in(dir)
+        .map_err(|e| IoError::new(dir, io::Error::new(e.kind(), e.kind().to_string())))
 }
 
 #[cfg(test)]
@@ -212,9 +230,16 @@ mod tests {
     #[test]
     fn failure_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("missing-dir").join("out.bin");
-        assert!(super::write(&target, b"x").is_err());
-        assert!(names(dir.path()).is_empty());
+        let missing = dir.path().join("missing-dir");
+        let err = super::write(&missing.join("out.bin"), b"x").unwrap_err();
+        // The folder, and the cause once: never the temp file's name.
+        assert_eq!(err.path, missing);
+        assert_eq!(err.source.kind(), std::io::ErrorKind::NotFound);
+        assert!(!err.source.to_string().contains(".tmp"), "{err:?}");
+        std::fs::write(dir.path().join("file"), b"").unwrap();
+        let err = super::write(&dir.path().join("file").join("out.bin"), b"x").unwrap_err();
+        assert!(err.source.to_string().contains("not a folder"), "{err:?}");
+        assert_eq!(names(dir.path()), ["file"]);
     }
 
     #[test]

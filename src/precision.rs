@@ -35,6 +35,49 @@ pub enum Precision {
     Int8,
 }
 
+/// A stage that runs a graph, each with its own precision choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// The codec's encoder (image to latent).
+    Encode,
+    /// The codec's decoder (latent to image).
+    Decode,
+    /// The denoiser.
+    Denoise,
+}
+
+impl Stage {
+    /// All of them, in order.
+    pub const ALL: [Stage; 3] = [Stage::Encode, Stage::Decode, Stage::Denoise];
+
+    /// Its name on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Encode => "encode",
+            Stage::Decode => "decode",
+            Stage::Denoise => "denoise",
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+impl FromStr for Stage {
+    type Err = PrecisionError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Stage::ALL
+            .into_iter()
+            .find(|st| st.name() == s)
+            .ok_or_else(|| PrecisionError::UnknownStage(s.to_string()))
+    }
+}
+
 /// What a user asks for: one precision, or the measured best.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Request {
@@ -132,8 +175,8 @@ pub fn native_f16() -> bool {
 
 /// The precision that `precision` actually runs at for `stage` on this CPU, with a note when it
 /// differs: f16 without native f16 runs f32, and so does int8 for the denoiser (no int8 graph).
-pub fn effective(stage: &str, precision: Precision) -> Resolved {
-    if stage == "denoise" && precision == Precision::Int8 {
+pub fn effective(stage: Stage, precision: Precision) -> Resolved {
+    if stage == Stage::Denoise && precision == Precision::Int8 {
         Resolved {
             precision: Precision::F32,
             note: Some(
@@ -165,8 +208,8 @@ pub fn effective(stage: &str, precision: Precision) -> Resolved {
 pub struct Choices {
     /// The CPU the measurements are from (model and features).
     pub cpu: String,
-    /// Stage (`encode`, `decode`, `denoise`) → the fastest precision within its error budget.
-    pub fastest: BTreeMap<String, Precision>,
+    /// Stage → the fastest precision within its error budget.
+    pub fastest: BTreeMap<Stage, Precision>,
 }
 
 impl Choices {
@@ -201,10 +244,10 @@ impl Choices {
 
     /// Resolves `request` for `stage`: `auto` takes the saved choice for this CPU, else f16
     /// where it is native and f32 elsewhere.
-    pub fn resolve(saved: Option<&Self>, request: Request, stage: &str) -> Resolved {
+    pub fn resolve(saved: Option<&Self>, request: Request, stage: Stage) -> Resolved {
         match request {
             Request::Exactly(p) => effective(stage, p),
-            Request::Auto => match saved.and_then(|c| c.fastest.get(stage)) {
+            Request::Auto => match saved.and_then(|c| c.fastest.get(&stage)) {
                 Some(&p) => {
                     let mut r = effective(stage, p);
                     r.note.get_or_insert_with(|| {
@@ -232,7 +275,7 @@ impl Choices {
 }
 
 /// Resolves `request` for `stage` on this CPU, with the choices saved for it.
-pub fn resolve(request: Request, stage: &str) -> Resolved {
+pub fn resolve(request: Request, stage: Stage) -> Resolved {
     let saved = match request {
         Request::Auto => Choices::dir().and_then(|d| Choices::load(&d, &Cpu::probe().id())),
         Request::Exactly(_) => None,
@@ -260,7 +303,7 @@ mod tests {
 
     #[test]
     fn f16_runs_only_where_it_is_native() {
-        let r = effective("decode", Precision::F16);
+        let r = effective(Stage::Decode, Precision::F16);
         if native_f16() {
             assert_eq!(r.precision, Precision::F16);
         } else {
@@ -268,12 +311,21 @@ mod tests {
             assert!(r.note.unwrap().contains("f16"));
         }
         assert_eq!(
-            effective("decode", Precision::Int8).precision,
+            effective(Stage::Decode, Precision::Int8).precision,
             Precision::Int8
         );
-        let denoise = effective("denoise", Precision::Int8);
+        let denoise = effective(Stage::Denoise, Precision::Int8);
         assert_eq!(denoise.precision, Precision::F32);
         assert!(denoise.note.unwrap().contains("no int8 graph"));
+    }
+
+    #[test]
+    fn stages_parse_by_name() {
+        for stage in Stage::ALL {
+            assert_eq!(stage.name().parse::<Stage>().unwrap(), stage);
+        }
+        let err = "encoder".parse::<Stage>().unwrap_err().to_string();
+        assert!(err.contains("encode, decode, denoise"), "{err}");
     }
 
     #[test]
@@ -284,16 +336,15 @@ mod tests {
             cpu: cpu.into(),
             ..Default::default()
         };
-        saved.fastest.insert("decode".into(), Precision::Int8);
-        std::fs::write(
-            Choices::path(dir.path(), cpu),
-            serde_json::to_vec(&saved).unwrap(),
-        )
-        .unwrap();
+        saved.fastest.insert(Stage::Decode, Precision::Int8);
+        let json = serde_json::to_string(&saved).unwrap();
+        // The file format names stages as the command line does.
+        assert!(json.contains(r#""fastest":{"decode":"int8"}"#), "{json}");
+        std::fs::write(Choices::path(dir.path(), cpu), json).unwrap();
         let loaded = Choices::load(dir.path(), cpu).unwrap();
-        let decode = Choices::resolve(Some(&loaded), Request::Auto, "decode");
+        let decode = Choices::resolve(Some(&loaded), Request::Auto, Stage::Decode);
         assert_eq!(decode.precision, Precision::Int8);
-        let encode = Choices::resolve(Some(&loaded), Request::Auto, "encode");
+        let encode = Choices::resolve(Some(&loaded), Request::Auto, Stage::Encode);
         let unmeasured = if native_f16() {
             Precision::F16
         } else {
@@ -301,7 +352,11 @@ mod tests {
         };
         assert_eq!(encode.precision, unmeasured);
         assert!(Choices::load(dir.path(), "Other CPU").is_none());
-        let exact = Choices::resolve(Some(&loaded), Request::Exactly(Precision::F32), "decode");
+        let exact = Choices::resolve(
+            Some(&loaded),
+            Request::Exactly(Precision::F32),
+            Stage::Decode,
+        );
         assert_eq!(exact.precision, Precision::F32);
     }
 }

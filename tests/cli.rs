@@ -50,6 +50,17 @@ fn compress_decompress_inspect_json() {
     let i = json(&latent(&["inspect", s(&lat), "--json"]));
     assert_eq!(i["latent_shape"], serde_json::json!([128, 4, 5]));
     assert_eq!(i["fingerprint"], c["fingerprint"]);
+    let text = latent(&["inspect", s(&lat)]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_default()
+    };
+    assert!(line("latent_shape").ends_with(" 128 x 4 x 5"), "{text}");
+    assert!(line("encoder_precision").ends_with(" f32"), "{text}");
+    let bpp = line("bpp").split_whitespace().last().unwrap_or_default();
+    assert!(bpp.len() <= 8 && bpp.parse::<f64>().is_ok(), "{text}");
 }
 
 #[test]
@@ -392,6 +403,8 @@ fn outputs_respect_what_is_at_the_path() {
     assert_fails_with(&out, "missing: No such file or directory");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
+    let out = compress(&png.join("x.lat"));
+    assert_fails_with(&out, "crop.png: is not a folder");
 
     #[cfg(unix)]
     {
@@ -417,4 +430,49 @@ fn outputs_respect_what_is_at_the_path() {
                 .is_char_device()
         );
     }
+}
+
+#[test]
+fn json_is_not_listed_under_the_limits() {
+    for command in ["compress", "inspect", "denoise", "packetize"] {
+        let help = latent(&[command, "--help"]);
+        let help = String::from_utf8_lossy(&help.stdout);
+        let (json, limits) = (help.find("--json"), help.find("Limits on input:"));
+        assert!(json.is_some() && limits.is_some(), "{help}");
+        assert!(json < limits, "{command}: {help}");
+    }
+}
+
+#[test]
+fn out_of_range_options_are_usage_errors() {
+    let cases: [&[&str]; 4] = [
+        &["bench", "--size", "0x0"],
+        &["bench", "--stage", "encoder"],
+        &["bench", "--threads", "0"],
+        &["packetize", "in.lat", "--mtu", "10", "-o", "packets"],
+    ];
+    for args in cases {
+        let out = latent(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: invalid value"), "{stderr}");
+    }
+}
+
+#[test]
+fn dropped_transparency_is_a_warning() {
+    let dir = TempDir::new().unwrap();
+    let png = dir.path().join("glass.png");
+    let mut rgba = image::RgbaImage::from_pixel(32, 32, image::Rgba([200, 100, 50, 255]));
+    rgba.put_pixel(3, 3, image::Rgba([200, 100, 50, 0]));
+    rgba.save(&png).unwrap();
+    let lat = dir.path().join("glass.lat");
+    let out = latent(&["compress", s(&png), "-o", s(&lat), "--threads", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("glass.png: transparency dropped: 1 pixel is not opaque"),
+        "{stderr}"
+    );
+    assert!(lat.is_file());
 }

@@ -89,7 +89,7 @@ fn int8_is_within_its_budget() {
 #[test]
 fn f16_is_within_its_budget_where_it_runs() {
     if !f16_runs_here() {
-        let r = precision::effective("decode", Precision::F16);
+        let r = precision::effective(precision::Stage::Decode, Precision::F16);
         assert_eq!(
             r.precision,
             Precision::F32,
@@ -164,7 +164,7 @@ fn the_denoiser_refuses_int8_and_the_cli_runs_it_at_f32() {
         .to_string();
     assert!(err.contains("no int8 graphs"), "{err}");
     assert_eq!(
-        precision::effective("denoise", Precision::Int8).precision,
+        precision::effective(precision::Stage::Denoise, Precision::Int8).precision,
         Precision::F32
     );
 }

@@ -6,15 +6,17 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use latent_codec::bundle::{ModelBundle, Role};
 use latent_codec::denoise;
 use latent_codec::engine::{Graph, NodeTime, executor};
-use latent_codec::precision::{self, Choices, Precision};
+use latent_codec::precision::{self, Choices, Precision, Stage};
 use latent_codec::sysinfo::{self, Cpu, Thermal};
 use latent_codec::{Limits, imageio, kernels, output, plot};
 use serde::Serialize;
 use serde_json::json;
+
+use super::json_line;
 
 /// Options of `latent bench`.
 #[derive(clap::Args)]
@@ -24,13 +26,14 @@ pub struct BenchArgs {
     model: Option<PathBuf>,
     /// Stages to measure: encode, decode, denoise.
     #[arg(long, value_delimiter = ',', default_value = "encode,decode,denoise")]
-    stage: Vec<String>,
-    /// Image size the stages work on.
-    #[arg(long, value_name = "WxH", default_value = "768x512")]
-    size: String,
-    /// Thread counts to compare.
-    #[arg(long, value_delimiter = ',', default_value = "1,2")]
-    threads: Vec<usize>,
+    stage: Vec<Stage>,
+    /// Image size the stages work on (each side 16 to 16384).
+    #[arg(long, value_name = "WxH", default_value = "768x512", value_parser = parse_size)]
+    size: (usize, usize),
+    /// Thread counts to compare (each 1 to 256).
+    #[arg(long, value_delimiter = ',', default_value = "1,2",
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Vec<u16>,
     /// Precisions to compare: f32, f16 (skipped with a note on CPUs without native f16), int8
     /// (not for denoise).
     #[arg(long, value_delimiter = ',', default_value = "f32")]
@@ -68,7 +71,7 @@ pub struct BenchArgs {
 /// One measured combination.
 #[derive(Serialize)]
 struct Row {
-    stage: String,
+    stage: Stage,
     onnx: String,
     input_shape: Vec<usize>,
     threads: usize,
@@ -116,19 +119,18 @@ pub struct Outcome {
 fn graph_for<'a>(
     bundle: &'a ModelBundle,
     onnx_path: &dyn Fn(&str) -> String,
-    stage: &str,
+    stage: Stage,
     precision: Precision,
 ) -> Result<(String, &'a [u8])> {
     let role = match stage {
-        "encode" => Role::Encoder,
-        "decode" => Role::Decoder,
-        "denoise" => {
+        Stage::Encode => Role::Encoder,
+        Stage::Decode => Role::Decoder,
+        Stage::Denoise => {
             return Ok((
                 "models/denoise/denoiser.onnx".into(),
                 denoise::EMBEDDED_GRAPH,
             ));
         }
-        other => bail!("unknown stage {other:?} (encode, decode, denoise)"),
     };
     let (file, bytes) = bundle
         .graph(role, precision)
@@ -136,12 +138,13 @@ fn graph_for<'a>(
     Ok((onnx_path(file), bytes))
 }
 
-fn parse_size(s: &str) -> Result<(usize, usize)> {
-    let bad = || anyhow::anyhow!("--size {s:?}: expected WIDTHxHEIGHT, e.g. 640x480");
+/// `--size WxH`, each side in 16..=16384.
+fn parse_size(s: &str) -> Result<(usize, usize), String> {
+    let bad = || "expected WIDTHxHEIGHT, e.g. 640x480".to_string();
     let (w, h) = s.split_once('x').ok_or_else(bad)?;
     let (w, h): (usize, usize) = (w.parse().map_err(|_| bad())?, h.parse().map_err(|_| bad())?);
     if !(16..=16384).contains(&w) || !(16..=16384).contains(&h) {
-        bail!("--size {s}: each side must be in 16..=16384");
+        return Err("each side must be in 16..=16384".into());
     }
     Ok((w, h))
 }
@@ -154,18 +157,15 @@ fn percentile(v: &[f64], q: f64) -> f64 {
 
 /// Runs `latent bench`.
 pub fn run(args: &BenchArgs) -> Result<Outcome> {
-    let (w, h) = parse_size(&args.size)?;
+    let (w, h) = args.size;
     let mut notes = Vec::new();
     // (precision, why it does not run as asked, the stages that skipped it for that reason)
-    let mut skipped: Vec<(Precision, String, Vec<String>)> = Vec::new();
+    let mut skipped: Vec<(Precision, String, Vec<Stage>)> = Vec::new();
     let mut precisions: Vec<Precision> = Vec::new();
     for &p in &args.precision {
         if !precisions.contains(&p) {
             precisions.push(p);
         }
-    }
-    if args.threads.iter().any(|&t| t == 0 || t > 256) {
-        bail!("--threads values must be in 1..=256");
     }
     let bundle = match &args.model {
         Some(dir) => ModelBundle::from_dir(dir, &Limits::default())?,
@@ -182,20 +182,19 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
     let kernel_set = kernels::select(precisions.contains(&Precision::Int8));
     let before = Thermal::now();
     let mut rows = Vec::new();
-    for stage in &args.stage {
-        let shape = match stage.as_str() {
-            "encode" => vec![1, 3, lh * s, lw * s],
-            "decode" => vec![1, c, lh, lw],
-            "denoise" => vec![1, 3, h.next_multiple_of(2), w.next_multiple_of(2)],
-            other => bail!("unknown stage {other:?} (encode, decode, denoise)"),
+    for &stage in &args.stage {
+        let shape = match stage {
+            Stage::Encode => vec![1, 3, lh * s, lw * s],
+            Stage::Decode => vec![1, c, lh, lw],
+            Stage::Denoise => vec![1, 3, h.next_multiple_of(2), w.next_multiple_of(2)],
         };
-        for &threads in &args.threads {
+        for threads in args.threads.iter().map(|&t| usize::from(t)) {
             for &precision in &precisions {
                 if let Some(reason) = precision::effective(stage, precision).note {
                     match skipped.iter_mut().find(|s| s.1 == reason) {
-                        Some((_, _, stages)) if stages.contains(stage) => {}
-                        Some((_, _, stages)) => stages.push(stage.clone()),
-                        None => skipped.push((precision, reason, vec![stage.clone()])),
+                        Some((_, _, stages)) if stages.contains(&stage) => {}
+                        Some((_, _, stages)) => stages.push(stage),
+                        None => skipped.push((precision, reason, vec![stage])),
                     }
                     continue;
                 }
@@ -216,7 +215,11 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
     for (precision, reason, stages) in skipped {
         notes.push(format!(
             "{precision} skipped for {}: {reason}",
-            stages.join(", ")
+            stages
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     if args.save_choice {
@@ -248,7 +251,7 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
                          "kernel_set": kernel_set.describe(), "notes": notes,
                          "before": before, "after": after, "size": [w, h],
                          "budget_ms": args.budget_ms, "over_budget": over.len(), "results": rows});
-        writeln!(report, "{out}")?;
+        report.push_str(&json_line(out));
     } else {
         writeln!(
             report,
@@ -355,7 +358,7 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
 #[allow(clippy::too_many_arguments)]
 fn measure(
     args: &BenchArgs,
-    stage: &str,
+    stage: Stage,
     onnx: String,
     bytes: &[u8],
     shape: &[usize],
@@ -375,7 +378,7 @@ fn measure(
     let input: Vec<f32> = (0..len)
         .map(|i| {
             let v = (i.wrapping_mul(2_654_435_761) >> 7) % 256;
-            if stage == "decode" {
+            if stage == Stage::Decode {
                 (v % 5) as f32 - 2.0
             } else {
                 v as f32 / 255.0
@@ -407,7 +410,7 @@ fn measure(
         None => Vec::new(),
     };
     Ok(Row {
-        stage: stage.into(),
+        stage,
         onnx,
         input_shape: shape.to_vec(),
         threads,
@@ -468,15 +471,15 @@ fn save_choice(cpu: &Cpu, rows: &[Row]) -> Result<String> {
         ..Default::default()
     });
     let max_threads = rows.iter().map(|r| r.threads).max().unwrap_or(1);
-    let mut fastest: BTreeMap<&str, &Row> = BTreeMap::new();
+    let mut fastest: BTreeMap<Stage, &Row> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.threads == max_threads) {
-        let best = fastest.entry(&r.stage).or_insert(r);
+        let best = fastest.entry(r.stage).or_insert(r);
         if r.p50_ms < best.p50_ms {
             *best = r;
         }
     }
     for (stage, r) in fastest {
-        choices.fastest.insert(stage.to_string(), r.precision);
+        choices.fastest.insert(stage, r.precision);
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = Choices::path(&dir, &id);

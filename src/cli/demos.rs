@@ -10,7 +10,7 @@ use latent_codec::gaussian::{self, Normal};
 use latent_codec::vae2d::{Vae2d, knn_accuracy};
 use latent_codec::{Limits, idx, imageio, output, plot, tiles};
 
-use super::LimitOpts;
+use super::{LimitOpts, json_line};
 use serde_json::json;
 
 /// Options shared by the demo commands.
@@ -225,7 +225,7 @@ fn sample(n: usize, output: &Path, seed: u64, opts: &DemoOpts) -> Result<String>
     Ok(if opts.json {
         let out = json!({"output": output, "model": model.meta.name, "seed": seed,
                          "z": round_points(&points)});
-        format!("{out}\n")
+        json_line(out)
     } else {
         format!(
             "{}: {n} samples of N(0, I) decoded by {} (seed {seed})\n",
@@ -254,7 +254,7 @@ fn interpolate(a: &Path, b: &Path, steps: usize, output: &Path, opts: &DemoOpts)
     )?;
     Ok(if opts.json {
         let out = json!({"output": output, "model": model.meta.name, "z": round_points(&points)});
-        format!("{out}\n")
+        json_line(out)
     } else {
         format!(
             "{}: {steps} pictures from μ(A) = {:?} to μ(B) = {:?}\n",
@@ -302,7 +302,7 @@ fn arith(a: &Path, terms: &Terms, output: &Path, opts: &DemoOpts) -> Result<Stri
     let [za, z] = [round_points(&[za]), round_points(&[z])].map(|mut v| v.remove(0));
     Ok(if opts.json {
         let out = json!({"output": output, "model": model.meta.name, "z_a": za, "z": z});
-        format!("{out}\n")
+        json_line(out)
     } else {
         format!(
             "{}: A's reconstruction at μ(A) = {za:?}, then the result at {z:?}\n",
@@ -403,7 +403,7 @@ fn map(images: &Path, labels: &Path, output: &Path, opts: &DemoOpts) -> Result<S
             .collect();
         let out = json!({"points": pts, "knn5_accuracy": accuracy, "output": output,
                          "model": model.meta.name});
-        writeln!(report, "{out}")?;
+        report.push_str(&json_line(out));
     } else {
         writeln!(
             report,
@@ -441,7 +441,7 @@ fn manifold(size: usize, output: &Path, opts: &DemoOpts) -> Result<String> {
     Ok(if opts.json {
         let out = json!({"output": output, "model": model.meta.name, "size": size,
                          "z": round_points(&points)});
-        format!("{out}\n")
+        json_line(out)
     } else {
         format!(
             "{}: {size}x{size} decoded grid over μ in [{:.3}, {:.3}]² (5 %..95 % quantiles of the prior)\n",

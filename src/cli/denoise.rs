@@ -10,9 +10,10 @@ use anyhow::{Context, Result, bail};
 use image::RgbImage;
 use latent_codec::denoise::{DEFAULT_TILE, Denoiser};
 use latent_codec::frames::{Frame, RawFormat, Y4mHeader, write_raw_frame, write_y4m_frame};
+use latent_codec::precision::Stage;
 use latent_codec::{Limits, imageio, output};
 
-use super::{LimitOpts, PrecisionOpt};
+use super::{LimitOpts, PrecisionOpt, json_line};
 use serde_json::json;
 
 /// Options of `latent denoise`.
@@ -71,7 +72,7 @@ impl DenoiseArgs {
         Ok(Denoiser::load(
             self.model.as_deref(),
             threads,
-            self.precision.resolve("denoise"),
+            self.precision.resolve(Stage::Denoise),
             &self.limits(),
         )?
         .with_sigma_hint(self.sigma))
@@ -125,7 +126,12 @@ pub fn run(args: &DenoiseArgs) -> Result<String> {
 
 fn picture(args: &DenoiseArgs) -> Result<String> {
     let denoiser = args.denoiser(args.threads())?;
-    let image = imageio::read(&args.input, &args.limits())?;
+    let limits = args.limits();
+    let bytes = limits.read_file(&args.input)?;
+    let image = imageio::decode(&args.input, &bytes, &limits)?;
+    for dropped in imageio::dropped(&bytes, &image) {
+        eprintln!("warning: {}: {dropped}", args.input.display());
+    }
     let start = Instant::now();
     let clean = denoiser.denoise_image(&image, args.tile)?;
     let ms = start.elapsed().as_secs_f64() * 1e3;
@@ -135,7 +141,7 @@ fn picture(args: &DenoiseArgs) -> Result<String> {
                          "height": image.height(), "gray": imageio::is_gray(&image),
                          "model": denoiser.meta.name, "precision": denoiser.precision(),
                          "ms": ms});
-        format!("{out}\n")
+        json_line(out)
     } else {
         format!(
             "{} -> {}: {}x{}, denoised in {ms:.1} ms\n",
@@ -176,7 +182,16 @@ fn folder(args: &DenoiseArgs) -> Result<String> {
         bar.set_message(name.to_string_lossy().into_owned());
         let out = args.output.join(name);
         let start = Instant::now();
-        let done = imageio::read(path, &args.limits())
+        let limits = args.limits();
+        let done = limits
+            .read_file(path)
+            .and_then(|bytes| {
+                let image = imageio::decode(path, &bytes, &limits)?;
+                for dropped in imageio::dropped(&bytes, &image) {
+                    bar.suspend(|| eprintln!("warning: {}: {dropped}", path.display()));
+                }
+                Ok(image)
+            })
             .and_then(|img| denoiser.denoise_image(&img, args.tile))
             .and_then(|clean| Ok(imageio::encode(&clean, &out)?))
             .and_then(|bytes| Ok(output::write(&out, &bytes)?));
@@ -200,7 +215,7 @@ fn folder(args: &DenoiseArgs) -> Result<String> {
     Ok(if args.json {
         let out = json!({"input": args.input, "output": args.output, "pictures": times.len(),
                          "skipped": failed, "latency_ms": stats.json()});
-        format!("{out}\n")
+        json_line(out)
     } else {
         let mut s = format!(
             "{}/ -> {}/: {} pictures denoised, {} skipped; {}\n",

@@ -8,11 +8,12 @@ use anyhow::{Context, Result, bail};
 use image::{DynamicImage, RgbImage};
 use latent_codec::bundle::MAX_QUALITY;
 use latent_codec::eval::{self, Point};
+use latent_codec::precision::Stage;
 use latent_codec::{Codec, imageio, metrics, output, plot};
 use serde::Serialize;
 use serde_json::json;
 
-use super::ModelOpts;
+use super::{ModelOpts, json_line};
 
 /// JPEG qualities swept (the `image` crate's encoder).
 const JPEG_QUALITIES: [u8; 19] = [
@@ -61,7 +62,7 @@ const CODECS: [&str; 3] = ["latent", "webp", "jpeg"];
 
 /// Runs `latent eval`.
 pub fn run(args: &EvalArgs) -> Result<String> {
-    let codec = args.model.codec("encode")?;
+    let codec = args.model.codec(Stage::Encode)?;
     let qualities = if args.quality.is_empty() {
         codec.qualities()
     } else {
@@ -109,7 +110,7 @@ pub fn run(args: &EvalArgs) -> Result<String> {
     });
     output::write(
         &args.output.join("rd.json"),
-        serde_json::to_string_pretty(&report)?.as_bytes(),
+        serde_json::to_string_pretty(&super::rounded(report))?.as_bytes(),
     )?;
     let png = plot::rd_curves(
         &format!(
@@ -125,7 +126,7 @@ pub fn run(args: &EvalArgs) -> Result<String> {
     output::write(&args.output.join("rd.png"), &png)?;
     Ok(if args.json {
         let out = json!({"output": args.output, "skipped": skipped, "summary": summary.json()});
-        format!("{out}\n")
+        json_line(out)
     } else {
         summary.text(&args.output, &skipped)
     })

@@ -7,12 +7,13 @@ use anyhow::{Context, Result};
 use latent_codec::error::PacketError;
 use latent_codec::limits::Bound;
 use latent_codec::packets;
+use latent_codec::precision::Stage;
 use latent_codec::{Limits, imageio, output};
 use latent_wire::container::HEADER_LEN;
 use latent_wire::packet::MAX_PACKET;
 use serde_json::json;
 
-use super::ModelOpts;
+use super::{ModelOpts, json_line};
 
 /// Extension of packet files.
 const EXT: &str = "pkt";
@@ -25,7 +26,7 @@ pub fn packetize(
     opts: &ModelOpts,
     json: bool,
 ) -> Result<String> {
-    let codec = opts.codec("encode")?;
+    let codec = opts.codec(Stage::Encode)?;
     let lat = opts.limits().read_file(input)?;
     let p = packets::packetize(&codec, &lat, mtu).with_context(|| input.display().to_string())?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -51,7 +52,7 @@ pub fn packetize(
             "largest_packet": largest, "bytes": p.bytes(), "lat_bytes": lat.len(),
             "overhead": overhead,
         });
-        format!("{out}\n")
+        json_line(out)
     } else {
         format!(
             "{} -> {}/: {} packets (2 header + {} slices) of at most {largest} bytes (MTU {mtu}), \
@@ -123,7 +124,7 @@ fn read_packets(dir: &Path, limits: &Limits) -> Result<(Vec<NamedPacket>, Vec<St
 /// Reassembles the packets in `dir`: a `.lat` output needs all of them; an image output is
 /// decoded with lost slices concealed.
 pub fn depacketize(dir: &Path, output: &Path, opts: &ModelOpts, json: bool) -> Result<String> {
-    let codec = opts.codec("decode")?;
+    let codec = opts.codec(Stage::Decode)?;
     let (packets, oversized) = read_packets(dir, &opts.limits())?;
     let r = packets::reassemble(&codec, &packets).with_context(|| dir.display().to_string())?;
     let as_lat = output
@@ -157,7 +158,7 @@ pub fn depacketize(dir: &Path, output: &Path, opts: &ModelOpts, json: bool) -> R
             "width": r.header.width, "height": r.header.height,
             "lat_bytes": HEADER_LEN + r.payload.len as usize, "decode_ms": decode_ms,
         });
-        writeln!(report, "{out}")?;
+        report.push_str(&json_line(out));
     } else {
         writeln!(
             report,
