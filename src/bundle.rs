@@ -357,13 +357,7 @@ impl ModelBundle {
             reason,
         };
         let prior = Prior::parse(prior_json).map_err(bad)?;
-        let mut hash = Sha256::new();
-        hash.update(&encoder_onnx);
-        hash.update(&decoder_onnx);
-        hash.update(prior_json);
-        let fingerprint = hash.finalize()[..8]
-            .try_into()
-            .expect("SHA-256 has 32 bytes");
+        let fingerprint = fingerprint(&[&encoder_onnx, &decoder_onnx, prior_json]);
         Ok(Self {
             source,
             encoder_onnx,
@@ -437,6 +431,17 @@ pub fn read_file(dir: &Path, file: &'static str, limits: &Limits) -> Result<Vec<
         }
         e => e,
     })
+}
+
+/// The first 8 bytes of the SHA-256 of `parts` one after the other: a model's identity.
+pub fn fingerprint(parts: &[&[u8]]) -> [u8; 8] {
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update(part);
+    }
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&hash.finalize()[..8]);
+    first
 }
 
 /// Lower-case hex of `bytes`.

@@ -28,6 +28,30 @@ pub struct Args {
     command: Command,
 }
 
+/// `latent --version`: the crate's version and the compiled-in models, each with its
+/// fingerprint (the codec's is the one `.lat` headers carry). Not clap's `long_version`, which
+/// every run would compute.
+pub fn version() -> String {
+    let mut text = format!("latent {}", env!("CARGO_PKG_VERSION"));
+    let mut line = |role: &str, id: Result<(String, [u8; 8]), latent_codec::error::BundleError>| {
+        let _ = match id {
+            Ok((name, fingerprint)) => write!(text, "\n{role:9} {name} {}", hex(&fingerprint)),
+            Err(e) => write!(text, "\n{role:9} unreadable: {e}"),
+        };
+    };
+    line(
+        "codec",
+        ModelBundle::embedded().map(|b| (b.prior.name.clone(), b.fingerprint)),
+    );
+    line("denoiser", latent_codec::denoise::embedded_id());
+    match latent_codec::vae2d::embedded_ids() {
+        Ok(ids) => ids.into_iter().for_each(|id| line("demo", Ok(id))),
+        Err(e) => line("demo", Err(e)),
+    }
+    text.push('\n');
+    text
+}
+
 /// The help heading of [`LimitOpts`], per flag so that it stops there.
 const LIMITS: &str = "Limits on input";
 
@@ -136,6 +160,14 @@ enum Command {
         /// Quality, 1 (smallest file) to 8 (best picture); default: the model's default.
         #[arg(long, value_parser = clap::value_parser!(u8).range(1..=MAX_QUALITY as i64))]
         quality: Option<u8>,
+        /// The best quality whose file takes at most BYTES (an error when even the lowest
+        /// does not fit).
+        #[arg(long, value_name = "BYTES", conflicts_with_all = ["quality", "target_bpp"],
+              value_parser = clap::value_parser!(u64).range(1..))]
+        max_bytes: Option<u64>,
+        /// The best quality at or under B bits per pixel (the file's bytes x 8 / pixels).
+        #[arg(long, value_name = "B", conflicts_with = "quality", value_parser = parse_bpp)]
+        target_bpp: Option<f64>,
         #[command(flatten)]
         model: ModelOpts,
         /// Print one JSON object instead of text.
@@ -229,9 +261,18 @@ pub fn run(args: Args) -> Result<(String, u8)> {
             input,
             output,
             quality,
+            max_bytes,
+            target_bpp,
             model,
             json,
-        } => compress(&input, &output, quality, &model, json),
+        } => {
+            let rate = match (max_bytes, target_bpp) {
+                (Some(bytes), _) => Rate::MaxBytes(bytes),
+                (_, Some(bpp)) => Rate::TargetBpp(bpp),
+                _ => Rate::Quality(quality),
+            };
+            compress(&input, &output, rate, &model, json)
+        }
         Command::Decompress {
             input,
             output,
@@ -343,10 +384,29 @@ fn write_output(path: &Path, bytes: &[u8], report: String) -> Result<String> {
     Ok(String::new())
 }
 
+/// What `compress` is asked to hit.
+#[derive(Debug, Clone, Copy)]
+enum Rate {
+    /// A quality level (default: the model's).
+    Quality(Option<u8>),
+    /// The best quality within this many bytes.
+    MaxBytes(u64),
+    /// The best quality at or under this many bits per pixel.
+    TargetBpp(f64),
+}
+
+/// `--target-bpp`: a positive, finite rate.
+fn parse_bpp(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(b) if b.is_finite() && b > 0.0 => Ok(b),
+        _ => Err(format!("{s:?} is not a positive number of bits per pixel")),
+    }
+}
+
 fn compress(
     input: &Path,
     output: &Path,
-    quality: Option<u8>,
+    rate: Rate,
     opts: &ModelOpts,
     json: bool,
 ) -> Result<String> {
@@ -360,7 +420,6 @@ fn compress(
     check_output(input, output)?;
     let mut report = String::new();
     let codec = opts.codec(Stage::Encode)?;
-    let quality = quality.unwrap_or_else(|| codec.default_quality());
     let name = if is_std(input) {
         Path::new("stdin")
     } else {
@@ -371,8 +430,25 @@ fn compress(
     for dropped in imageio::dropped(&bytes, &image) {
         eprintln!("warning: {}: {dropped}", name.display());
     }
-    let encoded = codec.encode(&image, quality)?;
     let pixels = f64::from(image.width()) * f64::from(image.height());
+    let encoded = match rate {
+        Rate::Quality(q) => codec.encode(&image, q.unwrap_or_else(|| codec.default_quality()))?,
+        Rate::MaxBytes(max) => codec
+            .encode_within(&image, usize::try_from(max).unwrap_or(usize::MAX))
+            .with_context(|| format!("{}: --max-bytes {max}", name.display()))?,
+        Rate::TargetBpp(b) => {
+            let max = (b * pixels / 8.0).floor() as usize;
+            codec.encode_within(&image, max).with_context(|| {
+                format!(
+                    "{}: --target-bpp {b} allows {max} bytes at {}x{}",
+                    name.display(),
+                    image.width(),
+                    image.height()
+                )
+            })?
+        }
+    };
+    let quality = encoded.header.quality;
     let bpp = 8.0 * encoded.bytes.len() as f64 / pixels;
     if json {
         let out = json!({
@@ -385,7 +461,7 @@ fn compress(
     } else {
         writeln!(
             report,
-            "{} -> {}: {}x{}, {} bytes, {bpp:.3} bpp, encoded in {:.1} ms ({})",
+            "{} -> {}: {}x{}, quality {quality}, {} bytes, {bpp:.3} bpp, encoded in {:.1} ms ({})",
             input.display(),
             output.display(),
             image.width(),

@@ -54,6 +54,18 @@ pub struct Encoded {
     pub encode_ms: f64,
 }
 
+/// The encoder's output for one picture ([`Codec::analyze`]): one analysis serves every
+/// quality ([`Codec::code`]).
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// μ, channel-major, before any quality's gains.
+    mu: Vec<f32>,
+    /// The `.lat` header, its quality still unset.
+    header: Header,
+    /// Wall time of encoder inference.
+    analyze_ms: f64,
+}
+
 /// The result of [`Codec::decode`].
 #[derive(Debug, Clone)]
 pub struct Decoded {
@@ -233,7 +245,38 @@ impl Codec {
     /// Compresses `image` into a `.lat` file at `quality` (one of [`Codec::qualities`]);
     /// `encode_ms` excludes optimizing the plan for a new size.
     pub fn encode(&self, image: &DynamicImage, quality: u8) -> Result<Encoded, Error> {
-        let level = self.bundle.prior.quality(quality)?;
+        self.bundle.prior.quality(quality)?;
+        self.code(&self.analyze(image)?, quality)
+    }
+
+    /// Compresses `image` at the best quality whose `.lat` file takes at most `max_bytes`: the
+    /// encoder runs once, each quality tried is only quantized and entropy coded.
+    pub fn encode_within(&self, image: &DynamicImage, max_bytes: usize) -> Result<Encoded, Error> {
+        let analysis = self.analyze(image)?;
+        let mut smallest = None;
+        for quality in self.qualities().into_iter().rev() {
+            let encoded = self.code(&analysis, quality)?;
+            if encoded.bytes.len() <= max_bytes {
+                return Ok(encoded);
+            }
+            smallest = Some(encoded);
+        }
+        Err(match smallest {
+            Some(smallest) => Error::TooSmall {
+                quality: smallest.header.quality,
+                bytes: smallest.bytes.len(),
+                max: max_bytes,
+            },
+            None => Error::Quality {
+                requested: self.default_quality(),
+                supported: Vec::new(),
+            },
+        })
+    }
+
+    /// Runs the encoder graph over `image`, tile by tile: μ for every latent position, before
+    /// any quality's gains.
+    pub fn analyze(&self, image: &DynamicImage) -> Result<Analysis, Error> {
         let (width, height) = (image.width(), image.height());
         self.limits
             .check_pixels("input image", width.into(), height.into())?;
@@ -270,15 +313,8 @@ impl Codec {
                 }
             }
         }
-        // `as` saturates: a non-finite or huge μ becomes an escaped extreme value, never UB.
-        let plane = lh * lw;
-        let latent: Vec<i32> = mu
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (v * level.gain[i / plane]).round_ties_even() as i32)
-            .collect();
         let header = Header {
-            quality,
+            quality: 0,
             image_channels: if is_gray(image) { 1 } else { 3 },
             precision: self.precision.to_wire(),
             fingerprint: self.bundle.fingerprint,
@@ -288,6 +324,24 @@ impl Codec {
             latent_height: lh as u16,
             latent_width: lw as u16,
         };
+        Ok(Analysis {
+            mu,
+            header,
+            analyze_ms: start.elapsed().as_secs_f64() * 1e3,
+        })
+    }
+
+    /// Quantizes `analysis` at `quality` and entropy codes it into a `.lat` file; `encode_ms`
+    /// counts the analysis too.
+    pub fn code(&self, analysis: &Analysis, quality: u8) -> Result<Encoded, Error> {
+        let start = Instant::now();
+        let level = self.bundle.prior.quality(quality)?;
+        let header = Header {
+            quality,
+            ..analysis.header
+        };
+        let plane = usize::from(header.latent_height) * usize::from(header.latent_width);
+        let latent = quantize(&analysis.mu, &level.gain, plane);
         let cdfs = self.bundle.cdfs(quality)?;
         let tables = self.bundle.tables(&cdfs, &header)?;
         let mut buf = vec![0u8; symbols::max_coded_len(latent.len())];
@@ -297,7 +351,7 @@ impl Codec {
         Ok(Encoded {
             bytes,
             header,
-            encode_ms: start.elapsed().as_secs_f64() * 1e3,
+            encode_ms: analysis.analyze_ms + start.elapsed().as_secs_f64() * 1e3,
         })
     }
 
@@ -456,6 +510,16 @@ struct Window {
 /// `tile + 2 * margin`, else the fewest tiles of at most `tile` positions, of equal size, each in
 /// a window of that size plus `2 * margin` (all the same length, so one optimized plan serves
 /// them all) shifted inside the axis at its ends.
+/// The symbols of latent `mu` at a quality's per-channel `gain` (`plane` positions per
+/// channel): round(μ · g), ties to even. `as` saturates: a non-finite or huge μ becomes an
+/// escaped extreme value, never UB.
+fn quantize(mu: &[f32], gain: &[f32], plane: usize) -> Vec<i32> {
+    mu.iter()
+        .enumerate()
+        .map(|(i, v)| (v * gain[i / plane]).round_ties_even() as i32)
+        .collect()
+}
+
 fn windows(n: usize, tile: usize, margin: usize) -> Vec<Window> {
     if n <= tile + 2 * margin {
         return vec![Window {

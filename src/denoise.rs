@@ -27,6 +27,16 @@ pub const META_FILE: &str = "model.json";
 pub const EMBEDDED_GRAPH: &[u8] = include_bytes!("../models/denoise/denoiser.onnx");
 const EMBEDDED_META: &[u8] = include_bytes!("../models/denoise/model.json");
 
+/// The compiled-in denoiser's name and [`fingerprint`](crate::bundle::fingerprint) (of its
+/// graph and `model.json`).
+pub fn embedded_id() -> Result<(String, [u8; 8]), BundleError> {
+    let meta = Meta::parse("embedded", EMBEDDED_META)?;
+    Ok((
+        meta.name,
+        crate::bundle::fingerprint(&[EMBEDDED_GRAPH, EMBEDDED_META]),
+    ))
+}
+
 /// Default tile side in pixels (before overlap).
 pub const DEFAULT_TILE: usize = 512;
 

@@ -30,6 +30,16 @@ pub enum Error {
         /// What the model offers.
         supported: Vec<u8>,
     },
+    /// No quality codes the picture within the bytes allowed.
+    #[error("even quality {quality}, the lowest, takes {bytes} bytes, over the {max} allowed")]
+    TooSmall {
+        /// The lowest quality.
+        quality: u8,
+        /// What its file takes.
+        bytes: usize,
+        /// What was allowed.
+        max: usize,
+    },
     /// An IDX (MNIST-format) file that cannot be read.
     #[error("{}", path.display())]
     Idx {

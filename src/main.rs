@@ -9,6 +9,16 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    if matches!(
+        std::env::args_os()
+            .nth(1)
+            .as_deref()
+            .and_then(|a| a.to_str()),
+        Some("--version" | "-V")
+    ) {
+        print!("{}", cli::version());
+        return ExitCode::SUCCESS;
+    }
     let args = cli::Args::parse();
     match cli::run(args) {
         Ok((report, code)) => match std::io::stdout().lock().write_all(report.as_bytes()) {

@@ -20,6 +20,18 @@ use crate::limits::Limits;
 
 /// Names of the compiled-in demo models.
 pub const EMBEDDED: [&str; 2] = ["fashion", "mnist"];
+/// The compiled-in demo models' names and [`fingerprint`](crate::bundle::fingerprint)s (of
+/// their two graphs and `model.json`).
+pub fn embedded_ids() -> Result<Vec<(String, [u8; 8])>, BundleError> {
+    [FASHION, MNIST]
+        .into_iter()
+        .map(|[encoder, decoder, meta]| {
+            let name = Meta::parse("embedded", meta)?.name;
+            Ok((name, crate::bundle::fingerprint(&[encoder, decoder, meta])))
+        })
+        .collect()
+}
+
 /// Name of the metadata file in a bundle directory.
 pub const META_FILE: &str = "model.json";
 

@@ -476,3 +476,101 @@ fn dropped_transparency_is_a_warning() {
     );
     assert!(lat.is_file());
 }
+
+#[test]
+fn max_bytes_and_target_bpp_pick_the_best_quality_that_fits() {
+    let dir = TempDir::new().unwrap();
+    let (png, _) = compressed_crop(dir.path(), "crop", (200, 100, 160, 128));
+    let at = |quality: u8| {
+        let lat = dir.path().join(format!("q{quality}.lat"));
+        let q = quality.to_string();
+        let out = latent(&[
+            "compress",
+            s(&png),
+            "-o",
+            s(&lat),
+            "--quality",
+            &q,
+            "--threads",
+            "1",
+        ]);
+        assert!(out.status.success());
+        std::fs::read(lat).unwrap()
+    };
+    let sizes: Vec<Vec<u8>> = (1..=8).map(at).collect();
+    let fitted = |flag: &str, value: String| {
+        let lat = dir.path().join("fit.lat");
+        let out = latent(&["compress", s(&png), "-o", s(&lat), flag, &value, "--json"]);
+        (
+            json(&out)["quality"].as_u64().unwrap(),
+            std::fs::read(lat).unwrap(),
+        )
+    };
+    // A budget between qualities 5 and 6 gets quality 5, byte for byte.
+    let budget = (sizes[4].len() + sizes[5].len()) / 2;
+    assert!(sizes[4].len() < budget && budget < sizes[5].len());
+    assert_eq!(
+        fitted("--max-bytes", budget.to_string()),
+        (5, sizes[4].clone())
+    );
+    let pixels = 160.0 * 128.0;
+    let bpp = 8.0 * budget as f64 / pixels;
+    assert_eq!(
+        fitted("--target-bpp", format!("{bpp}")),
+        (5, sizes[4].clone())
+    );
+    assert_eq!(fitted("--max-bytes", "100000000".into()).0, 8);
+
+    // Under quality 1's size: an error naming what quality 1 takes, and no file.
+    let too_small = (sizes[0].len() - 1).to_string();
+    let lat = dir.path().join("none.lat");
+    let out = latent(&[
+        "compress",
+        s(&png),
+        "-o",
+        s(&lat),
+        "--max-bytes",
+        &too_small,
+    ]);
+    let want = format!("even quality 1, the lowest, takes {} bytes", sizes[0].len());
+    assert_fails_with(&out, &want);
+    assert!(!lat.exists());
+    let out = latent(&[
+        "compress",
+        s(&png),
+        "-o",
+        s(&lat),
+        "--max-bytes",
+        "9",
+        "--quality",
+        "3",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn version_names_the_embedded_models_and_their_fingerprints() {
+    let dir = TempDir::new().unwrap();
+    let (png, _) = compressed_crop(dir.path(), "crop", (0, 0, 64, 48));
+    let lat = dir.path().join("crop.lat");
+    let c = json(&latent(&["compress", s(&png), "-o", s(&lat), "--json"]));
+    let out = latent(&["--version"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let codec = format!(
+        "codec     {} {}",
+        c["model"].as_str().unwrap(),
+        c["fingerprint"].as_str().unwrap()
+    );
+    assert!(
+        text.starts_with("latent ") && text.contains(&codec),
+        "{text}"
+    );
+    for role in [
+        "denoiser  denoise-",
+        "demo      fashion ",
+        "demo      mnist ",
+    ] {
+        assert!(text.contains(role), "{role}: {text}");
+    }
+}
