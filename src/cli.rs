@@ -1,6 +1,8 @@
 //! Command definitions and their thin glue over the library.
 
+mod batch;
 mod bench;
+mod compress;
 mod demos;
 mod denoise;
 mod eval;
@@ -166,7 +168,7 @@ enum Command {
               value_parser = clap::value_parser!(u64).range(1..))]
         max_bytes: Option<u64>,
         /// The best quality at or under B bits per pixel (the file's bytes x 8 / pixels).
-        #[arg(long, value_name = "B", conflicts_with = "quality", value_parser = parse_bpp)]
+        #[arg(long, value_name = "B", conflicts_with = "quality", value_parser = compress::parse_bpp)]
         target_bpp: Option<f64>,
         #[command(flatten)]
         model: ModelOpts,
@@ -267,11 +269,11 @@ pub fn run(args: Args) -> Result<(String, u8)> {
             json,
         } => {
             let rate = match (max_bytes, target_bpp) {
-                (Some(bytes), _) => Rate::MaxBytes(bytes),
-                (_, Some(bpp)) => Rate::TargetBpp(bpp),
-                _ => Rate::Quality(quality),
+                (Some(bytes), _) => compress::Rate::MaxBytes(bytes),
+                (_, Some(bpp)) => compress::Rate::TargetBpp(bpp),
+                _ => compress::Rate::Quality(quality),
             };
-            compress(&input, &output, rate, &model, json)
+            compress::run(&input, &output, rate, &model, json)
         }
         Command::Decompress {
             input,
@@ -382,96 +384,6 @@ fn write_output(path: &Path, bytes: &[u8], report: String) -> Result<String> {
         .context("writing to stdout")?;
     eprint!("{report}");
     Ok(String::new())
-}
-
-/// What `compress` is asked to hit.
-#[derive(Debug, Clone, Copy)]
-enum Rate {
-    /// A quality level (default: the model's).
-    Quality(Option<u8>),
-    /// The best quality within this many bytes.
-    MaxBytes(u64),
-    /// The best quality at or under this many bits per pixel.
-    TargetBpp(f64),
-}
-
-/// `--target-bpp`: a positive, finite rate.
-fn parse_bpp(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(b) if b.is_finite() && b > 0.0 => Ok(b),
-        _ => Err(format!("{s:?} is not a positive number of bits per pixel")),
-    }
-}
-
-fn compress(
-    input: &Path,
-    output: &Path,
-    rate: Rate,
-    opts: &ModelOpts,
-    json: bool,
-) -> Result<String> {
-    if let Ok(format) = image::ImageFormat::from_path(output) {
-        return Err(UsageError(format!(
-            "{}: compress writes .lat files, not {format:?}; name the output .lat (decompress writes images)",
-            output.display()
-        ))
-        .into());
-    }
-    check_output(input, output)?;
-    let mut report = String::new();
-    let codec = opts.codec(Stage::Encode)?;
-    let name = if is_std(input) {
-        Path::new("stdin")
-    } else {
-        input
-    };
-    let bytes = read_input(input, &opts.limits())?;
-    let image = imageio::decode(name, &bytes, &opts.limits())?;
-    for dropped in imageio::dropped(&bytes, &image) {
-        eprintln!("warning: {}: {dropped}", name.display());
-    }
-    let pixels = f64::from(image.width()) * f64::from(image.height());
-    let encoded = match rate {
-        Rate::Quality(q) => codec.encode(&image, q.unwrap_or_else(|| codec.default_quality()))?,
-        Rate::MaxBytes(max) => codec
-            .encode_within(&image, usize::try_from(max).unwrap_or(usize::MAX))
-            .with_context(|| format!("{}: --max-bytes {max}", name.display()))?,
-        Rate::TargetBpp(b) => {
-            let max = (b * pixels / 8.0).floor() as usize;
-            codec.encode_within(&image, max).with_context(|| {
-                format!(
-                    "{}: --target-bpp {b} allows {max} bytes at {}x{}",
-                    name.display(),
-                    image.width(),
-                    image.height()
-                )
-            })?
-        }
-    };
-    let quality = encoded.header.quality;
-    let bpp = 8.0 * encoded.bytes.len() as f64 / pixels;
-    if json {
-        let out = json!({
-            "input": input, "output": output, "width": image.width(), "height": image.height(),
-            "bytes": encoded.bytes.len(), "bpp": bpp, "quality": quality,
-            "model": codec.bundle().prior.name, "fingerprint": codec.bundle().fingerprint_hex(),
-            "precision": codec.precision(), "encode_ms": encoded.encode_ms,
-        });
-        report.push_str(&json_line(out));
-    } else {
-        writeln!(
-            report,
-            "{} -> {}: {}x{}, quality {quality}, {} bytes, {bpp:.3} bpp, encoded in {:.1} ms ({})",
-            input.display(),
-            output.display(),
-            image.width(),
-            image.height(),
-            encoded.bytes.len(),
-            encoded.encode_ms,
-            codec.precision()
-        )?;
-    }
-    write_output(output, &encoded.bytes, report)
 }
 
 fn decompress(input: &Path, output: &Path, opts: &ModelOpts, json: bool) -> Result<String> {
@@ -600,6 +512,21 @@ fn demo(dir: &Path, opts: &ModelOpts) -> Result<String> {
     writeln!(report, "           {}", lat.display())?;
     writeln!(report, "           {}", rebuilt.display())?;
     Ok(report)
+}
+
+/// Decodes picture `bytes` (named `name` in messages), passing `warn` a line for each thing
+/// of it that is not kept (transparency, animation frames).
+fn decode_picture(
+    name: &Path,
+    bytes: &[u8],
+    limits: &Limits,
+    warn: impl Fn(String),
+) -> Result<image::DynamicImage> {
+    let image = imageio::decode(name, bytes, limits)?;
+    for dropped in imageio::dropped(bytes, &image) {
+        warn(format!("warning: {}: {dropped}", name.display()));
+    }
+    Ok(image)
 }
 
 /// A progress bar over `len` files (position, count and the current file's name).

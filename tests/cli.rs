@@ -574,3 +574,71 @@ fn version_names_the_embedded_models_and_their_fingerprints() {
         assert!(text.contains(role), "{role}: {text}");
     }
 }
+
+#[test]
+fn a_folder_compresses_into_a_folder() {
+    let dir = TempDir::new().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let sample = image::load_from_memory(latent_codec::sample::SAMPLE_PNG).unwrap();
+    sample
+        .crop_imm(0, 0, 64, 48)
+        .save(input.join("a.png"))
+        .unwrap();
+    sample
+        .crop_imm(64, 0, 80, 32)
+        .to_luma8()
+        .save(input.join("b.jpg"))
+        .unwrap();
+    std::fs::copy(input.join("a.png"), input.join("a.bmp")).unwrap();
+    std::fs::write(input.join("broken.png"), b"not a picture").unwrap();
+    std::fs::write(input.join("notes.txt"), b"ignored").unwrap();
+    let output = dir.path().join("out");
+    let out = latent(&["compress", s(&input), "-o", s(&output), "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let v = json(&out);
+    assert_eq!(v["pictures"], 2, "{v}");
+    // a.bmp and a.png would both be a.lat: the second is skipped, as is the broken file.
+    let skipped: Vec<&str> = v["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(skipped.len(), 2, "{v}");
+    assert!(skipped[0].ends_with("a.png") && skipped[1].ends_with("broken.png"));
+    assert!(
+        stderr.contains("already another picture's output"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("broken.png").count(), 1, "{stderr}");
+    let mut written: Vec<String> = std::fs::read_dir(&output)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(written, ["a.lat", "b.lat"]);
+    let bytes: u64 = written
+        .iter()
+        .map(|f| std::fs::metadata(output.join(f)).unwrap().len())
+        .sum();
+    assert_eq!(v["bytes"], bytes);
+    let back = dir.path().join("b.png");
+    let d = json(&latent(&[
+        "decompress",
+        s(&output.join("b.lat")),
+        "-o",
+        s(&back),
+        "--json",
+    ]));
+    assert_eq!(
+        (d["width"].as_u64(), d["channels"].as_u64()),
+        (Some(80), Some(1))
+    );
+
+    // Into itself, or to stdout: refused.
+    let out = latent(&["compress", s(&input), "-o", s(&input)]);
+    assert_fails_with(&out, "is the input folder");
+    let out = latent(&["compress", s(&input), "-o", "-"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -13,7 +13,8 @@ use latent_codec::frames::{Frame, RawFormat, Y4mHeader, write_raw_frame, write_y
 use latent_codec::precision::Stage;
 use latent_codec::{Limits, imageio, output};
 
-use super::{LimitOpts, PrecisionOpt, json_line};
+use super::batch::{self, Latency};
+use super::{LimitOpts, PrecisionOpt, decode_picture, json_line};
 use serde_json::json;
 
 /// Options of `latent denoise`.
@@ -128,10 +129,7 @@ fn picture(args: &DenoiseArgs) -> Result<String> {
     let denoiser = args.denoiser(args.threads())?;
     let limits = args.limits();
     let bytes = limits.read_file(&args.input)?;
-    let image = imageio::decode(&args.input, &bytes, &limits)?;
-    for dropped in imageio::dropped(&bytes, &image) {
-        eprintln!("warning: {}: {dropped}", args.input.display());
-    }
+    let image = decode_picture(&args.input, &bytes, &limits, |w| eprintln!("{w}"))?;
     let start = Instant::now();
     let clean = denoiser.denoise_image(&image, args.tile)?;
     let ms = start.elapsed().as_secs_f64() * 1e3;
@@ -153,129 +151,37 @@ fn picture(args: &DenoiseArgs) -> Result<String> {
     })
 }
 
-/// Image files of a directory, by extension, in name order.
-fn pictures_in(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && image::ImageFormat::from_path(p).is_ok())
-        .collect();
-    v.sort();
-    Ok(v)
-}
-
 fn folder(args: &DenoiseArgs) -> Result<String> {
     let denoiser = args.denoiser(args.threads())?;
-    let files = pictures_in(&args.input)?;
-    std::fs::create_dir_all(&args.output)
-        .with_context(|| format!("cannot create {}", args.output.display()))?;
-    if matches!((args.input.canonicalize(), args.output.canonicalize()), (Ok(a), Ok(b)) if a == b) {
-        bail!(
-            "{}: is the input folder; the pictures would be replaced by their denoised versions, choose another output folder",
-            args.output.display()
-        );
-    }
-    let bar = super::file_progress(files.len());
-    let (mut times, mut failed) = (Vec::new(), Vec::new());
-    for path in &files {
-        let name = path.file_name().unwrap_or_default();
-        bar.set_message(name.to_string_lossy().into_owned());
-        let out = args.output.join(name);
-        let start = Instant::now();
-        let limits = args.limits();
-        let done = limits
-            .read_file(path)
-            .and_then(|bytes| {
-                let image = imageio::decode(path, &bytes, &limits)?;
-                for dropped in imageio::dropped(&bytes, &image) {
-                    bar.suspend(|| eprintln!("warning: {}: {dropped}", path.display()));
-                }
-                Ok(image)
-            })
-            .and_then(|img| denoiser.denoise_image(&img, args.tile))
-            .and_then(|clean| Ok(imageio::encode(&clean, &out)?))
-            .and_then(|bytes| Ok(output::write(&out, &bytes)?));
-        match done {
-            Ok(()) => times.push(start.elapsed().as_secs_f64() * 1e3),
-            Err(e) => {
-                bar.suspend(|| {
-                    eprintln!(
-                        "warning: skipped {}: {:#}",
-                        path.display(),
-                        anyhow::Error::from(e)
-                    )
-                });
-                failed.push(path.display().to_string());
-            }
-        }
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    let stats = Latency::of(&times);
+    let files = batch::pictures_in(&args.input)?;
+    batch::output_folder(&args.input, &args.output, "their denoised versions")?;
+    let limits = args.limits();
+    let outcome = batch::run(&files, |path, bar| {
+        let bytes = limits.read_file(path)?;
+        let image = decode_picture(path, &bytes, &limits, |w| bar.suspend(|| eprintln!("{w}")))?;
+        let clean = denoiser.denoise_image(&image, args.tile)?;
+        let out = args.output.join(path.file_name().unwrap_or_default());
+        output::write(&out, &imageio::encode(&clean, &out)?)?;
+        Ok(())
+    });
+    let (done, skipped, stats) = (outcome.done.len(), &outcome.skipped, &outcome.latency);
     Ok(if args.json {
-        let out = json!({"input": args.input, "output": args.output, "pictures": times.len(),
-                         "skipped": failed, "latency_ms": stats.json()});
+        let out = json!({"input": args.input, "output": args.output, "pictures": done,
+                         "skipped": skipped, "latency_ms": stats.json()});
         json_line(out)
     } else {
         let mut s = format!(
-            "{}/ -> {}/: {} pictures denoised, {} skipped; {}\n",
+            "{}/ -> {}/: {done} pictures denoised, {} skipped; {}\n",
             args.input.display(),
             args.output.display(),
-            times.len(),
-            failed.len(),
+            skipped.len(),
             stats.text()
         );
-        for f in &failed {
+        for f in skipped {
             let _ = writeln!(s, "  skipped {f}");
         }
         s
     })
-}
-
-/// Latency percentiles over frames.
-struct Latency {
-    sorted: Vec<f64>,
-}
-
-impl Latency {
-    fn of(times: &[f64]) -> Self {
-        let mut sorted = times.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        Self { sorted }
-    }
-
-    /// Nearest-rank percentile.
-    fn p(&self, q: f64) -> f64 {
-        if self.sorted.is_empty() {
-            return f64::NAN;
-        }
-        let rank = ((q / 100.0) * self.sorted.len() as f64).ceil().max(1.0) as usize;
-        self.sorted[rank.min(self.sorted.len()) - 1]
-    }
-
-    fn mean(&self) -> f64 {
-        self.sorted.iter().sum::<f64>() / self.sorted.len().max(1) as f64
-    }
-
-    fn over(&self, budget: f64) -> usize {
-        self.sorted.iter().filter(|&&t| t > budget).count()
-    }
-
-    fn json(&self) -> serde_json::Value {
-        json!({"p50": self.p(50.0), "p95": self.p(95.0), "p99": self.p(99.0), "mean": self.mean()})
-    }
-
-    fn text(&self) -> String {
-        if self.sorted.is_empty() {
-            return "no latency measured".into();
-        }
-        format!(
-            "latency p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms",
-            self.p(50.0),
-            self.p(95.0),
-            self.p(99.0)
-        )
-    }
 }
 
 /// Settings `--fit-budget` may pick.
