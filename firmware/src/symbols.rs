@@ -574,6 +574,51 @@ mod tests {
         round_trips_whole_and_from(&latent, &tables, 5);
     }
 
+    /// `models/codec/context_tables.py` counts its tables with a NumPy copy of the class rule;
+    /// `context_classes_golden.py` wrote the classes it gives a 10 x 6 x 8 latent.
+    #[test]
+    fn classes_equal_context_tables_py() {
+        const GOLDEN: &[u8] = include_bytes!("../tests/data/context_classes.bin");
+        const C: usize = 10;
+        const N: usize = C * 6 * 8;
+        let mut words = GOLDEN
+            .chunks_exact(4)
+            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        let mut next = || words.next().unwrap();
+        let (c, h, w, shift) = (next() as usize, next() as usize, next() as usize, next());
+        assert_eq!((c, h * w * c), (C, N));
+        let weights: [i16; 4 * C] = core::array::from_fn(|_| next() as i16);
+        let latent: [i32; N] = core::array::from_fn(|_| next());
+        let want: [i32; N] = core::array::from_fn(|_| next());
+        assert!(words.next().is_none());
+        let raw = context_cdfs();
+        let one: [Cdf; CONTEXT_CLASSES] = core::array::from_fn(|k| Cdf::new(-1, &raw[k]).unwrap());
+        let cdfs: [Cdf; C * CHANNEL_CONTEXT_CLASSES] =
+            core::array::from_fn(|j| one[j % CONTEXT_CLASSES]);
+        let tables = Tables::new(&cdfs, Context::NeighboursAndChannels, w, h)
+            .unwrap()
+            .with_predictor(Predictor::new(&weights, shift as u32).unwrap())
+            .unwrap();
+        let plane = h * w;
+        let mut seen = [false; CHANNEL_CONTEXT_CLASSES];
+        for p in 0..plane {
+            for ch in 0..c {
+                let earlier = (0..ch).filter(|&k| latent[k * plane + p] != 0).count() as u32;
+                let table = tables.coding(&latent, (ch, p, 0), earlier).0;
+                let class = (0..CHANNEL_CONTEXT_CLASSES)
+                    .find(|&k| core::ptr::eq(table, &cdfs[ch * CHANNEL_CONTEXT_CLASSES + k]))
+                    .unwrap();
+                assert_eq!(
+                    class as i32,
+                    want[ch * plane + p],
+                    "channel {ch}, position {p}"
+                );
+                seen[class] = true;
+            }
+        }
+        assert!(seen.iter().all(|&s| s), "the case reaches every class");
+    }
+
     #[test]
     fn channels_before_a_position_join_its_neighbours() {
         let raw = context_cdfs();
