@@ -54,6 +54,48 @@ pub fn version() -> String {
     text
 }
 
+/// The flag of ours that does something about `e`, as a hint to print after it: the limits'
+/// flags for a crossed bound, `--precision f32` for a bundle without int8 graphs, `--model` for
+/// a `.lat` of another model.
+pub fn hint(e: &anyhow::Error) -> Option<String> {
+    use latent_codec::error::{BundleError, FrameError, IdxError, LatError, LimitError};
+    use latent_codec::limits::Bound;
+    let raise = |bound| {
+        let flag = match bound {
+            Bound::Pixels => "--max-pixels",
+            Bound::LatentElements => "--max-latent-elements",
+            Bound::FrameBytes => "--max-frame-bytes",
+            Bound::Packets => "--max-packets",
+            _ => "--max-input-bytes",
+        };
+        format!("raise it with {flag}")
+    };
+    e.chain().find_map(|cause| {
+        let ours = cause.downcast_ref::<latent_codec::Error>();
+        let limit = match (ours, cause.downcast_ref::<FrameError>()) {
+            (Some(latent_codec::Error::Limit(l)), _) | (_, Some(FrameError::Limit(l))) => Some(l),
+            _ => cause.downcast_ref::<LimitError>(),
+        };
+        let bundle = cause.downcast_ref::<BundleError>().or(match ours {
+            Some(latent_codec::Error::Bundle(b)) => Some(b),
+            _ => None,
+        });
+        let lat = cause.downcast_ref::<LatError>().or(match ours {
+            Some(latent_codec::Error::Lat(l)) => Some(l),
+            _ => None,
+        });
+        match (limit, bundle, lat, cause.downcast_ref::<IdxError>()) {
+            (Some(limit), ..) => Some(raise(limit.bound)),
+            (_, Some(BundleError::NoInt8 { .. }), ..) => Some("use --precision f32".into()),
+            (_, _, Some(LatError::ModelMismatch { .. }), _) => {
+                Some("pass its bundle with --model".into())
+            }
+            (.., Some(IdxError::TooLarge { .. })) => Some(raise(Bound::InputBytes)),
+            _ => None,
+        }
+    })
+}
+
 /// The help heading of [`LimitOpts`], per flag so that it stops there.
 const LIMITS: &str = "Limits on input";
 

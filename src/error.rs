@@ -6,6 +6,7 @@ use latent_wire::WireError;
 
 /// Any failure of the library.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Reading or writing a file failed.
     #[error(transparent)]
@@ -90,6 +91,7 @@ impl IoError {
 
 /// A model bundle that cannot be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BundleError {
     /// A required file is not in the bundle directory.
     #[error("model bundle {}: missing {file}", dir.display())]
@@ -128,7 +130,7 @@ pub enum BundleError {
         reason: String,
     },
     /// int8 asked of a bundle without int8 graphs.
-    #[error("model bundle {source_name} has no int8 graphs ({files}): use --precision f32")]
+    #[error("model bundle {source_name} has no int8 graphs ({files})")]
     NoInt8 {
         /// Where the bundle came from.
         source_name: String,
@@ -139,35 +141,35 @@ pub enum BundleError {
 
 /// An input image that cannot be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ImageError {
     /// Not an image format we read, or corrupt image data.
-    #[error("{}: not a readable image: {reason}", path.display())]
+    #[error("{}: not a readable image", path.display())]
     Unreadable {
         /// The input path.
         path: PathBuf,
-        /// The decoder's message.
-        reason: String,
+        /// The decoder's error.
+        source: image::ImageError,
     },
     /// Encoding an output image failed.
-    #[error("{}: cannot encode image: {reason}", path.display())]
+    #[error("{}: cannot encode image", path.display())]
     Unwritable {
         /// The output path.
         path: PathBuf,
-        /// The encoder's message.
-        reason: String,
+        /// The encoder's error.
+        source: image::ImageError,
     },
 }
 
 /// A `.lat` file that cannot be decoded by this model.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LatError {
     /// Bad container or entropy-coded payload.
     #[error("invalid .lat: {0}")]
     Wire(#[from] WireError),
     /// Made by a different model bundle.
-    #[error(
-        ".lat was made by model {file}, but the loaded model is {model}; pass its bundle with --model"
-    )]
+    #[error(".lat was made by model {file}, but the loaded model is {model}")]
     ModelMismatch {
         /// Fingerprint in the file (hex).
         file: String,
@@ -204,22 +206,11 @@ pub enum LatError {
     },
 }
 
-/// A size read from input that crosses a [`crate::Limits`] bound.
-#[derive(Debug, thiserror::Error)]
-#[error("{what}: {found} {}, over the limit of {limit} (raise it with {})", bound.unit(), bound.flag())]
-pub struct LimitError {
-    /// What was measured ("input image 4000x3000", "frame of a Y4M stream", a path).
-    pub what: String,
-    /// The bound crossed.
-    pub bound: crate::limits::Bound,
-    /// The size found.
-    pub found: u64,
-    /// The configured maximum.
-    pub limit: u64,
-}
+pub use crate::limits::LimitError;
 
 /// An IDX file that does not hold what its header says.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum IdxError {
     /// The first two bytes are not zero.
     #[error("not an IDX file (magic 0x{found:08x}; expected 0x000008NN)")]
@@ -250,7 +241,7 @@ pub enum IdxError {
         found: u64,
     },
     /// Data over the byte limit.
-    #[error("{bytes} bytes of data, over the limit of {limit} (raise it with --max-input-bytes)")]
+    #[error("{bytes} bytes of data, over the limit of {limit}")]
     TooLarge {
         /// Bytes declared or decompressed.
         bytes: u64,
@@ -258,12 +249,13 @@ pub enum IdxError {
         limit: u64,
     },
     /// A broken gzip stream.
-    #[error("bad gzip data: {0}")]
-    Gzip(String),
+    #[error("bad gzip data")]
+    Gzip(#[source] std::io::Error),
 }
 
 /// A demo request that the loaded model or the given data cannot serve.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DemoError {
     /// `--model` names neither an embedded model nor a directory.
     #[error("model {spec:?} is neither an embedded model (fashion, mnist) nor a directory")]
@@ -319,6 +311,7 @@ pub enum DemoError {
 
 /// Packetizing or reassembling that cannot be done.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PacketError {
     /// An MTU outside what the packet format allows.
     #[error("MTU {mtu} is outside {min}..={max} bytes")]
@@ -370,10 +363,11 @@ pub enum PacketError {
 
 /// A frame stream (Y4M or raw) that cannot be read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum FrameError {
     /// Reading the stream failed.
-    #[error("reading frames: {0}")]
-    Io(std::io::Error),
+    #[error("reading frames")]
+    Io(#[source] std::io::Error),
     /// The stream ended inside a frame.
     #[error("frame {frame} is cut short: {got} of {expected} bytes")]
     Truncated {
@@ -399,6 +393,7 @@ pub enum FrameError {
 
 /// A precision or stage name that is not one of ours.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PrecisionError {
     /// Not f32, f16, int8 or auto.
     #[error("unknown precision {0:?} (expected one of f32, f16, int8, auto)")]

@@ -540,11 +540,13 @@ mod tests {
     fn frame_bytes_are_bounded_before_reading() {
         // 8K 4:4:4 is within the default pixel limit but over the default frame limit.
         let s = stream("YUV4MPEG2 W7680 H4320 C444", &[]);
-        let e = Y4mHeader::read(&mut &s[..], &Limits::default())
-            .unwrap_err()
-            .to_string();
+        let e = Y4mHeader::read(&mut &s[..], &Limits::default()).unwrap_err();
+        let FrameError::Limit(limit) = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(limit.bound, crate::limits::Bound::FrameBytes);
+        let e = e.to_string();
         assert!(e.contains("99532800 bytes"), "{e}");
-        assert!(e.contains("--max-frame-bytes"), "{e}");
         let small = Limits {
             max_frame_bytes: 47,
             ..Limits::default()

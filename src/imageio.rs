@@ -16,20 +16,18 @@ pub fn read(path: &Path, limits: &Limits) -> Result<DynamicImage, Error> {
 
 /// Decodes image `bytes` (named `path` in errors), refusing sizes over `limits`.
 pub fn decode(path: &Path, bytes: &[u8], limits: &Limits) -> Result<DynamicImage, Error> {
-    let unreadable = |reason: String| ImageError::Unreadable {
+    let unreadable = |source| ImageError::Unreadable {
         path: path.to_path_buf(),
-        reason,
+        source,
     };
     let reader = || {
         ImageReader::new(Cursor::new(bytes))
             .with_guessed_format()
-            .map_err(|e| unreadable(e.to_string()))
+            .map_err(|e| unreadable(image::ImageError::IoError(e)))
     };
-    let (width, height) = reader()?
-        .into_dimensions()
-        .map_err(|e| unreadable(e.to_string()))?;
+    let (width, height) = reader()?.into_dimensions().map_err(unreadable)?;
     limits.check_pixels("input image", width.into(), height.into())?;
-    Ok(reader()?.decode().map_err(|e| unreadable(e.to_string()))?)
+    Ok(reader()?.decode().map_err(unreadable)?)
 }
 
 /// Content of an input picture that the RGB (or gray) pipeline does not keep.
@@ -96,20 +94,16 @@ pub fn is_gray(image: &DynamicImage) -> bool {
 
 /// Encodes `image` in the format implied by `path`'s extension (PNG when there is none).
 pub fn encode(image: &DynamicImage, path: &Path) -> Result<Vec<u8>, ImageError> {
+    let unwritable = |source| ImageError::Unwritable {
+        path: path.to_path_buf(),
+        source,
+    };
     let format = match path.extension() {
         None => ImageFormat::Png,
-        Some(_) => ImageFormat::from_path(path).map_err(|e| ImageError::Unwritable {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?,
+        Some(_) => ImageFormat::from_path(path).map_err(unwritable)?,
     };
     let mut out = Cursor::new(Vec::new());
-    image
-        .write_to(&mut out, format)
-        .map_err(|e| ImageError::Unwritable {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+    image.write_to(&mut out, format).map_err(unwritable)?;
     Ok(out.into_inner())
 }
 

@@ -14,6 +14,7 @@ pub mod frames;
 pub mod gaussian;
 pub mod idx;
 pub mod imageio;
+mod input;
 pub mod kernels;
 pub mod limits;
 pub mod metrics;

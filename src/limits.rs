@@ -2,13 +2,10 @@
 //! directories, model files), checked before anything is allocated.
 
 use std::fmt::Display;
-use std::io::Read;
-use std::path::Path;
 
-use crate::error::{IoError, LimitError};
-
-/// Which bound a size is checked against; names the CLI flag that raises it.
+/// Which bound a size is checked against: a field of [`Limits`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Bound {
     /// Pixels of an image or frame (width x height).
     Pixels,
@@ -30,17 +27,6 @@ impl Bound {
             Self::LatentElements => "latent elements",
             Self::InputBytes | Self::FrameBytes => "bytes",
             Self::Packets => "packets",
-        }
-    }
-
-    /// The command-line flag that sets it.
-    pub fn flag(self) -> &'static str {
-        match self {
-            Self::Pixels => "--max-pixels",
-            Self::LatentElements => "--max-latent-elements",
-            Self::InputBytes => "--max-input-bytes",
-            Self::FrameBytes => "--max-frame-bytes",
-            Self::Packets => "--max-packets",
         }
     }
 }
@@ -109,32 +95,20 @@ impl Limits {
             format_args!("{what} {width}x{height}"),
         )
     }
+}
 
-    /// Reads the file at `path`, refusing one over [`Limits::max_input_bytes`] without reading
-    /// it (and, for pipes and growing files, without reading more than the limit).
-    pub fn read_file(&self, path: &Path) -> Result<Vec<u8>, crate::Error> {
-        let file = std::fs::File::open(path).map_err(|e| IoError::new(path, e))?;
-        let size = file.metadata().map_err(|e| IoError::new(path, e))?.len();
-        self.check(Bound::InputBytes, size, path.display())?;
-        self.read_all(file, path, size as usize)
-    }
-
-    /// Reads `reader` to its end (`name` in errors, `hint` bytes expected), refusing more than
-    /// `max_input_bytes` without reading past them.
-    pub fn read_all(
-        &self,
-        reader: impl Read,
-        name: &Path,
-        hint: usize,
-    ) -> Result<Vec<u8>, crate::Error> {
-        let mut bytes = Vec::with_capacity(hint);
-        reader
-            .take(self.max_input_bytes.saturating_add(1))
-            .read_to_end(&mut bytes)
-            .map_err(|e| IoError::new(name, e))?;
-        self.check(Bound::InputBytes, bytes.len() as u64, name.display())?;
-        Ok(bytes)
-    }
+/// A size read from input that crosses a [`Limits`] bound.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {found} {}, over the limit of {limit}", bound.unit())]
+pub struct LimitError {
+    /// What was measured ("input image 4000x3000", "frame of a Y4M stream", a path).
+    pub what: String,
+    /// The bound crossed.
+    pub bound: Bound,
+    /// The size found.
+    pub found: u64,
+    /// The configured maximum.
+    pub limit: u64,
 }
 
 #[cfg(test)]
@@ -142,17 +116,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn check_names_the_bound_and_its_flag() {
+    fn check_names_what_crossed_which_bound() {
         let limits = Limits {
             max_frame_bytes: 100,
             ..Limits::default()
         };
         assert!(limits.check(Bound::FrameBytes, 100, "frame").is_ok());
         let e = limits.check(Bound::FrameBytes, 101, "frame").unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "frame: 101 bytes, over the limit of 100 (raise it with --max-frame-bytes)"
-        );
+        assert_eq!(e.to_string(), "frame: 101 bytes, over the limit of 100");
+        assert_eq!((e.bound, e.found, e.limit), (Bound::FrameBytes, 101, 100));
     }
 
     #[test]
@@ -162,38 +134,5 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.found, u64::MAX);
         assert!(e.to_string().starts_with("image 18446744073709551615x3: "));
-    }
-
-    #[test]
-    fn read_file_refuses_files_over_the_byte_limit() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        std::fs::write(&path, [7u8; 10]).unwrap();
-        let small = Limits {
-            max_input_bytes: 9,
-            ..Limits::default()
-        };
-        let e = small.read_file(&path).unwrap_err();
-        assert!(
-            e.to_string().contains("10 bytes, over the limit of 9"),
-            "{e}"
-        );
-        let exact = Limits {
-            max_input_bytes: 10,
-            ..Limits::default()
-        };
-        assert_eq!(exact.read_file(&path).unwrap(), [7u8; 10]);
-    }
-
-    #[test]
-    fn read_all_stops_an_endless_stream_at_the_limit() {
-        let small = Limits {
-            max_input_bytes: 9,
-            ..Limits::default()
-        };
-        let stdin = Path::new("stdin");
-        let e = small.read_all(std::io::repeat(1), stdin, 0).unwrap_err();
-        assert!(e.to_string().contains("stdin"), "{e}");
-        assert_eq!(small.read_all(&[1u8; 9][..], stdin, 0).unwrap(), [1u8; 9]);
     }
 }

@@ -31,7 +31,10 @@ fn main() -> ExitCode {
             }
         },
         Err(e) => {
-            eprintln!("error: {e:#}");
+            match cli::hint(&e) {
+                Some(hint) => eprintln!("error: {e:#} ({hint})"),
+                None => eprintln!("error: {e:#}"),
+            }
             let usage = e.chain().any(|c| c.is::<cli::UsageError>());
             ExitCode::from(if usage { 2 } else { 1 })
         }
