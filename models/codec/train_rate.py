@@ -447,12 +447,25 @@ def main():
         print(f"quality {q + 1}: {np.mean([r['bpp'] for r in sel]):.3f} bpp {np.mean([r['psnr'] for r in sel]):.2f} dB",
               flush=True)
     record = os.path.join(args.out, "metrics_rate.json")
-    train_run = vars(args) | {"lambdas": lmb, "seconds": round(time.time() - t0), "steps_run": steps_run}
+    # Paths as the repository sees them (the data folder by name): the record travels with the model.
+    paths_given = {k: portable(v) for k, v in vars(args).items()
+                   if k in ("data", "out", "base", "transplant") and v is not None}
+    train_run = vars(args) | paths_given | {"lambdas": lmb, "seconds": round(time.time() - t0),
+                                           "steps_run": steps_run, "torch": torch.__version__}
     if args.export_only and os.path.exists(record):
         with open(record) as f:
             train_run = json.load(f)["train"]  # the training run's record, not this export's
     with open(record, "w") as f:
         json.dump({"train": train_run, "val": rows}, f, indent=1)
+
+
+def portable(path):
+    """`path` relative to the repository when inside it, else only its last component."""
+    root = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    full = os.path.abspath(path)
+    if os.path.commonpath([root, full]) == root:
+        return os.path.relpath(full, root)
+    return os.path.basename(full.rstrip(os.sep))
 
 
 class Codec_view(nn.Module):
