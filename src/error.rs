@@ -57,6 +57,7 @@ pub enum Error {
     Packet(#[from] PacketError),
     /// A plot that could not be drawn.
     #[error(transparent)]
+    #[cfg(feature = "cli")]
     Plot(#[from] crate::plot::PlotError),
     /// tract failed to optimize or run a graph.
     #[error("inference failed in the {graph} graph: {message}")]

@@ -9,6 +9,7 @@ pub mod codec;
 pub mod denoise;
 pub mod engine;
 pub mod error;
+#[cfg(feature = "cli")]
 pub mod eval;
 pub mod frames;
 pub mod gaussian;
@@ -20,6 +21,7 @@ pub mod limits;
 pub mod metrics;
 pub mod output;
 pub mod packets;
+#[cfg(feature = "cli")]
 pub mod plot;
 pub mod precision;
 pub mod sample;
