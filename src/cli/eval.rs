@@ -173,9 +173,11 @@ fn image_rows(
         };
     let colour = DynamicImage::ImageRgb8(rgb.clone());
     let mut rows = Vec::new();
+    codec.prepare(rgb.width(), rgb.height())?;
+    // One encoder run serves every quality; each row's encode_ms still counts it.
+    let analysis = codec.analyze(&colour)?;
     for &q in qualities {
-        codec.prepare(rgb.width(), rgb.height())?;
-        let encoded = codec.encode(&colour, q)?;
+        let encoded = codec.code(&analysis, q)?;
         let decoded = codec.decode(&encoded.bytes)?;
         rows.push(row(
             "latent",
