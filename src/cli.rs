@@ -18,7 +18,9 @@ use clap::{Parser, Subcommand};
 use latent_codec::bundle::MAX_QUALITY;
 use latent_codec::bundle::hex;
 use latent_codec::precision::{self, Request, Stage};
-use latent_codec::{Codec, Limits, ModelBundle, Precision, imageio, metrics, output, sample};
+use latent_codec::{
+    Codec, EntropyModel, Limits, ModelBundle, Precision, imageio, metrics, output, sample,
+};
 use latent_wire::container::LatFile;
 use serde_json::json;
 
@@ -177,12 +179,21 @@ impl ModelOpts {
         self.limits.limits()
     }
 
-    /// The codec at the precision resolved for `stage` (encode or decode).
-    fn codec(&self, stage: Stage) -> Result<Codec> {
-        let bundle = match &self.model {
+    fn bundle(&self) -> Result<ModelBundle> {
+        Ok(match &self.model {
             Some(dir) => ModelBundle::from_dir(dir, &self.limits())?,
             None => ModelBundle::embedded()?,
-        };
+        })
+    }
+
+    /// The bundle's entropy model alone: no graph loaded.
+    fn entropy(&self) -> Result<EntropyModel> {
+        Ok(EntropyModel::new(self.bundle()?, self.limits()))
+    }
+
+    /// The codec at the precision resolved for `stage` (encode or decode).
+    fn codec(&self, stage: Stage) -> Result<Codec> {
+        let bundle = self.bundle()?;
         let threads = match self.threads {
             Some(n) => n.into(),
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),

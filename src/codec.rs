@@ -3,16 +3,16 @@
 use std::time::Instant;
 
 use image::{DynamicImage, RgbImage};
-use latent_wire::container::{HEADER_LEN, Header, LatFile};
-use latent_wire::symbols;
+use latent_wire::container::Header;
 use sha2::{Digest, Sha256};
 
 use crate::bundle::{ModelBundle, Role, hex};
 use crate::engine::{Graph, executor};
+use crate::entropy::EntropyModel;
 use crate::error::{BundleError, Error, LatError};
 use crate::imageio::is_gray;
 use crate::kernels;
-use crate::limits::{Bound, Limits};
+use crate::limits::Limits;
 use crate::precision::Precision;
 
 /// Latent positions per tile side: images larger than one window (tile plus margins) are
@@ -35,11 +35,10 @@ fn margin(stride: usize) -> usize {
 
 /// A loaded model bundle, ready to encode and decode.
 pub struct Codec {
-    bundle: ModelBundle,
+    entropy: EntropyModel,
     encoder: Graph,
     decoder: Graph,
     precision: Precision,
-    limits: Limits,
     tile: usize,
 }
 
@@ -121,15 +120,14 @@ impl Codec {
         };
         let (encoder, decoder) = (load(Role::Encoder)?, load(Role::Decoder)?);
         let codec = Self {
-            bundle,
+            entropy: EntropyModel::new(bundle, limits),
             encoder,
             decoder,
             precision,
-            limits,
             tile: DEFAULT_TILE,
         };
         codec.check_input(&codec.encoder, 3)?;
-        let latent_channels = codec.bundle.prior.latent_channels;
+        let latent_channels = codec.bundle().prior.latent_channels;
         codec.check_input(&codec.decoder, latent_channels)?;
         Ok(codec)
     }
@@ -147,38 +145,27 @@ impl Codec {
 
     /// The model bundle in use.
     pub fn bundle(&self) -> &ModelBundle {
-        &self.bundle
+        self.entropy.bundle()
     }
 
     /// The limits untrusted input is checked against.
     pub fn limits(&self) -> &Limits {
-        &self.limits
+        self.entropy.limits()
     }
 
-    /// Latent shape `[channels, height, width]` for a `width x height` image, within limits.
-    fn latent_shape(&self, width: u32, height: u32) -> Result<[usize; 3], Error> {
-        let s = self.bundle.prior.stride;
-        let shape = [
-            self.bundle.prior.latent_channels,
-            (height as usize).div_ceil(s),
-            (width as usize).div_ceil(s),
-        ];
-        if shape[1] > usize::from(u16::MAX) || shape[2] > usize::from(u16::MAX) {
-            return Err(LatError::SideTooLong {
-                width,
-                height,
-                max: u64::from(u16::MAX) * s as u64,
-                stride: s,
-            }
-            .into());
-        }
-        let [c, h, w] = shape;
-        self.limits.check(
-            Bound::LatentElements,
-            c as u64 * h as u64 * w as u64,
-            format_args!("latent {c}x{h}x{w} of a {width}x{height} image"),
-        )?;
-        Ok(shape)
+    /// The entropy model: `.lat` bytes to symbols and back, without the graphs.
+    pub fn entropy(&self) -> &EntropyModel {
+        &self.entropy
+    }
+
+    /// Checks that a `.lat` header fits this model (see [`EntropyModel::check_header`]).
+    pub fn check_header(&self, header: &Header) -> Result<(), Error> {
+        self.entropy.check_header(header)
+    }
+
+    /// Validates a `.lat` file and entropy-decodes its latent symbols.
+    pub fn decode_symbols(&self, lat: &[u8]) -> Result<(Header, Vec<i32>), Error> {
+        self.entropy.decode_symbols(lat)
     }
 
     /// Refuses a graph whose declared input is not `N x channels x H x W`.
@@ -205,7 +192,7 @@ impl Codec {
 
     fn bad_graph(&self, graph: &'static str, reason: String) -> Error {
         BundleError::BadGraph {
-            source_name: self.bundle.source.clone(),
+            source_name: self.bundle().source.clone(),
             graph,
             reason,
         }
@@ -214,7 +201,7 @@ impl Codec {
 
     /// The windows (tiles with their margins) covering an `lh x lw` latent.
     fn windows(&self, lh: usize, lw: usize) -> Vec<(Window, Window)> {
-        let margin = margin(self.bundle.prior.stride);
+        let margin = margin(self.bundle().prior.stride);
         let rows = windows(lh, self.tile, margin);
         let cols = windows(lw, self.tile, margin);
         rows.iter()
@@ -224,8 +211,8 @@ impl Codec {
 
     /// Optimizes both graphs for a `width x height` image ahead of time.
     pub fn prepare(&self, width: u32, height: u32) -> Result<(), Error> {
-        let [c, lh, lw] = self.latent_shape(width, height)?;
-        let s = self.bundle.prior.stride;
+        let [c, lh, lw] = self.entropy.latent_shape(width, height)?;
+        let s = self.bundle().prior.stride;
         let tiles = self.windows(lh, lw);
         let (rows, cols) = &tiles[0];
         self.encoder.prepare(&[1, 3, rows.len * s, cols.len * s])?;
@@ -234,18 +221,18 @@ impl Codec {
 
     /// Quality settings this model offers, ascending.
     pub fn qualities(&self) -> Vec<u8> {
-        self.bundle.prior.quality_numbers()
+        self.bundle().prior.quality_numbers()
     }
 
     /// The quality used when none is asked for.
     pub fn default_quality(&self) -> u8 {
-        self.bundle.prior.default_quality
+        self.bundle().prior.default_quality
     }
 
     /// Compresses `image` into a `.lat` file at `quality` (one of [`Codec::qualities`]);
     /// `encode_ms` excludes optimizing the plan for a new size.
     pub fn encode(&self, image: &DynamicImage, quality: u8) -> Result<Encoded, Error> {
-        self.bundle.prior.quality(quality)?;
+        self.bundle().prior.quality(quality)?;
         self.code(&self.analyze(image)?, quality)
     }
 
@@ -278,10 +265,10 @@ impl Codec {
     /// any quality's gains.
     pub fn analyze(&self, image: &DynamicImage) -> Result<Analysis, Error> {
         let (width, height) = (image.width(), image.height());
-        self.limits
+        self.limits()
             .check_pixels("input image", width.into(), height.into())?;
-        let [c, lh, lw] = self.latent_shape(width, height)?;
-        let s = self.bundle.prior.stride;
+        let [c, lh, lw] = self.entropy.latent_shape(width, height)?;
+        let s = self.bundle().prior.stride;
         // No copy of an image that is RGB8 already (a 64 MP one is 192 MB).
         let rgb = match image.as_rgb8() {
             Some(rgb) => std::borrow::Cow::Borrowed(rgb),
@@ -317,7 +304,7 @@ impl Codec {
             quality: 0,
             image_channels: if is_gray(image) { 1 } else { 3 },
             precision: self.precision.to_wire(),
-            fingerprint: self.bundle.fingerprint,
+            fingerprint: self.bundle().fingerprint,
             width,
             height,
             latent_channels: c as u16,
@@ -335,19 +322,14 @@ impl Codec {
     /// counts the analysis too.
     pub fn code(&self, analysis: &Analysis, quality: u8) -> Result<Encoded, Error> {
         let start = Instant::now();
-        let level = self.bundle.prior.quality(quality)?;
+        let level = self.bundle().prior.quality(quality)?;
         let header = Header {
             quality,
             ..analysis.header
         };
         let plane = usize::from(header.latent_height) * usize::from(header.latent_width);
         let latent = quantize(&analysis.mu, &level.gain, plane);
-        let cdfs = self.bundle.cdfs(quality)?;
-        let tables = self.bundle.tables(&cdfs, &header)?;
-        let mut buf = vec![0u8; symbols::max_coded_len(latent.len())];
-        let payload = symbols::encode(&latent, &tables, &mut buf).map_err(LatError::Wire)?;
-        let mut bytes = vec![0u8; HEADER_LEN + payload.len()];
-        header.emit(payload, &mut bytes).map_err(LatError::Wire)?;
+        let bytes = self.entropy.encode(&header, &latent)?;
         Ok(Encoded {
             bytes,
             header,
@@ -355,61 +337,9 @@ impl Codec {
         })
     }
 
-    /// Validates a `.lat` file for this model: container, fingerprint, limits, latent shape.
-    fn checked<'a>(&self, lat: &'a [u8]) -> Result<LatFile<'a>, Error> {
-        let file = LatFile::parse(lat).map_err(LatError::Wire)?;
-        self.check_header(file.header())?;
-        Ok(file)
-    }
-
-    /// Checks that a `.lat` header fits this model: fingerprint, quality, limits, latent shape.
-    pub fn check_header(&self, header: &Header) -> Result<(), Error> {
-        if header.fingerprint != self.bundle.fingerprint {
-            return Err(LatError::ModelMismatch {
-                file: hex(&header.fingerprint),
-                model: self.bundle.fingerprint_hex(),
-            }
-            .into());
-        }
-        self.bundle.prior.quality(header.quality)?;
-        self.limits
-            .check_pixels(".lat image", header.width.into(), header.height.into())?;
-        let expected = self.latent_shape(header.width, header.height)?;
-        let found = [
-            header.latent_channels.into(),
-            header.latent_height.into(),
-            header.latent_width.into(),
-        ];
-        if found != expected {
-            return Err(LatError::LatentShape {
-                found,
-                expected,
-                width: header.width,
-                height: header.height,
-            }
-            .into());
-        }
-        Ok(())
-    }
-
-    fn entropy_decode(&self, file: &LatFile) -> Result<Vec<i32>, Error> {
-        let h = file.header();
-        let cdfs = self.bundle.cdfs(h.quality)?;
-        let tables = self.bundle.tables(&cdfs, h)?;
-        let mut latent = vec![0i32; h.latent_len()];
-        symbols::decode(file.payload(), &tables, &mut latent).map_err(LatError::Wire)?;
-        Ok(latent)
-    }
-
-    /// Validates a `.lat` file and entropy-decodes its latent symbols.
-    pub fn decode_symbols(&self, lat: &[u8]) -> Result<(Header, Vec<i32>), Error> {
-        let file = self.checked(lat)?;
-        Ok((*file.header(), self.entropy_decode(&file)?))
-    }
-
     /// Decompresses a `.lat` file (`decode_ms` excludes optimizing the plan for a new size).
     pub fn decode(&self, lat: &[u8]) -> Result<Decoded, Error> {
-        let file = self.checked(lat)?;
+        let file = self.entropy.checked(lat)?;
         let header = *file.header();
         let [c, lh, lw] = [
             usize::from(header.latent_channels),
@@ -418,7 +348,7 @@ impl Codec {
         ];
         // Entropy decoding first: a corrupt payload fails before any graph work.
         let start = Instant::now();
-        let symbols = self.entropy_decode(&file)?;
+        let symbols = self.entropy.symbols(&file)?;
         let entropy = start.elapsed();
         let tiles = self.windows(lh, lw);
         let (rows, cols) = &tiles[0];
@@ -447,8 +377,8 @@ impl Codec {
             usize::from(header.latent_height),
             usize::from(header.latent_width),
         ];
-        let s = self.bundle.prior.stride;
-        let inverse_gain = &self.bundle.prior.quality(header.quality)?.inverse_gain;
+        let s = self.bundle().prior.stride;
+        let inverse_gain = &self.bundle().prior.quality(header.quality)?.inverse_gain;
         let mut rgb = RgbImage::new(header.width, header.height);
         for (rows, cols) in self.windows(lh, lw) {
             let mut latent = Vec::with_capacity(c * rows.len * cols.len);

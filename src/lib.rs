@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod codec;
 pub mod denoise;
 pub mod engine;
+pub mod entropy;
 pub mod error;
 #[cfg(feature = "cli")]
 pub mod eval;
@@ -31,6 +32,7 @@ pub mod vae2d;
 
 pub use bundle::ModelBundle;
 pub use codec::{Codec, Decoded, Encoded};
+pub use entropy::EntropyModel;
 pub use error::Error;
 pub use limits::Limits;
 pub use precision::Precision;

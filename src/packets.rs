@@ -10,7 +10,7 @@ use latent_wire::packet::{
 };
 use latent_wire::symbols;
 
-use crate::codec::Codec;
+use crate::entropy::EntropyModel;
 use crate::error::{Error, LatError, PacketError};
 use crate::limits::Bound;
 
@@ -38,10 +38,10 @@ impl Packetized {
     }
 }
 
-/// Cuts `lat` (made by `codec`'s model) into packets of at most `mtu` bytes: the `.lat` header
+/// Cuts `lat` (made by `model`) into packets of at most `mtu` bytes: the `.lat` header
 /// first and again last, and in between slices of latent positions, each as many positions as
 /// fit in one packet and decodable on its own.
-pub fn packetize(codec: &Codec, lat: &[u8], mtu: usize) -> Result<Packetized, Error> {
+pub fn packetize(model: &EntropyModel, lat: &[u8], mtu: usize) -> Result<Packetized, Error> {
     if !(MIN_MTU..=MAX_PACKET).contains(&mtu) {
         return Err(PacketError::Mtu {
             mtu,
@@ -50,9 +50,9 @@ pub fn packetize(codec: &Codec, lat: &[u8], mtu: usize) -> Result<Packetized, Er
         }
         .into());
     }
-    let (header, latent) = codec.decode_symbols(lat)?;
-    let cdfs = codec.bundle().cdfs(header.quality)?;
-    let tables = codec.bundle().tables(&cdfs, &header)?;
+    let (header, latent) = model.decode_symbols(lat)?;
+    let cdfs = model.bundle().cdfs(header.quality)?;
+    let tables = model.bundle().tables(&cdfs, &header)?;
     let plane = tables.plane();
     let mut scratch = vec![0u8; mtu - PACKET_HEADER_LEN];
     let mut spans = Vec::new();
@@ -128,9 +128,12 @@ pub struct Reassembly {
 }
 
 /// Puts received `packets` (name, bytes; any order, duplicates and strangers allowed) back
-/// together for `codec`'s model. The first valid packet decides the stream. Fails only when no
+/// together for `model`. The first valid packet decides the stream. Fails only when no
 /// header packet arrived, or the header is not for this model.
-pub fn reassemble(codec: &Codec, packets: &[(String, Vec<u8>)]) -> Result<Reassembly, Error> {
+pub fn reassemble(
+    model: &EntropyModel,
+    packets: &[(String, Vec<u8>)],
+) -> Result<Reassembly, Error> {
     let mut arena = vec![0u8; packets.iter().map(|(_, p)| p.len()).sum()];
     // Boxed: the window's index is too large for a test thread's stack.
     let mut window: Box<Reassembler<'_, MAX_PACKETS>> = Box::new(Reassembler::new(&mut arena));
@@ -146,13 +149,13 @@ pub fn reassemble(codec: &Codec, packets: &[(String, Vec<u8>)]) -> Result<Reasse
     let (header, payload) = window.header().ok_or(PacketError::NoHeader {
         packets: packets.len(),
     })?;
-    codec.check_header(&header)?;
+    model.check_header(&header)?;
     let total = window.total().expect("a header arrived");
-    codec
+    model
         .limits()
         .check(Bound::Packets, total.into(), "packet stream")?;
-    let cdfs = codec.bundle().cdfs(header.quality)?;
-    let tables = codec.bundle().tables(&cdfs, &header)?;
+    let cdfs = model.bundle().cdfs(header.quality)?;
+    let tables = model.bundle().tables(&cdfs, &header)?;
     let plane = tables.plane();
     let mut latent = vec![0i32; header.latent_len()];
     let mut known = vec![false; plane];
@@ -207,15 +210,15 @@ impl Reassembly {
     }
 
     /// The original `.lat` file, byte for byte (the whole latent must have arrived).
-    pub fn to_lat(&self, codec: &Codec) -> Result<Vec<u8>, Error> {
+    pub fn to_lat(&self, model: &EntropyModel) -> Result<Vec<u8>, Error> {
         if !self.is_complete() {
             return Err(PacketError::Incomplete {
                 missing: self.missing.clone(),
             }
             .into());
         }
-        let cdfs = codec.bundle().cdfs(self.header.quality)?;
-        let tables = codec.bundle().tables(&cdfs, &self.header)?;
+        let cdfs = model.bundle().cdfs(self.header.quality)?;
+        let tables = model.bundle().tables(&cdfs, &self.header)?;
         let mut buf = vec![0u8; symbols::max_coded_len(self.latent.len())];
         let payload = symbols::encode(&self.latent, &tables, &mut buf).map_err(LatError::Wire)?;
         let computed = crc32(payload);
@@ -237,13 +240,13 @@ impl Reassembly {
     /// received values above, below, left and right of it in its channel, weighted by inverse
     /// distance (integer arithmetic, rounded half away from zero), and the channel's most
     /// probable value when its whole row and column were lost.
-    pub fn concealed_latent(&self, codec: &Codec) -> Vec<i32> {
+    pub fn concealed_latent(&self, model: &EntropyModel) -> Vec<i32> {
         let (h, w) = (
             usize::from(self.header.latent_height),
             usize::from(self.header.latent_width),
         );
         let plane = h * w;
-        let modes = prior_modes(codec, self.header.quality);
+        let modes = prior_modes(model, self.header.quality);
         let mut out = self.latent.clone();
         for y in 0..h {
             for x in 0..w {
@@ -302,8 +305,8 @@ fn nearest(
 /// value with the most probability over all of the channel's tables (its only one, or one per
 /// context class), the smaller on a tie; 0 for every channel of a quality the model lacks
 /// (headers are checked before this runs).
-fn prior_modes(codec: &Codec, quality: u8) -> Vec<i32> {
-    let prior = &codec.bundle().prior;
+fn prior_modes(model: &EntropyModel, quality: u8) -> Vec<i32> {
+    let prior = &model.bundle().prior;
     let Some(level) = prior.level(quality) else {
         return vec![0; prior.latent_channels];
     };

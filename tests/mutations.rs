@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use latent_codec::frames::Y4mHeader;
-use latent_codec::{Codec, Limits, ModelBundle, Precision, idx, packets};
+use latent_codec::{Codec, EntropyModel, Limits, ModelBundle, Precision, idx, packets};
 
 fn data(name: &str) -> Vec<u8> {
     std::fs::read(
@@ -88,13 +88,8 @@ fn mutated_lat_files_decode_or_fail_cleanly() {
 
 #[test]
 fn mutated_packet_streams_reassemble_or_fail_cleanly() {
-    let codec = Codec::new(
-        ModelBundle::embedded().unwrap(),
-        1,
-        Precision::F32,
-        Limits::default(),
-    )
-    .unwrap();
+    // Reassembly needs the entropy model only, no graph.
+    let model = EntropyModel::new(ModelBundle::embedded().unwrap(), Limits::default());
     // The whole stream, so that a round with no packet hit reassembles the file.
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/packets");
     let mut names: Vec<_> = std::fs::read_dir(&dir)
@@ -116,14 +111,14 @@ fn mutated_packet_streams_reassemble_or_fail_cleanly() {
             };
             packets.push((format!("{round}-{i}"), bytes));
         }
-        match packets::reassemble(&codec, &packets) {
+        match packets::reassemble(&model, &packets) {
             Ok(r) if r.is_complete() => {
                 // Whatever got through the CRCs rebuilds the original file exactly.
-                assert_eq!(r.to_lat(&codec).unwrap(), lat);
+                assert_eq!(r.to_lat(&model).unwrap(), lat);
                 complete += 1;
             }
             Ok(r) => {
-                assert_eq!(r.concealed_latent(&codec).len(), 128 * 5 * 8);
+                assert_eq!(r.concealed_latent(&model).len(), 128 * 5 * 8);
                 partial += 1;
             }
             Err(_) => refused += 1,

@@ -26,9 +26,9 @@ pub fn packetize(
     opts: &ModelOpts,
     json: bool,
 ) -> Result<String> {
-    let codec = opts.codec(Stage::Encode)?;
+    let model = opts.entropy()?;
     let lat = opts.limits().read_file(input)?;
-    let p = packets::packetize(&codec, &lat, mtu).with_context(|| input.display().to_string())?;
+    let p = packets::packetize(&model, &lat, mtu).with_context(|| input.display().to_string())?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let holds_packets = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
@@ -124,17 +124,18 @@ fn read_packets(dir: &Path, limits: &Limits) -> Result<(Vec<NamedPacket>, Vec<St
 /// Reassembles the packets in `dir`: a `.lat` output needs all of them; an image output is
 /// decoded with lost slices concealed.
 pub fn depacketize(dir: &Path, output: &Path, opts: &ModelOpts, json: bool) -> Result<String> {
-    let codec = opts.codec(Stage::Decode)?;
+    let model = opts.entropy()?;
     let (packets, oversized) = read_packets(dir, &opts.limits())?;
-    let r = packets::reassemble(&codec, &packets).with_context(|| dir.display().to_string())?;
+    let r = packets::reassemble(&model, &packets).with_context(|| dir.display().to_string())?;
     let as_lat = output
         .extension()
         .is_some_and(|x| x.eq_ignore_ascii_case("lat"));
     let mut decode_ms = None;
     if as_lat {
-        output::write(output, &r.to_lat(&codec)?)?;
+        output::write(output, &r.to_lat(&model)?)?;
     } else {
-        let decoded = codec.decode_latent(r.header, r.concealed_latent(&codec))?;
+        let codec = opts.codec(Stage::Decode)?;
+        let decoded = codec.decode_latent(r.header, r.concealed_latent(&model))?;
         decode_ms = Some(decoded.decode_ms);
         output::write(output, &imageio::encode(&decoded.image, output)?)?;
     }
