@@ -153,6 +153,9 @@ mod tests {
             ..header
         };
         let err = model.check_header(&other).unwrap_err();
-        assert!(matches!(err, Error::Lat(LatError::ModelMismatch { .. })), "{err}");
+        assert!(
+            matches!(err, Error::Lat(LatError::ModelMismatch { .. })),
+            "{err}"
+        );
     }
 }

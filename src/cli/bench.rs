@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -155,8 +155,8 @@ fn percentile(v: &[f64], q: f64) -> f64 {
     v[rank.min(v.len()) - 1]
 }
 
-/// Runs `latent bench`.
-pub fn run(args: &BenchArgs) -> Result<Outcome> {
+/// Times every stage x threads x precision combination asked for.
+fn measure_all(args: &BenchArgs) -> Result<Measured> {
     let (w, h) = args.size;
     let mut notes = Vec::new();
     // (precision, why it does not run as asked, the stages that skipped it for that reason)
@@ -226,133 +226,175 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
         notes.push(save_choice(&cpu, &rows)?);
     }
     let after = Thermal::now();
-    let warning = sysinfo::throttle_warning(&before, &after);
-    let over: Vec<&Row> = match args.budget_ms {
-        Some(b) => rows.iter().filter(|r| r.p95_ms > b).collect(),
-        None => Vec::new(),
+    Ok(Measured {
+        warning: sysinfo::throttle_warning(&before, &after),
+        cpu,
+        kernel_set: kernel_set.describe(),
+        before,
+        after,
+        notes,
+        precisions,
+        rows,
+    })
+}
+
+/// What `measure_all` found, with the machine's state around it.
+struct Measured {
+    cpu: Cpu,
+    kernel_set: &'static str,
+    before: Thermal,
+    after: Thermal,
+    /// A throttling warning from the state before and after.
+    warning: Option<String>,
+    notes: Vec<String>,
+    /// The precisions asked for, each once.
+    precisions: Vec<Precision>,
+    rows: Vec<Row>,
+}
+
+/// Runs `latent bench`: measures, then draws and reports.
+pub fn run(args: &BenchArgs) -> Result<Outcome> {
+    let m = measure_all(args)?;
+    let over = match args.budget_ms {
+        Some(b) => m.rows.iter().filter(|r| r.p95_ms > b).count(),
+        None => 0,
     };
     if let Some(path) = &args.plot {
-        let series: Vec<(String, Vec<f64>)> = rows
-            .iter()
-            .map(|r| {
-                let name = format!("{} {}t {}", r.stage, r.threads, r.precision);
-                (name, r.times.clone())
-            })
-            .collect();
-        let title = format!("latency per run, {w}x{h}, {}", cpu.model);
-        let image = plot::histograms(&title, "ms", &series, (900, 500))?;
-        let image = image::DynamicImage::ImageRgb8(image);
-        output::write(path, &imageio::encode(&image, path)?)?;
+        plot_histograms(&m, args.size, path)?;
     }
-    let mut report = String::new();
-    if args.json {
-        let out = json!({"cpu": cpu, "throttled": warning.is_some(), "throttle_warning": warning,
-                         "native_f16": precision::native_f16(),
-                         "kernel_set": kernel_set.describe(), "notes": notes,
-                         "before": before, "after": after, "size": [w, h],
-                         "budget_ms": args.budget_ms, "over_budget": over.len(), "results": rows});
-        report.push_str(&json_line(out));
+    let report = if args.json {
+        let (w, h) = args.size;
+        json_line(json!({"cpu": m.cpu, "throttled": m.warning.is_some(),
+                         "throttle_warning": m.warning, "native_f16": precision::native_f16(),
+                         "kernel_set": m.kernel_set, "notes": m.notes,
+                         "before": m.before, "after": m.after, "size": [w, h],
+                         "budget_ms": args.budget_ms, "over_budget": over, "results": m.rows}))
     } else {
-        writeln!(
-            report,
-            "cpu      {} ({} cores; {})",
-            cpu.model,
-            cpu.cores,
-            cpu.features.join(" ")
-        )?;
-        writeln!(report, "tract    {}", kernel_set.describe())?;
-        let fmt = |t: &Thermal| {
-            format!(
-                "{} MHz, {} °C",
-                t.frequency_mhz.map_or("?".into(), |f| format!("{f:.0}")),
-                t.temperature_c.map_or("?".into(), |f| format!("{f:.0}"))
-            )
-        };
-        writeln!(
-            report,
-            "state    before {}; after {}",
-            fmt(&before),
-            fmt(&after)
-        )?;
-        if let Some(w) = &warning {
-            writeln!(report, "WARNING  {w}")?;
-        }
-        for note in &notes {
-            writeln!(report, "note     {note}")?;
-        }
-
-        writeln!(
-            report,
-            "\n{:8} {:>3} {:>5} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7}",
-            "stage",
-            "thr",
-            "prec",
-            "load ms",
-            "first",
-            "p50",
-            "p95",
-            "p99",
-            "std",
-            "MP/s",
-            "GFLOP/s",
-            "RSS MB"
-        )?;
-        for r in &rows {
-            writeln!(
-                report,
-                "{:8} {:>3} {:>5} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>7.1} {:>7.2} {:>7.1} {:>7}",
-                r.stage,
-                r.threads,
-                r.precision,
-                r.load_ms,
-                r.first_ms,
-                r.p50_ms,
-                r.p95_ms,
-                r.p99_ms,
-                r.std_ms,
-                r.megapixels_per_s,
-                r.gflops,
-                r.peak_rss_mb.map_or("?".into(), |m| format!("{m:.0}"))
-            )?;
-            for op in r.profile.iter().take(6) {
-                writeln!(
-                    report,
-                    "{:14}{:>5.1}% {:>8.1} ms  {} ({} nodes)",
-                    "",
-                    100.0 * op.share,
-                    op.ms,
-                    op.op,
-                    op.nodes
-                )?;
-            }
-        }
-        writeln!(report)?;
-        for p in &precisions {
-            let mut kernels: Vec<&str> = Vec::new();
-            for r in rows.iter().filter(|r| r.precision == *p) {
-                for k in &r.kernels {
-                    if !kernels.contains(&k.as_str()) {
-                        kernels.push(k);
-                    }
-                }
-            }
-            if !kernels.is_empty() {
-                writeln!(report, "kernels  {p}: {}", kernels.join(", "))?;
-            }
-        }
-        if let Some(b) = args.budget_ms {
-            writeln!(
-                report,
-                "\n{} of {} over the {b} ms budget (p95)",
-                over.len(),
-                rows.len()
-            )?;
-        }
-    }
+        text_report(&m, args.budget_ms, over)?
+    };
     Ok(Outcome {
         report,
-        exit: if over.is_empty() { 0 } else { 3 },
+        exit: if over == 0 { 0 } else { 3 },
     })
+}
+
+/// The latency histogram of every combination, as a PNG at `path`.
+fn plot_histograms(m: &Measured, (w, h): (usize, usize), path: &Path) -> Result<()> {
+    let series: Vec<(String, Vec<f64>)> = m
+        .rows
+        .iter()
+        .map(|r| {
+            let name = format!("{} {}t {}", r.stage, r.threads, r.precision);
+            (name, r.times.clone())
+        })
+        .collect();
+    let title = format!("latency per run, {w}x{h}, {}", m.cpu.model);
+    let image = plot::histograms(&title, "ms", &series, (900, 500))?;
+    let image = image::DynamicImage::ImageRgb8(image);
+    output::write(path, &imageio::encode(&image, path)?)?;
+    Ok(())
+}
+
+/// The table `bench` prints: machine state, one row per combination, kernels, the budget.
+fn text_report(m: &Measured, budget_ms: Option<f64>, over: usize) -> Result<String> {
+    let (cpu, rows, notes) = (&m.cpu, &m.rows, &m.notes);
+    let mut report = String::new();
+    writeln!(
+        report,
+        "cpu      {} ({} cores; {})",
+        cpu.model,
+        cpu.cores,
+        cpu.features.join(" ")
+    )?;
+    writeln!(report, "tract    {}", m.kernel_set)?;
+    let fmt = |t: &Thermal| {
+        format!(
+            "{} MHz, {} °C",
+            t.frequency_mhz.map_or("?".into(), |f| format!("{f:.0}")),
+            t.temperature_c.map_or("?".into(), |f| format!("{f:.0}"))
+        )
+    };
+    writeln!(
+        report,
+        "state    before {}; after {}",
+        fmt(&m.before),
+        fmt(&m.after)
+    )?;
+    if let Some(w) = &m.warning {
+        writeln!(report, "WARNING  {w}")?;
+    }
+    for note in notes {
+        writeln!(report, "note     {note}")?;
+    }
+
+    writeln!(
+        report,
+        "\n{:8} {:>3} {:>5} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7}",
+        "stage",
+        "thr",
+        "prec",
+        "load ms",
+        "first",
+        "p50",
+        "p95",
+        "p99",
+        "std",
+        "MP/s",
+        "GFLOP/s",
+        "RSS MB"
+    )?;
+    for r in rows {
+        writeln!(
+            report,
+            "{:8} {:>3} {:>5} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>7.1} {:>7.2} {:>7.1} {:>7}",
+            r.stage,
+            r.threads,
+            r.precision,
+            r.load_ms,
+            r.first_ms,
+            r.p50_ms,
+            r.p95_ms,
+            r.p99_ms,
+            r.std_ms,
+            r.megapixels_per_s,
+            r.gflops,
+            r.peak_rss_mb.map_or("?".into(), |m| format!("{m:.0}"))
+        )?;
+        for op in r.profile.iter().take(6) {
+            writeln!(
+                report,
+                "{:14}{:>5.1}% {:>8.1} ms  {} ({} nodes)",
+                "",
+                100.0 * op.share,
+                op.ms,
+                op.op,
+                op.nodes
+            )?;
+        }
+    }
+    writeln!(report)?;
+    for p in &m.precisions {
+        let mut kernels: Vec<&str> = Vec::new();
+        for r in rows.iter().filter(|r| r.precision == *p) {
+            for k in &r.kernels {
+                if !kernels.contains(&k.as_str()) {
+                    kernels.push(k);
+                }
+            }
+        }
+        if !kernels.is_empty() {
+            writeln!(report, "kernels  {p}: {}", kernels.join(", "))?;
+        }
+    }
+    if let Some(b) = budget_ms {
+        writeln!(
+            report,
+            "\n{} of {} over the {b} ms budget (p95)",
+            over,
+            rows.len()
+        )?;
+    }
+    Ok(report)
 }
 
 #[allow(clippy::too_many_arguments)]
