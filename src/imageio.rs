@@ -27,8 +27,22 @@ pub fn decode(path: &Path, bytes: &[u8], limits: &Limits) -> Result<DynamicImage
     };
     let (width, height) = reader()?.into_dimensions().map_err(unreadable)?;
     limits.check_pixels("input image", width.into(), height.into())?;
-    Ok(reader()?.decode().map_err(unreadable)?)
+    // The decoders' own allocations, bounded too: what the largest picture allowed takes at 16
+    // bits per RGBA channel, plus working room.
+    let mut bounded = image::Limits::default();
+    bounded.max_alloc = Some(
+        limits
+            .max_pixels
+            .saturating_mul(8)
+            .saturating_add(DECODER_ROOM),
+    );
+    let mut reader = reader()?;
+    reader.limits(bounded);
+    Ok(reader.decode().map_err(unreadable)?)
 }
+
+/// Bytes a decoder may allocate beyond the pixels themselves (rows, palettes, chunk buffers).
+const DECODER_ROOM: u64 = 64 << 20;
 
 /// Content of an input picture that the RGB (or gray) pipeline does not keep.
 #[derive(Debug, Clone, PartialEq, Eq)]
