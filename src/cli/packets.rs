@@ -124,20 +124,32 @@ fn read_packets(dir: &Path, limits: &Limits) -> Result<(Vec<NamedPacket>, Vec<St
 /// Reassembles the packets in `dir`: a `.lat` output needs all of them; an image output is
 /// decoded with lost slices concealed.
 pub fn depacketize(dir: &Path, output: &Path, opts: &ModelOpts, json: bool) -> Result<String> {
-    let model = opts.entropy()?;
-    let (packets, oversized) = read_packets(dir, &opts.limits())?;
-    let r = packets::reassemble(&model, &packets).with_context(|| dir.display().to_string())?;
     let as_lat = output
         .extension()
         .is_some_and(|x| x.eq_ignore_ascii_case("lat"));
-    let mut decode_ms = None;
-    if as_lat {
-        output::write(output, &r.to_lat(&model)?)?;
+    // The decoder graph only for an image; the bundle is read once either way.
+    let codec = if as_lat {
+        None
     } else {
-        let codec = opts.codec(Stage::Decode)?;
-        let decoded = codec.decode_latent(r.header, r.concealed_latent(&model))?;
+        Some(opts.codec(Stage::Decode)?)
+    };
+    let owned;
+    let model = match &codec {
+        Some(codec) => codec.entropy(),
+        None => {
+            owned = opts.entropy()?;
+            &owned
+        }
+    };
+    let (packets, oversized) = read_packets(dir, &opts.limits())?;
+    let r = packets::reassemble(model, &packets).with_context(|| dir.display().to_string())?;
+    let mut decode_ms = None;
+    if let Some(codec) = &codec {
+        let decoded = codec.decode_latent(r.header, r.concealed_latent(model))?;
         decode_ms = Some(decoded.decode_ms);
         output::write(output, &imageio::encode(&decoded.image, output)?)?;
+    } else {
+        output::write(output, &r.to_lat(model)?)?;
     }
     let mut rejected: Vec<String> = r
         .rejected
