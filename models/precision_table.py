@@ -7,7 +7,7 @@ and the change in file size. Prints a markdown table with the mean and the worst
 
     python3 models/precision_table.py DATA/val [--latent target/release/latent] [--model DIR] [--quality Q]
 
-(f16 is checked by tests/precision.rs on the sample photo: it only runs natively on aarch64 with fp16.)
+(f16 is checked by tests/it/precision.rs on the sample photo: it only runs natively on aarch64 with fp16.)
 """
 
 import argparse

@@ -1,5 +1,5 @@
 //! What each wire fuzz target checks, one function per target. The targets in `fuzz_targets/`
-//! call these, and so does the main crate's `tests/regress.rs` on every file under
+//! call these, and so does the main crate's `tests/it/regress.rs` on every file under
 //! `tests/data/regress/<target>/`, so a crash found once stays fixed.
 
 use latent_wire::cdf::{Cdf, TOTAL};

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden input/output of the codec graphs, computed by onnxruntime, for tests/golden.rs.
+"""Golden input/output of the codec graphs, computed by onnxruntime, for tests/it/golden.rs.
 
 Writes golden/input.png (a 96x64 crop of tests/data/sample.png), golden/encoder_mu.f32 (encoder output),
 golden/latent.f32 (the decoder input: round(mu), or with quality levels

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden input/output of denoiser.onnx, computed by onnxruntime, for tests/denoise_golden.rs.
+"""Golden input/output of denoiser.onnx, computed by onnxruntime, for tests/it/denoise_golden.rs.
 
 Writes golden/input.png (a 64x48 crop of tests/data/sample.png with Gaussian noise, sigma 25, seed 0) and
 golden/output.f32 (raw little-endian float32, 1x3x48x64), with golden/golden.json.

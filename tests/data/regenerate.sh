@@ -22,5 +22,5 @@ cat > "$d/fixture.json" <<JSON
 }
 JSON
 "$latent" packetize "$d/fixture.lat" --mtu 222 -o "$d/packets"
-LATENT_REGENERATE=1 cargo test --test quality committed_quality_2_lat
+LATENT_REGENERATE=1 cargo test --test it quality::committed_quality_2_lat
 echo "rewrote $d: fixture.lat ($(stat -c %s "$d/fixture.lat") bytes), $(ls "$d/packets" | wc -l) packets"

@@ -1,5 +1,5 @@
 //! What each runtime fuzz target checks, one function per target. The targets in
-//! `fuzz_targets/` call these, and so does `tests/regress.rs` on every file under
+//! `fuzz_targets/` call these, and so does `tests/it/regress.rs` on every file under
 //! `tests/data/regress/<target>/`, so a crash found once stays fixed.
 
 use latent_codec::Limits;

@@ -1,20 +1,16 @@
 //! tract against onnxruntime on the embedded denoiser (`models/denoise/golden/`, made by
 //! `models/denoise/golden.py`).
 
-use std::path::Path;
-
 use latent_codec::denoise::Denoiser;
 use latent_codec::{Limits, Precision};
 
+use crate::common::{read_f32, repo};
+
 #[test]
 fn denoiser_matches_onnxruntime() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/denoise/golden");
+    let dir = repo("models/denoise/golden");
     let input = image::open(dir.join("input.png")).unwrap().to_rgb8();
-    let expected: Vec<f32> = std::fs::read(dir.join("output.f32"))
-        .unwrap()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-        .collect();
+    let expected = read_f32(&dir.join("output.f32"));
     let (w, h) = (input.width() as usize, input.height() as usize);
     for tile in [0, 32] {
         let out = Denoiser::load(None, 1, Precision::F32, &Limits::default())

@@ -2,13 +2,14 @@
 //! checks (the same harness functions the fuzzers call): inputs that once crashed or hung a
 //! target, and hand-made hostile ones. Each must end cleanly and quickly.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-#[path = "../firmware/fuzz/harness.rs"]
+use crate::common::{data, repo};
+
+#[path = "../../firmware/fuzz/harness.rs"]
 mod wire;
 
-#[path = "fuzz/harness.rs"]
+#[path = "../fuzz/harness.rs"]
 mod runtime;
 
 /// A fuzz target's checks.
@@ -27,7 +28,7 @@ const TARGETS: [(&str, Check); 7] = [
 
 #[test]
 fn regression_files_end_cleanly() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/regress");
+    let root = data("regress");
     for (target, check) in TARGETS {
         let dir = root.join(target);
         let mut files: Vec<_> = std::fs::read_dir(&dir)
@@ -54,8 +55,7 @@ fn regression_files_end_cleanly() {
 #[test]
 fn every_fuzz_target_has_a_regression_directory() {
     for manifest in ["firmware/fuzz/Cargo.toml", "tests/fuzz/Cargo.toml"] {
-        let text =
-            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(manifest)).unwrap();
+        let text = std::fs::read_to_string(repo(manifest)).unwrap();
         for line in text
             .lines()
             .filter(|l| l.starts_with("name = ") && !l.contains("fuzz\""))

@@ -4,14 +4,10 @@ use image::{DynamicImage, RgbImage};
 use latent_codec::error::LatError;
 use latent_codec::{Codec, Error, Limits, ModelBundle, Precision, metrics};
 
+use crate::common::embedded_codec;
+
 fn codec() -> Codec {
-    Codec::new(
-        ModelBundle::embedded().unwrap(),
-        1,
-        Precision::F32,
-        Limits::default(),
-    )
-    .unwrap()
+    embedded_codec(1, Precision::F32)
 }
 
 /// A crop of the bundled sample photo.

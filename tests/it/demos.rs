@@ -1,16 +1,12 @@
 //! The VAE demo commands end to end: sample, interpolate, arith, map, manifold.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{assert_fails_with, json, latent, s};
+use crate::common::{assert_fails_with, json, latent, s};
 use tempfile::TempDir;
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/vae2d")
-        .join(name)
+    crate::common::data("vae2d").join(name)
 }
 
 const IMAGES: &str = "fashion-t10k-500-images-idx3-ubyte.gz";

@@ -1,11 +1,9 @@
 //! `latent denoise` end to end: pictures, folders, Y4M and raw streams (files and pipes),
 //! latency budget, and bad streams.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{assert_fails_with, json, latent, latent_with_stdin, psnr, s};
+use crate::common::{assert_fails_with, json, latent, latent_with_stdin, psnr, s};
 use tempfile::TempDir;
 
 /// A noisy 96x64 crop of the sample photo (Gaussian sigma 25, fixed seed) and its clean version.

@@ -1,8 +1,6 @@
 //! `latent eval`: rate-distortion of ours against JPEG and WebP on a folder.
 
-mod common;
-
-use common::{assert_fails_with, bundle_copy, json, latent, s};
+use crate::common::{assert_fails_with, bundle_copy, json, latent, s};
 use tempfile::TempDir;
 
 /// A folder with two crops of the sample photo and one file that is not an image.

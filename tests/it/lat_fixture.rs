@@ -5,25 +5,13 @@
 //! After a change of the embedded model, `tests/data/regenerate.sh` (on x86_64) rewrites the
 //! fixture, its reconstruction and `tests/data/fixture.json` (the hash).
 
-use std::path::{Path, PathBuf};
+use latent_codec::{Precision, metrics};
 
-use latent_codec::{Codec, Limits, ModelBundle, Precision, metrics};
-
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
-}
+use crate::common::{data, embedded_codec};
 
 #[test]
 fn committed_lat_decodes_to_committed_symbols_and_image() {
-    let codec = Codec::new(
-        ModelBundle::embedded().unwrap(),
-        1,
-        Precision::F32,
-        Limits::default(),
-    )
-    .unwrap();
+    let codec = embedded_codec(1, Precision::F32);
     let lat = std::fs::read(data("fixture.lat")).unwrap();
     let decoded = codec.decode(&lat).unwrap();
     let meta: serde_json::Value =

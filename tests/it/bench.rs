@@ -1,10 +1,8 @@
 //! `latent bench`: every field of the JSON report, combinations side by side, budget exit code.
 
-mod common;
-
 use std::path::Path;
 
-use common::{json, latent, latent_env, s};
+use crate::common::{json, latent, latent_env, s};
 
 const QUICK: [&str; 8] = [
     "--size",

@@ -7,9 +7,11 @@ use latent_codec::error::BundleError;
 use latent_codec::{Codec, Error, Limits, ModelBundle, Precision, metrics};
 use serde_json::{Value, json};
 
-const ENCODER: &[u8] = include_bytes!("../models/codec/encoder.onnx");
-const DECODER: &[u8] = include_bytes!("../models/codec/decoder.onnx");
-const PRIOR: &str = include_str!("../models/codec/prior.json");
+use crate::common::data;
+
+const ENCODER: &[u8] = include_bytes!("../../models/codec/encoder.onnx");
+const DECODER: &[u8] = include_bytes!("../../models/codec/decoder.onnx");
+const PRIOR: &str = include_str!("../../models/codec/prior.json");
 
 /// The embedded model's prior cut down to two of its levels, 2 and 5 (the default), so that the
 /// levels it lacks can be asked for.
@@ -166,8 +168,7 @@ fn bad_priors_name_what_is_wrong() {
 /// embedded model, `tests/data/regenerate.sh` rewrites both on x86_64 (with `LATENT_REGENERATE=1`).
 #[test]
 fn committed_quality_2_lat_decodes_to_committed_symbols() {
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    let (lat, record) = (data.join("quality2.lat"), data.join("quality2.json"));
+    let (lat, record) = (data("quality2.lat"), data("quality2.json"));
     let codec = codec();
     let regenerate = std::env::var_os("LATENT_REGENERATE").is_some();
     if regenerate {

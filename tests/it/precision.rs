@@ -16,6 +16,8 @@ use latent_codec::engine::{Graph, executor};
 use latent_codec::precision::{self, Precision};
 use latent_codec::{Codec, Limits, ModelBundle, metrics, sample};
 
+use crate::common::embedded_codec;
+
 const F16_BUDGET_DB: f64 = 0.05;
 const INT8_BUDGET_DB: f64 = 0.3;
 const BPP_BUDGET: f64 = 0.02;
@@ -32,13 +34,7 @@ fn crop(w: u32, h: u32) -> RgbImage {
 }
 
 fn codec(precision: Precision) -> Codec {
-    Codec::new(
-        ModelBundle::embedded().unwrap(),
-        2,
-        precision,
-        Limits::default(),
-    )
-    .unwrap()
+    embedded_codec(2, precision)
 }
 
 fn psnr(a: &RgbImage, b: &DynamicImage) -> f64 {

@@ -1,21 +1,19 @@
 //! tract against onnxruntime: the embedded codec graphs on the golden input
 //! (`models/codec/golden/`, made by `models/codec/golden.py`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use latent_codec::ModelBundle;
 use latent_codec::engine::{Graph, executor};
 
+use crate::common::{max_abs_diff, read_f32, repo};
+
 fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("models/codec/golden")
+    repo("models/codec/golden")
 }
 
-fn read_f32(name: &str) -> Vec<f32> {
-    let bytes = std::fs::read(golden_dir().join(name)).unwrap();
-    bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-        .collect()
+fn golden(name: &str) -> Vec<f32> {
+    read_f32(&golden_dir().join(name))
 }
 
 fn shape(name: &str) -> [usize; 4] {
@@ -23,14 +21,6 @@ fn shape(name: &str) -> [usize; 4] {
         serde_json::from_slice(&std::fs::read(golden_dir().join("golden.json")).unwrap()).unwrap();
     let dims: Vec<usize> = serde_json::from_value(meta["shapes"][name].clone()).unwrap();
     dims.try_into().unwrap()
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 fn input_planes() -> Vec<f32> {
@@ -54,7 +44,7 @@ fn encoder_matches_onnxruntime() {
     let input_shape = [1, 3, shape("decoder_image")[2], shape("decoder_image")[3]];
     let (out_shape, mu) = graph.run(&input_shape, input_planes()).unwrap();
     assert_eq!(out_shape, shape("encoder_mu"));
-    let diff = max_abs_diff(&mu, &read_f32("encoder_mu.f32"));
+    let diff = max_abs_diff(&mu, &golden("encoder_mu.f32"));
     eprintln!("encoder: max abs diff tract vs onnxruntime {diff:.2e}");
     assert!(diff < 2e-3, "encoder max abs diff {diff}");
 }
@@ -63,9 +53,9 @@ fn encoder_matches_onnxruntime() {
 fn decoder_matches_onnxruntime() {
     let bundle = ModelBundle::embedded().unwrap();
     let graph = Graph::load("decoder", &bundle.decoder_onnx, executor(2)).unwrap();
-    let (out_shape, image) = graph.run(&shape("latent"), read_f32("latent.f32")).unwrap();
+    let (out_shape, image) = graph.run(&shape("latent"), golden("latent.f32")).unwrap();
     assert_eq!(out_shape, shape("decoder_image"));
-    let diff = max_abs_diff(&image, &read_f32("decoder_image.f32"));
+    let diff = max_abs_diff(&image, &golden("decoder_image.f32"));
     eprintln!("decoder: max abs diff tract vs onnxruntime {diff:.2e}");
     assert!(diff < 1e-4, "decoder max abs diff {diff}");
 }

@@ -2,18 +2,13 @@
 //! and splices of a `.lat` file, a packet stream, a Y4M stream and an IDX file. Each mutant
 //! must end quickly with a valid result or a clean error, never a panic.
 
-use std::path::Path;
-
 use latent_codec::frames::Y4mHeader;
 use latent_codec::{Codec, EntropyModel, Limits, ModelBundle, Precision, idx, packets};
 
-fn data(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data")
-            .join(name),
-    )
-    .unwrap()
+use crate::common::data;
+
+fn bytes(name: &str) -> Vec<u8> {
+    std::fs::read(data(name)).unwrap()
 }
 
 /// A deterministic generator of mutants (a 64-bit LCG picks what to change).
@@ -69,8 +64,8 @@ fn mutated_lat_files_decode_or_fail_cleanly() {
         Limits::default(),
     )
     .unwrap();
-    let lat = data("fixture.lat");
-    let packet = data("packets/00001.pkt");
+    let lat = bytes("fixture.lat");
+    let packet = bytes("packets/00001.pkt");
     let mut m = Mutator::new(1);
     let (mut ok, mut err) = (0, 0);
     for _ in 0..300 {
@@ -91,14 +86,14 @@ fn mutated_packet_streams_reassemble_or_fail_cleanly() {
     // Reassembly needs the entropy model only, no graph.
     let model = EntropyModel::new(ModelBundle::embedded().unwrap(), Limits::default());
     // The whole stream, so that a round with no packet hit reassembles the file.
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/packets");
+    let dir = data("packets");
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     names.sort();
     let stream: Vec<Vec<u8>> = names.iter().map(|p| std::fs::read(p).unwrap()).collect();
-    let lat = data("fixture.lat");
+    let lat = bytes("fixture.lat");
     let mut m = Mutator::new(2);
     let (mut complete, mut partial, mut refused) = (0, 0, 0);
     for round in 0..200 {
@@ -158,7 +153,7 @@ fn mutated_y4m_streams_read_or_fail_cleanly() {
 
 #[test]
 fn mutated_idx_files_parse_or_fail_cleanly() {
-    let labels = data("vae2d/fashion-t10k-500-labels-idx1-ubyte");
+    let labels = bytes("vae2d/fashion-t10k-500-labels-idx1-ubyte");
     let mut m = Mutator::new(4);
     for _ in 0..500 {
         let mutant = m.mutate(&labels, &[0, 0, 8, 3, 0, 0, 0, 2]);

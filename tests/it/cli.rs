@@ -1,8 +1,8 @@
 //! The `latent` binary end to end: happy paths, JSON output and bad input.
 
-mod common;
-
-use common::{assert_fails_with, bundle_copy, compressed_crop, json, latent, latent_with_stdin, s};
+use crate::common::{
+    assert_fails_with, bundle_copy, compressed_crop, json, latent, latent_with_stdin, s,
+};
 
 use tempfile::TempDir;
 

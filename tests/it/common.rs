@@ -1,8 +1,46 @@
-//! Helpers shared by the binary's end-to-end tests.
-#![allow(dead_code)] // each test crate uses its own subset
+//! Helpers shared by the tests: running the binary, test data, comparisons.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+/// A path under the repository root.
+pub fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// A path under `tests/data`.
+pub fn data(rel: &str) -> PathBuf {
+    repo("tests/data").join(rel)
+}
+
+/// A golden file of little-endian f32s.
+pub fn read_f32(path: &Path) -> Vec<f32> {
+    std::fs::read(path)
+        .unwrap()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect()
+}
+
+/// The largest absolute difference of two equally long slices.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// The embedded codec-v4 bundle, unlimited input, on `threads` threads.
+pub fn embedded_codec(threads: usize, precision: latent_codec::Precision) -> latent_codec::Codec {
+    latent_codec::Codec::new(
+        latent_codec::ModelBundle::embedded().unwrap(),
+        threads,
+        precision,
+        latent_codec::Limits::default(),
+    )
+    .unwrap()
+}
 
 /// Runs the binary; under a cross runner (`LATENT_TEST_RUNNER`, e.g. "qemu-aarch64 -cpu
 /// cortex-a72", set by .ci/run) through that runner, since the host cannot exec it directly.
@@ -116,7 +154,7 @@ pub fn psnr(a: &Path, b: &Path) -> f64 {
 /// Copies the embedded bundle's files into `dir/NAME`, with prior.json's name set to NAME and, when
 /// `levels` is given, only those quality levels kept.
 pub fn bundle_copy(dir: &Path, name: &str, levels: Option<&[u64]>) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/codec");
+    let src = repo("models/codec");
     let dst = dir.join(name);
     std::fs::create_dir(&dst).unwrap();
     for f in ["encoder.onnx", "decoder.onnx"] {

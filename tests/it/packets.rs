@@ -1,11 +1,9 @@
 //! `packetize` / `depacketize` end to end: round trips at radio MTUs, loss with concealment,
 //! duplicates, reordering, corruption and foreign packets.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{assert_fails_with, compressed_crop, json, latent, psnr, s};
+use crate::common::{assert_fails_with, compressed_crop, data, json, latent, psnr, s};
 use tempfile::TempDir;
 
 fn packetize(lat: &Path, mtu: u32, dir: &Path) -> serde_json::Value {
@@ -213,7 +211,7 @@ fn bad_requests_are_clear_errors() {
 fn committed_packets_reassemble_to_the_committed_fixture() {
     // Made on x86_64 by `latent packetize tests/data/fixture.lat --mtu 222` (regenerate.sh); under qemu this
     // checks that another CPU reads the same packets into the same bytes.
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let data = data("");
     let dir = TempDir::new().unwrap();
     let back = dir.path().join("back.lat");
     let v = json(&latent(&[
@@ -232,7 +230,7 @@ fn committed_packets_reassemble_to_the_committed_fixture() {
 
 #[test]
 fn packet_limits_name_their_flags() {
-    let packets = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/packets");
+    let packets = data("packets");
     let dir = TempDir::new().unwrap();
     let back = dir.path().join("back.lat");
     let depacketize = |flag: &str, value: &str| {

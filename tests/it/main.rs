@@ -1,0 +1,20 @@
+//! The integration tests, one binary: tract is linked once, not once per test file.
+//! Filter by module, e.g. `cargo test --test it quality::`.
+
+mod common;
+
+mod bench;
+mod cli;
+mod demos;
+mod denoise;
+mod denoise_golden;
+mod eval;
+mod golden;
+mod lat_fixture;
+mod mutations;
+mod packets;
+mod precision;
+mod quality;
+mod regress;
+mod roundtrip;
+mod vae2d_golden;
