@@ -62,11 +62,12 @@ def main():
                                                          "checkpoint_rate.pt"))
     ap.add_argument("--side", type=int, default=512)
     ap.add_argument("--iters", type=int, default=300)
+    ap.add_argument("--limit", type=int, default=0, help="the first N photos only")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    state, lmbdas, channels = load_checkpoint(args.checkpoint)
-    model = VariableRate(Codec(*channels), lmbdas)
+    state, lmbdas, channels, layout = load_checkpoint(args.checkpoint)
+    model = VariableRate(Codec(*channels, *layout), lmbdas)
     model.load_state_dict(state)
     model.eval().requires_grad_(False)
     mean, basis = linear_basis(sorted(glob.glob(os.path.join(args.train, "*"))), args.side,
@@ -74,10 +75,10 @@ def main():
     g, h_inv = model.gains(len(lmbdas) - 1)
     rows = []
     print(f"{'photo':28} {'q8':>6} {'decoder top':>11} {'linear 128':>10} {'WebP 0.5':>8} {'WebP 1.0':>8}")
-    for path in sorted(glob.glob(os.path.join(args.val, "*"))):
+    for path in sorted(glob.glob(os.path.join(args.val, "*")))[:args.limit or None]:
         rgb = np.asarray(shrink(Image.open(path).convert("RGB"), args.side))
         x = to_tensor(rgb)
-        xp, h, w = pad_to_stride(x)
+        xp, h, w = pad_to_stride(x, layout[1])
         latent = torch.round(model.encoder(xp)[0] * g) * h_inv
         q8 = psnr(rgb, to_rgb8(model.decoder(latent)[..., :h, :w]))
         z = latent.clone().requires_grad_(True)
