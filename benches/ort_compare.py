@@ -7,7 +7,7 @@ each and the tract/onnxruntime ratio (below 1.0: tract is faster).
     python3 benches/ort_compare.py [--bin target/release/latent] [--size 768x512] [--threads 1,2] [--rounds 3]
                                    [--precision f32,int8]
 With int8, both run the int8 graphs (QLinearConv): tract's integer kernels against onnxruntime's. A run
-with int8 keeps tract's AVX-512 kernels for f32 too (`src/kernels.rs`), so on AMD Zen 4 its f32 ratios
+with int8 keeps tract's AVX-512 kernels for f32 too (`src/runtime/kernels.rs`), so on AMD Zen 4 its f32 ratios
 are worse than those of an f32-only run, which is what `compress` and `decompress` get.
 """
 

@@ -3,10 +3,10 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use latent_codec::Limits;
-use latent_codec::vae2d::Vae2d;
+use latent_codec::demos::vae2d::Vae2d;
 
 fn bench(c: &mut Criterion) {
-    for name in latent_codec::vae2d::EMBEDDED {
+    for name in latent_codec::demos::vae2d::EMBEDDED {
         let model = Vae2d::load(name, 1, &Limits::default()).expect("embedded model");
         let one = vec![vec![0.3f32, -0.7]];
         let grid: Vec<Vec<f32>> = (0..64).map(|i| vec![i as f32 / 32.0 - 1.0, 0.5]).collect();

@@ -5,7 +5,7 @@
 //! `cargo run --release --example embed --no-default-features`
 
 use image::DynamicImage;
-use latent_codec::{Codec, Limits, ModelBundle, Precision, imageio, metrics, sample};
+use latent_codec::{Codec, Limits, ModelBundle, Precision, io::imageio, report::metrics, sample};
 
 fn main() -> Result<(), latent_codec::Error> {
     let limits = Limits::default();

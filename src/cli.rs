@@ -15,11 +15,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use latent_codec::bundle::MAX_QUALITY;
-use latent_codec::bundle::hex;
-use latent_codec::precision::{self, Request, Stage};
+use latent_codec::runtime::bundle::MAX_QUALITY;
+use latent_codec::runtime::bundle::hex;
+use latent_codec::runtime::precision::{self, Request, Stage};
 use latent_codec::{
-    Codec, EntropyModel, Limits, ModelBundle, Precision, imageio, metrics, output, sample,
+    Codec, EntropyModel, Limits, ModelBundle, Precision, io::imageio, io::output, report::metrics,
+    sample,
 };
 use latent_wire::container::LatFile;
 use serde_json::json;
@@ -48,7 +49,7 @@ pub fn version() -> String {
         ModelBundle::embedded().map(|b| (b.prior.name.clone(), b.fingerprint)),
     );
     line("denoiser", latent_codec::denoise::embedded_id());
-    match latent_codec::vae2d::embedded_ids() {
+    match latent_codec::demos::vae2d::embedded_ids() {
         Ok(ids) => ids.into_iter().for_each(|id| line("demo", Ok(id))),
         Err(e) => line("demo", Err(e)),
     }
@@ -118,7 +119,7 @@ struct LimitOpts {
     max_frame_bytes: u64,
     /// Refuse packet streams of more packets than this.
     #[arg(long, help_heading = LIMITS, value_name = "N", default_value_t = Limits::default().max_packets,
-          value_parser = clap::value_parser!(u64).range(3..=latent_codec::packets::MAX_PACKETS as u64))]
+          value_parser = clap::value_parser!(u64).range(3..=latent_codec::codec::packets::MAX_PACKETS as u64))]
     max_packets: u64,
 }
 

@@ -12,11 +12,11 @@ use std::path::Path;
 use image::{DynamicImage, RgbImage};
 use serde::Deserialize;
 
-use crate::bundle::read_file;
-use crate::engine::{Graph, executor};
 use crate::error::{BundleError, Error};
 use crate::limits::Limits;
-use crate::precision::Precision;
+use crate::runtime::bundle::read_file;
+use crate::runtime::engine::{Graph, executor};
+use crate::runtime::precision::Precision;
 
 /// File names inside a denoiser bundle directory.
 pub const GRAPH_FILE: &str = "denoiser.onnx";
@@ -27,13 +27,13 @@ pub const META_FILE: &str = "model.json";
 pub const EMBEDDED_GRAPH: &[u8] = include_bytes!("../models/denoise/denoiser.onnx");
 const EMBEDDED_META: &[u8] = include_bytes!("../models/denoise/model.json");
 
-/// The compiled-in denoiser's name and [`fingerprint`](crate::bundle::fingerprint) (of its
+/// The compiled-in denoiser's name and [`fingerprint`](crate::runtime::bundle::fingerprint) (of its
 /// graph and `model.json`).
 pub fn embedded_id() -> Result<(String, [u8; 8]), BundleError> {
     let meta = Meta::parse("embedded", EMBEDDED_META)?;
     Ok((
         meta.name,
-        crate::bundle::fingerprint(&[EMBEDDED_GRAPH, EMBEDDED_META]),
+        crate::runtime::bundle::fingerprint(&[EMBEDDED_GRAPH, EMBEDDED_META]),
     ))
 }
 
@@ -78,7 +78,7 @@ pub struct Denoiser {
 
 impl Denoiser {
     /// The compiled-in model, or the bundle in `dir` (files within `limits`), at `precision`
-    /// (f32 or f16, as given: resolve a user's request with [`crate::precision`] first);
+    /// (f32 or f16, as given: resolve a user's request with [`crate::runtime::precision`] first);
     /// inference on `threads` threads.
     pub fn load(
         dir: Option<&Path>,
@@ -191,7 +191,7 @@ impl Denoiser {
     /// Denoises a picture; gray pictures come back gray.
     pub fn denoise_image(&self, image: &DynamicImage, tile: usize) -> Result<DynamicImage, Error> {
         let clean = self.denoise(&image.to_rgb8(), tile)?;
-        Ok(if crate::imageio::is_gray(image) {
+        Ok(if crate::io::imageio::is_gray(image) {
             DynamicImage::ImageLuma8(DynamicImage::ImageRgb8(clean).into_luma8())
         } else {
             DynamicImage::ImageRgb8(clean)

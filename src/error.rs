@@ -43,6 +43,7 @@ pub enum Error {
     },
     /// An IDX (MNIST-format) file that cannot be read.
     #[error("{}", path.display())]
+    #[cfg(feature = "demos")]
     Idx {
         /// The file.
         path: PathBuf,
@@ -51,6 +52,7 @@ pub enum Error {
     },
     /// A demo-model request that the model cannot serve.
     #[error(transparent)]
+    #[cfg(feature = "demos")]
     Demo(#[from] DemoError),
     /// Packets that cannot be made or put back together.
     #[error(transparent)]
@@ -58,7 +60,7 @@ pub enum Error {
     /// A plot that could not be drawn.
     #[error(transparent)]
     #[cfg(feature = "cli")]
-    Plot(#[from] crate::plot::PlotError),
+    Plot(#[from] crate::report::plot::PlotError),
     /// tract failed to optimize or run a graph.
     #[error("inference failed in the {graph} graph: {message}")]
     Inference {
@@ -210,6 +212,7 @@ pub enum LatError {
 pub use crate::limits::LimitError;
 
 /// An IDX file that does not hold what its header says.
+#[cfg(feature = "demos")]
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IdxError {
@@ -255,6 +258,7 @@ pub enum IdxError {
 }
 
 /// A demo request that the loaded model or the given data cannot serve.
+#[cfg(feature = "demos")]
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DemoError {

@@ -2,37 +2,29 @@
 //!
 //! Image → encoder (μ) → integers → rANS with the model's CDF tables → `.lat`
 //! ([`latent_wire`] owns the bytes), and back. See `docs/STRUCTURE.md` for the tour.
+//!
+//! - [`runtime`]: model bundles, tract plans, kernels, precision, CPU facts;
+//! - [`codec`]: the photo codec, its entropy model and packets;
+//! - [`denoise`]: the blind denoiser;
+//! - [`io`]: images, video frames, input within [`Limits`], output files;
+//! - [`report`]: metrics (and, with the `cli` feature, rate-distortion evaluation and plots);
+//! - `demos` (feature `demos`): the 2-D latent VAEs and their datasets.
 #![deny(unsafe_code)]
 
-pub mod bundle;
 pub mod codec;
+#[cfg(feature = "demos")]
+pub mod demos;
 pub mod denoise;
-pub mod engine;
-pub mod entropy;
 pub mod error;
-#[cfg(feature = "cli")]
-pub mod eval;
-pub mod frames;
-pub mod gaussian;
-pub mod idx;
-pub mod imageio;
-mod input;
-pub mod kernels;
+pub mod io;
 pub mod limits;
-pub mod metrics;
-pub mod output;
-pub mod packets;
-#[cfg(feature = "cli")]
-pub mod plot;
-pub mod precision;
+pub mod report;
+pub mod runtime;
 pub mod sample;
-pub mod sysinfo;
-pub mod tiles;
-pub mod vae2d;
 
-pub use bundle::ModelBundle;
+pub use codec::entropy::EntropyModel;
 pub use codec::{Codec, Decoded, Encoded};
-pub use entropy::EntropyModel;
 pub use error::Error;
 pub use limits::Limits;
-pub use precision::Precision;
+pub use runtime::bundle::ModelBundle;
+pub use runtime::precision::Precision;

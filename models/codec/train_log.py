@@ -4,7 +4,7 @@ WebP, from the per-photo rows that train_rate.py writes to metrics_rate.json (it
 length under the learned factorized tables, the same measure at every stage, above what the context tables
 code in a .lat).
 
-Per photo, as `latent eval` computes them (src/eval.rs): the Pareto front of the levels' points, PSNR
+Per photo, as `latent eval` computes them (src/report/eval.rs): the Pareto front of the levels' points, PSNR
 interpolated in log-bpp and never extrapolated (a rate's mean is over the photos whose curves reach it,
 WebP's over the same photos), and BD-rate with log-rate interpolated piecewise linearly in PSNR over the
 range both curves cover; the row gives the mean of the photos' BD-rates. WebP's curves (Pillow, method 6)

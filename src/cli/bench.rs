@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use latent_codec::bundle::{ModelBundle, Role};
 use latent_codec::denoise;
-use latent_codec::engine::{Graph, NodeTime, executor};
-use latent_codec::precision::{self, Choices, Precision, Stage};
-use latent_codec::sysinfo::{self, Cpu, Thermal};
-use latent_codec::{Limits, imageio, kernels, output, plot};
+use latent_codec::runtime::bundle::{ModelBundle, Role};
+use latent_codec::runtime::engine::{Graph, NodeTime, executor};
+use latent_codec::runtime::precision::{self, Choices, Precision, Stage};
+use latent_codec::runtime::sysinfo::{self, Cpu, Thermal};
+use latent_codec::{Limits, io::imageio, io::output, report::plot, runtime::kernels};
 use serde::Serialize;
 use serde_json::json;
 

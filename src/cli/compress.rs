@@ -7,8 +7,8 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use image::DynamicImage;
 use latent_codec::codec::Encoded;
-use latent_codec::precision::Stage;
-use latent_codec::{Codec, output};
+use latent_codec::runtime::precision::Stage;
+use latent_codec::{Codec, io::output};
 use serde_json::json;
 
 use super::batch;

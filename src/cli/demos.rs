@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use image::{DynamicImage, GrayImage};
+use latent_codec::demos::gaussian::{self, Normal};
+use latent_codec::demos::vae2d::{Vae2d, knn_accuracy};
 use latent_codec::error::DemoError;
-use latent_codec::gaussian::{self, Normal};
-use latent_codec::vae2d::{Vae2d, knn_accuracy};
-use latent_codec::{Limits, idx, imageio, output, plot, tiles};
+use latent_codec::{Limits, demos::idx, demos::tiles, io::imageio, io::output, report::plot};
 
 use super::{LimitOpts, json_line};
 use serde_json::json;

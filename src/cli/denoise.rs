@@ -9,9 +9,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use image::RgbImage;
 use latent_codec::denoise::{DEFAULT_TILE, Denoiser};
-use latent_codec::frames::{Frame, RawFormat, Y4mHeader, write_raw_frame, write_y4m_frame};
-use latent_codec::precision::Stage;
-use latent_codec::{Limits, imageio, output};
+use latent_codec::io::frames::{Frame, RawFormat, Y4mHeader, write_raw_frame, write_y4m_frame};
+use latent_codec::runtime::precision::Stage;
+use latent_codec::{Limits, io::imageio, io::output};
 
 use super::batch::{self, Latency};
 use super::{LimitOpts, PrecisionOpt, decode_picture, json_line};

@@ -6,10 +6,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use image::{DynamicImage, RgbImage};
-use latent_codec::bundle::MAX_QUALITY;
-use latent_codec::eval::{self, Point};
-use latent_codec::precision::Stage;
-use latent_codec::{Codec, imageio, metrics, output, plot};
+use latent_codec::report::eval::{self, Point};
+use latent_codec::runtime::bundle::MAX_QUALITY;
+use latent_codec::runtime::precision::Stage;
+use latent_codec::{Codec, io::imageio, io::output, report::metrics, report::plot};
 use serde::Serialize;
 use serde_json::json;
 

@@ -4,11 +4,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use latent_codec::codec::packets;
 use latent_codec::error::PacketError;
 use latent_codec::limits::Bound;
-use latent_codec::packets;
-use latent_codec::precision::Stage;
-use latent_codec::{Limits, imageio, output};
+use latent_codec::runtime::precision::Stage;
+use latent_codec::{Limits, io::imageio, io::output};
 use latent_wire::container::HEADER_LEN;
 use latent_wire::packet::MAX_PACKET;
 use serde_json::json;

@@ -4,8 +4,8 @@
 
 use latent_codec::Limits;
 use latent_codec::error::FrameError;
-use latent_codec::frames::{Frame, RawFormat, Y4mHeader};
-use latent_codec::{ModelBundle, denoise, idx, vae2d};
+use latent_codec::io::frames::{Frame, RawFormat, Y4mHeader};
+use latent_codec::{ModelBundle, demos::idx, demos::vae2d, denoise};
 
 /// Small limits, so that hostile sizes are refused rather than allocated.
 fn limits() -> Limits {

@@ -148,7 +148,7 @@ pub fn psnr(a: &Path, b: &Path) -> f64 {
         image::open(a).unwrap().to_rgb8(),
         image::open(b).unwrap().to_rgb8(),
     );
-    latent_codec::metrics::psnr(a.as_raw(), b.as_raw())
+    latent_codec::report::metrics::psnr(a.as_raw(), b.as_raw())
 }
 
 /// Copies the embedded bundle's files into `dir/NAME`, with prior.json's name set to NAME and, when

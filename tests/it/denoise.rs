@@ -11,7 +11,7 @@ fn noisy_crop(dir: &Path) -> (PathBuf, PathBuf) {
     let sample = image::load_from_memory(latent_codec::sample::SAMPLE_PNG).unwrap();
     let clean = sample.crop_imm(300, 180, 96, 64).to_rgb8();
     let mut noisy = clean.clone();
-    let mut g = latent_codec::gaussian::Normal::new(3);
+    let mut g = latent_codec::demos::gaussian::Normal::new(3);
     for p in noisy.pixels_mut() {
         for c in &mut p.0 {
             *c = (f64::from(*c) + 25.0 * g.sample())

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use latent_codec::ModelBundle;
-use latent_codec::engine::{Graph, executor};
+use latent_codec::runtime::engine::{Graph, executor};
 
 use crate::common::{max_abs_diff, read_f32, repo};
 

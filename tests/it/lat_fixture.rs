@@ -5,7 +5,7 @@
 //! After a change of the embedded model, `tests/data/regenerate.sh` (on x86_64) rewrites the
 //! fixture, its reconstruction and `tests/data/fixture.json` (the hash).
 
-use latent_codec::{Precision, metrics};
+use latent_codec::{Precision, report::metrics};
 
 use crate::common::{data, embedded_codec};
 

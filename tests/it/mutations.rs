@@ -2,8 +2,10 @@
 //! and splices of a `.lat` file, a packet stream, a Y4M stream and an IDX file. Each mutant
 //! must end quickly with a valid result or a clean error, never a panic.
 
-use latent_codec::frames::Y4mHeader;
-use latent_codec::{Codec, EntropyModel, Limits, ModelBundle, Precision, idx, packets};
+use latent_codec::io::frames::Y4mHeader;
+use latent_codec::{
+    Codec, EntropyModel, Limits, ModelBundle, Precision, codec::packets, demos::idx,
+};
 
 use crate::common::data;
 

@@ -12,9 +12,9 @@
 
 use image::{DynamicImage, RgbImage};
 use latent_codec::denoise::Denoiser;
-use latent_codec::engine::{Graph, executor};
-use latent_codec::precision::{self, Precision};
-use latent_codec::{Codec, Limits, ModelBundle, metrics, sample};
+use latent_codec::runtime::engine::{Graph, executor};
+use latent_codec::runtime::precision::{self, Precision};
+use latent_codec::{Codec, Limits, ModelBundle, report::metrics, sample};
 
 use crate::common::embedded_codec;
 

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use image::{DynamicImage, RgbImage};
 use latent_codec::error::BundleError;
-use latent_codec::{Codec, Error, Limits, ModelBundle, Precision, metrics};
+use latent_codec::{Codec, Error, Limits, ModelBundle, Precision, report::metrics};
 use serde_json::{Value, json};
 
 use crate::common::data;

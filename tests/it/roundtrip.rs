@@ -2,7 +2,7 @@
 
 use image::{DynamicImage, RgbImage};
 use latent_codec::error::LatError;
-use latent_codec::{Codec, Error, Limits, ModelBundle, Precision, metrics};
+use latent_codec::{Codec, Error, Limits, ModelBundle, Precision, report::metrics};
 
 use crate::common::embedded_codec;
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use image::GrayImage;
 use latent_codec::Limits;
-use latent_codec::vae2d::{EMBEDDED, Vae2d};
+use latent_codec::demos::vae2d::{EMBEDDED, Vae2d};
 
 use crate::common::{max_abs_diff, read_f32, repo};
 

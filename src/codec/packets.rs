@@ -10,7 +10,7 @@ use latent_wire::packet::{
 };
 use latent_wire::symbols;
 
-use crate::entropy::EntropyModel;
+use crate::codec::entropy::EntropyModel;
 use crate::error::{Error, LatError, PacketError};
 use crate::limits::Bound;
 

@@ -13,7 +13,7 @@ use tract_onnx::tract_core::plan::eval;
 use tract_onnx::tract_hir::infer::Factoid;
 
 use crate::error::Error;
-use crate::kernels;
+use crate::runtime::kernels;
 
 type Plan = Arc<TypedRunnableModel>;
 

@@ -1,4 +1,8 @@
-//! The photo codec: image → μ → integers → rANS → `.lat`, and back.
+//! The photo codec: image → μ → integers → rANS → `.lat`, and back; the entropy model alone
+//! ([`entropy`]) and `.lat` files as packets ([`packets`]).
+
+pub mod entropy;
+pub mod packets;
 
 use std::time::Instant;
 
@@ -6,14 +10,14 @@ use image::{DynamicImage, RgbImage};
 use latent_wire::container::Header;
 use sha2::{Digest, Sha256};
 
-use crate::bundle::{ModelBundle, Role, hex};
-use crate::engine::{Graph, executor};
-use crate::entropy::EntropyModel;
+use crate::codec::entropy::EntropyModel;
 use crate::error::{BundleError, Error, LatError};
-use crate::imageio::is_gray;
-use crate::kernels;
+use crate::io::imageio::is_gray;
 use crate::limits::Limits;
-use crate::precision::Precision;
+use crate::runtime::bundle::{ModelBundle, Role, hex};
+use crate::runtime::engine::{Graph, executor};
+use crate::runtime::kernels;
+use crate::runtime::precision::Precision;
 
 /// Latent positions per tile side: images larger than one window (tile plus margins) are
 /// encoded and decoded tile by tile, so memory stays bounded whatever the image size.
@@ -92,7 +96,7 @@ impl Decoded {
 
 impl Codec {
     /// Loads both graphs of `bundle` at `precision` (as given: resolve a user's request with
-    /// [`crate::precision`] first, since f16 is emulated and slow without native f16);
+    /// [`crate::runtime::precision`] first, since f16 is emulated and slow without native f16);
     /// inference uses `threads` threads.
     pub fn new(
         bundle: ModelBundle,

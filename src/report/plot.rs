@@ -7,7 +7,7 @@ use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
-/// DejaVu Sans cut down to ASCII and a few symbols (see `src/fonts/LICENSE`).
+/// DejaVu Sans cut down to ASCII and a few symbols (see `src/report/fonts/LICENSE`).
 const FONT: &[u8] = include_bytes!("fonts/DejaVuSans-subset.ttf");
 const FAMILY: &str = "sans-serif";
 

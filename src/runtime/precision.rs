@@ -21,7 +21,7 @@ use latent_wire::container::EncoderPrecision;
 use serde::{Deserialize, Serialize};
 
 use crate::error::PrecisionError;
-use crate::sysinfo::Cpu;
+use crate::runtime::sysinfo::Cpu;
 
 /// A precision a graph runs at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

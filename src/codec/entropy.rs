@@ -5,9 +5,9 @@
 use latent_wire::container::{HEADER_LEN, Header, LatFile};
 use latent_wire::symbols;
 
-use crate::bundle::{ModelBundle, hex};
 use crate::error::{Error, LatError};
 use crate::limits::{Bound, Limits};
+use crate::runtime::bundle::{ModelBundle, hex};
 
 /// A bundle's priors within limits on what `.lat` headers may ask for.
 #[derive(Debug, Clone)]

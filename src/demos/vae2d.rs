@@ -13,21 +13,24 @@ use image::imageops::FilterType;
 use image::{DynamicImage, GrayImage, Luma};
 use serde::Deserialize;
 
-use crate::bundle::read_file;
-use crate::engine::{Graph, executor};
 use crate::error::{BundleError, DemoError, Error};
 use crate::limits::Limits;
+use crate::runtime::bundle::read_file;
+use crate::runtime::engine::{Graph, executor};
 
 /// Names of the compiled-in demo models.
 pub const EMBEDDED: [&str; 2] = ["fashion", "mnist"];
-/// The compiled-in demo models' names and [`fingerprint`](crate::bundle::fingerprint)s (of
+/// The compiled-in demo models' names and [`fingerprint`](crate::runtime::bundle::fingerprint)s (of
 /// their two graphs and `model.json`).
 pub fn embedded_ids() -> Result<Vec<(String, [u8; 8])>, BundleError> {
     [FASHION, MNIST]
         .into_iter()
         .map(|[encoder, decoder, meta]| {
             let name = Meta::parse("embedded", meta)?.name;
-            Ok((name, crate::bundle::fingerprint(&[encoder, decoder, meta])))
+            Ok((
+                name,
+                crate::runtime::bundle::fingerprint(&[encoder, decoder, meta]),
+            ))
         })
         .collect()
 }
@@ -36,14 +39,14 @@ pub fn embedded_ids() -> Result<Vec<(String, [u8; 8])>, BundleError> {
 pub const META_FILE: &str = "model.json";
 
 const FASHION: [&[u8]; 3] = [
-    include_bytes!("../models/vae2d/fashion/encoder.onnx"),
-    include_bytes!("../models/vae2d/fashion/decoder.onnx"),
-    include_bytes!("../models/vae2d/fashion/model.json"),
+    include_bytes!("../../models/vae2d/fashion/encoder.onnx"),
+    include_bytes!("../../models/vae2d/fashion/decoder.onnx"),
+    include_bytes!("../../models/vae2d/fashion/model.json"),
 ];
 const MNIST: [&[u8]; 3] = [
-    include_bytes!("../models/vae2d/mnist/encoder.onnx"),
-    include_bytes!("../models/vae2d/mnist/decoder.onnx"),
-    include_bytes!("../models/vae2d/mnist/model.json"),
+    include_bytes!("../../models/vae2d/mnist/encoder.onnx"),
+    include_bytes!("../../models/vae2d/mnist/decoder.onnx"),
+    include_bytes!("../../models/vae2d/mnist/model.json"),
 ];
 
 /// Largest input side a demo model may declare (they work on thumbnails).
@@ -130,8 +133,8 @@ impl Vae2d {
             .into());
         }
         let (enc, dec, meta) = (
-            read_file(dir, crate::bundle::ENCODER_FILE, limits)?,
-            read_file(dir, crate::bundle::DECODER_FILE, limits)?,
+            read_file(dir, crate::runtime::bundle::ENCODER_FILE, limits)?,
+            read_file(dir, crate::runtime::bundle::DECODER_FILE, limits)?,
             read_file(dir, META_FILE, limits)?,
         );
         Self::from_parts(

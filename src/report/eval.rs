@@ -191,7 +191,7 @@ mod tests {
             let (big, high) = code(&rgb, 90).unwrap();
             assert!(small < big, "{small} !< {big}");
             assert_eq!(low.dimensions(), (64, 48));
-            let p = |i: &RgbImage| crate::metrics::psnr(rgb.as_raw(), i.as_raw());
+            let p = |i: &RgbImage| crate::report::metrics::psnr(rgb.as_raw(), i.as_raw());
             assert!(p(&low) < p(&high));
         }
     }

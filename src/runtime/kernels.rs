@@ -91,7 +91,8 @@ mod tests {
     #[test]
     fn zen4_detection_agrees_with_proc_cpuinfo() {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap();
-        let field = |name| crate::sysinfo::cpuinfo_field(&cpuinfo, name).unwrap_or_default();
+        let field =
+            |name| crate::runtime::sysinfo::cpuinfo_field(&cpuinfo, name).unwrap_or_default();
         let expected = field("vendor_id") == "AuthenticAMD"
             && field("cpu family") == "25"
             && field("flags").split(' ').any(|f| f == "avx512f");

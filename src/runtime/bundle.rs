@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::BundleError;
 use crate::limits::Limits;
-use crate::precision::Precision;
+use crate::runtime::precision::Precision;
 
 /// File names inside a bundle directory.
 pub const ENCODER_FILE: &str = "encoder.onnx";
@@ -34,11 +34,11 @@ pub const ENCODER_INT8_FILE: &str = "encoder.int8.onnx";
 /// See [`ENCODER_FILE`] (optional).
 pub const DECODER_INT8_FILE: &str = "decoder.int8.onnx";
 
-const EMBEDDED_ENCODER: &[u8] = include_bytes!("../models/codec/encoder.onnx");
-const EMBEDDED_DECODER: &[u8] = include_bytes!("../models/codec/decoder.onnx");
-const EMBEDDED_PRIOR: &[u8] = include_bytes!("../models/codec/prior.json");
-const EMBEDDED_ENCODER_INT8: &[u8] = include_bytes!("../models/codec/encoder.int8.onnx");
-const EMBEDDED_DECODER_INT8: &[u8] = include_bytes!("../models/codec/decoder.int8.onnx");
+const EMBEDDED_ENCODER: &[u8] = include_bytes!("../../models/codec/encoder.onnx");
+const EMBEDDED_DECODER: &[u8] = include_bytes!("../../models/codec/decoder.onnx");
+const EMBEDDED_PRIOR: &[u8] = include_bytes!("../../models/codec/prior.json");
+const EMBEDDED_ENCODER_INT8: &[u8] = include_bytes!("../../models/codec/encoder.int8.onnx");
+const EMBEDDED_DECODER_INT8: &[u8] = include_bytes!("../../models/codec/decoder.int8.onnx");
 
 /// Highest quality level a prior may offer (`--quality 1..=MAX_QUALITY`).
 pub const MAX_QUALITY: u8 = 8;

@@ -1,0 +1,7 @@
+//! Measuring and showing results: image metrics, rate-distortion evaluation, plots.
+
+#[cfg(feature = "cli")]
+pub mod eval;
+pub mod metrics;
+#[cfg(feature = "cli")]
+pub mod plot;
