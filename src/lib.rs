@@ -7,7 +7,7 @@
 //! - [`codec`]: the photo codec, its entropy model and packets;
 //! - [`denoise`]: the blind denoiser;
 //! - [`io`]: images, video frames, input within [`Limits`], output files;
-//! - [`report`]: metrics (and, with the `cli` feature, rate-distortion evaluation and plots);
+//! - [`report`]: metrics, rate-distortion analysis (and, with `cli`, reference codecs and plots);
 //! - `demos` (feature `demos`): the 2-D latent VAEs and their datasets.
 #![deny(unsafe_code)]
 

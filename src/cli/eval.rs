@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use image::{DynamicImage, RgbImage};
-use latent_codec::report::eval::{self, Point};
+use latent_codec::report::rd::{Coder, Point, Sample, Summary};
+use latent_codec::report::reference::{self, ReferenceError};
 use latent_codec::runtime::bundle::MAX_QUALITY;
 use latent_codec::runtime::precision::Stage;
 use latent_codec::{Codec, io::imageio, io::output, report::metrics, report::plot};
@@ -49,7 +50,7 @@ pub struct EvalArgs {
 #[derive(Serialize)]
 struct Row {
     image: String,
-    codec: &'static str,
+    codec: Coder,
     setting: u8,
     bytes: usize,
     bpp: f64,
@@ -57,8 +58,6 @@ struct Row {
     encode_ms: f64,
     decode_ms: f64,
 }
-
-const CODECS: [&str; 3] = ["latent", "webp", "jpeg"];
 
 /// Runs `latent eval`.
 pub fn run(args: &EvalArgs) -> Result<String> {
@@ -100,13 +99,25 @@ pub fn run(args: &EvalArgs) -> Result<String> {
             skipped.len()
         );
     }
-    let summary = Summary::of(&rows);
+    let samples: Vec<Sample> = rows
+        .iter()
+        .map(|r| Sample {
+            image: r.image.clone(),
+            coder: r.codec,
+            setting: r.setting,
+            point: Point {
+                bpp: r.bpp,
+                psnr: r.psnr,
+            },
+        })
+        .collect();
+    let summary = Summary::of(&samples);
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
     output::write(&args.output.join("rd.csv"), csv(&rows).as_bytes())?;
     let report = json!({
         "dir": args.dir, "model": codec.bundle().prior.name, "precision": codec.precision(),
-        "qualities": qualities, "skipped": skipped, "summary": summary.json(), "rows": rows,
+        "qualities": qualities, "skipped": skipped, "summary": summary_json(&summary), "rows": rows,
     });
     output::write(
         &args.output.join("rd.json"),
@@ -116,19 +127,20 @@ pub fn run(args: &EvalArgs) -> Result<String> {
         &format!(
             "{}: mean of {} images",
             codec.bundle().prior.name,
-            summary.images.len()
+            summary.images()
         ),
-        &summary.mean_curves(),
-        summary.x_max(),
+        &labelled_curves(&summary),
+        x_max(&summary),
         (900, 560),
     )?;
     let png = imageio::encode(&DynamicImage::ImageRgb8(png), Path::new("rd.png"))?;
     output::write(&args.output.join("rd.png"), &png)?;
     Ok(if args.json {
-        let out = json!({"output": args.output, "skipped": skipped, "summary": summary.json()});
+        let out =
+            json!({"output": args.output, "skipped": skipped, "summary": summary_json(&summary)});
         json_line(out)
     } else {
-        summary.text(&args.output, &skipped)
+        summary_text(&summary, &args.output, &skipped)
     })
 }
 
@@ -160,17 +172,16 @@ fn image_rows(
     let image = imageio::read(path, codec.limits())?;
     let rgb = image.to_rgb8();
     let pixels = f64::from(rgb.width()) * f64::from(rgb.height());
-    let row =
-        |codec: &'static str, setting, bytes: usize, decoded: &RgbImage, ms: (f64, f64)| Row {
-            image: name.to_string(),
-            codec,
-            setting,
-            bytes,
-            bpp: 8.0 * bytes as f64 / pixels,
-            psnr: metrics::psnr(rgb.as_raw(), decoded.as_raw()),
-            encode_ms: ms.0,
-            decode_ms: ms.1,
-        };
+    let row = |codec: Coder, setting, bytes: usize, decoded: &RgbImage, ms: (f64, f64)| Row {
+        image: name.to_string(),
+        codec,
+        setting,
+        bytes,
+        bpp: 8.0 * bytes as f64 / pixels,
+        psnr: metrics::psnr(rgb.as_raw(), decoded.as_raw()),
+        encode_ms: ms.0,
+        decode_ms: ms.1,
+    };
     let colour = DynamicImage::ImageRgb8(rgb.clone());
     let mut rows = Vec::new();
     codec.prepare(rgb.width(), rgb.height())?;
@@ -180,16 +191,16 @@ fn image_rows(
         let encoded = codec.code(&analysis, q)?;
         let decoded = codec.decode(&encoded.bytes)?;
         rows.push(row(
-            "latent",
+            Coder::Latent,
             q,
             encoded.bytes.len(),
             &decoded.image.to_rgb8(),
             (encoded.encode_ms, decoded.decode_ms),
         ));
     }
-    let references: [(&'static str, &[u8], ReferenceCodec); 2] = [
-        ("webp", &WEBP_QUALITIES, eval::webp),
-        ("jpeg", &JPEG_QUALITIES, eval::jpeg),
+    let references: [(Coder, &[u8], ReferenceCodec); 2] = [
+        (Coder::Webp, &WEBP_QUALITIES, reference::webp),
+        (Coder::Jpeg, &JPEG_QUALITIES, reference::jpeg),
     ];
     for (label, sweep, code) in references {
         for &q in sweep {
@@ -209,8 +220,8 @@ fn image_rows(
     Ok(rows)
 }
 
-/// [`eval::jpeg`] or [`eval::webp`].
-type ReferenceCodec = fn(&RgbImage, u8) -> Result<(usize, RgbImage), eval::ReferenceError>;
+/// [`reference::jpeg`] or [`reference::webp`].
+type ReferenceCodec = fn(&RgbImage, u8) -> Result<(usize, RgbImage), ReferenceError>;
 
 fn csv(rows: &[Row]) -> String {
     let mut s = String::from("image,codec,setting,bytes,bpp,psnr,encode_ms,decode_ms\n");
@@ -219,7 +230,7 @@ fn csv(rows: &[Row]) -> String {
             s,
             "\"{}\",{},{},{},{:.6},{:.4},{:.2},{:.2}",
             r.image.replace('"', "\"\""),
-            r.codec,
+            r.codec.name(),
             r.setting,
             r.bytes,
             r.bpp,
@@ -231,252 +242,137 @@ fn csv(rows: &[Row]) -> String {
     s
 }
 
-/// Per-image curves and what the summary derives from them.
-struct Summary<'a> {
-    rows: &'a [Row],
-    /// Image names, each with its Pareto curve per codec (in [`CODECS`] order).
-    images: Vec<(String, [Vec<Point>; 3])>,
+/// Each coder's mean curve with its plot label.
+fn labelled_curves(summary: &Summary) -> Vec<(String, Vec<(f64, f64)>)> {
+    Coder::ALL
+        .iter()
+        .map(|&c| {
+            let label = match c {
+                Coder::Latent => "latent-codec",
+                Coder::Webp => "WebP (libwebp m6)",
+                Coder::Jpeg => "JPEG (image crate)",
+            };
+            let points = summary
+                .mean_curve(c)
+                .iter()
+                .map(|p| (p.bpp, p.psnr))
+                .collect();
+            (label.to_string(), points)
+        })
+        .collect()
 }
 
-impl<'a> Summary<'a> {
-    fn of(rows: &'a [Row]) -> Self {
-        let mut names: Vec<String> = rows.iter().map(|r| r.image.clone()).collect();
-        names.dedup();
-        let images = names
-            .into_iter()
-            .map(|name| {
-                let curves = CODECS.map(|c| {
-                    let points: Vec<Point> = rows
-                        .iter()
-                        .filter(|r| r.image == name && r.codec == c)
-                        .map(|r| Point {
-                            bpp: r.bpp,
-                            psnr: r.psnr,
-                        })
-                        .collect();
-                    eval::pareto(&points)
-                });
-                (name, curves)
-            })
-            .collect();
-        Self { rows, images }
-    }
+/// The plot's bpp range: a little past our highest mean rate, at least 1.2 bpp.
+fn x_max(summary: &Summary) -> f64 {
+    let ours = summary
+        .mean_curve(Coder::Latent)
+        .iter()
+        .map(|p| p.bpp)
+        .fold(0.0, f64::max);
+    (ours * 1.25).max(1.2)
+}
 
-    /// Per codec, the mean bpp and mean PSNR of each setting over the images that have it.
-    fn mean_curves(&self) -> Vec<(String, Vec<(f64, f64)>)> {
-        CODECS
-            .iter()
-            .map(|&c| {
-                let mut settings: Vec<u8> = self
-                    .rows
-                    .iter()
-                    .filter(|r| r.codec == c)
-                    .map(|r| r.setting)
-                    .collect();
-                settings.sort_unstable();
-                settings.dedup();
-                let points = settings
-                    .into_iter()
-                    .map(|s| {
-                        let (mut bpp, mut psnr, mut n) = (0.0, 0.0, 0.0);
-                        for r in self.rows.iter().filter(|r| r.codec == c && r.setting == s) {
-                            bpp += r.bpp;
-                            psnr += r.psnr;
-                            n += 1.0;
-                        }
-                        (bpp / n, psnr / n)
-                    })
-                    .collect();
-                let label = match c {
-                    "latent" => "latent-codec",
-                    "webp" => "WebP (libwebp m6)",
-                    _ => "JPEG (image crate)",
-                };
-                (label.to_string(), points)
-            })
-            .collect()
-    }
-
-    /// The plot's bpp range: a little past our highest mean rate, at least 1.2 bpp.
-    fn x_max(&self) -> f64 {
-        let ours = self.mean_curves()[0]
-            .1
-            .iter()
-            .map(|p| p.0)
-            .fold(0.0, f64::max);
-        (ours * 1.25).max(1.2)
-    }
-
-    /// Mean PSNR of codec `k` at `bpp` over the images whose curves of codec `k` and of every
-    /// codec in `with` reach it, and how many images that is.
-    fn mean_at(&self, k: usize, with: &[usize], bpp: f64) -> (Option<f64>, usize) {
-        let values: Vec<f64> = self
-            .images
-            .iter()
-            .filter(|(_, c)| with.iter().all(|&j| eval::psnr_at(&c[j], bpp).is_some()))
-            .filter_map(|(_, c)| eval::psnr_at(&c[k], bpp))
-            .collect();
-        let n = values.len();
-        ((n > 0).then(|| values.iter().sum::<f64>() / n as f64), n)
-    }
-
-    /// Per quality of ours: mean bpp, mean PSNR, and the mean of (ours − WebP at the same bpp)
-    /// over the images whose WebP curve reaches that bpp, with their count.
-    fn per_quality(&self) -> Vec<(u8, f64, f64, Option<f64>, usize)> {
-        let mut settings: Vec<u8> = self
-            .rows
-            .iter()
-            .filter(|r| r.codec == CODECS[0])
-            .map(|r| r.setting)
-            .collect();
-        settings.sort_unstable();
-        settings.dedup();
-        settings
-            .into_iter()
-            .map(|q| {
-                let ours: Vec<&Row> = self
-                    .rows
-                    .iter()
-                    .filter(|r| r.codec == CODECS[0] && r.setting == q)
-                    .collect();
-                let n = ours.len() as f64;
-                let deltas: Vec<f64> = ours
-                    .iter()
-                    .filter_map(|r| {
-                        let (_, curves) = self.images.iter().find(|(name, _)| *name == r.image)?;
-                        Some(r.psnr - eval::psnr_at(&curves[1], r.bpp)?)
-                    })
-                    .collect();
-                let k = deltas.len();
-                (
-                    q,
-                    ours.iter().map(|r| r.bpp).sum::<f64>() / n,
-                    ours.iter().map(|r| r.psnr).sum::<f64>() / n,
-                    (k > 0).then(|| deltas.iter().sum::<f64>() / k as f64),
-                    k,
-                )
-            })
-            .collect()
-    }
-
-    /// Per image: BD-rate of ours against WebP, in percent.
-    fn bd_rates(&self) -> Vec<(&str, f64)> {
-        self.images
-            .iter()
-            .filter_map(|(name, c)| Some((name.as_str(), eval::bd_rate(&c[1], &c[0])?)))
-            .collect()
-    }
-
-    /// The image where ours does worst against WebP (highest BD-rate).
-    fn worst(&self) -> Option<(&str, f64)> {
-        self.bd_rates()
-            .into_iter()
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-    }
-
-    fn mean_bd_rate(&self) -> Option<f64> {
-        let v = self.bd_rates();
-        (!v.is_empty()).then(|| v.iter().map(|x| x.1).sum::<f64>() / v.len() as f64)
-    }
-
-    fn json(&self) -> serde_json::Value {
-        let at: Vec<_> = TARGET_BPP
-            .iter()
-            .map(|&bpp| {
-                let (ours, n) = self.mean_at(0, &[1], bpp);
-                let (webp, _) = self.mean_at(1, &[0], bpp);
-                let (jpeg, n_jpeg) = self.mean_at(2, &[], bpp);
-                json!({"bpp": bpp, "images": n, "latent_psnr": ours, "webp_psnr": webp,
+fn summary_json(summary: &Summary) -> serde_json::Value {
+    let at: Vec<_> = TARGET_BPP
+        .iter()
+        .map(|&bpp| {
+            let (ours, n) = summary.mean_at(Coder::Latent, &[Coder::Webp], bpp);
+            let (webp, _) = summary.mean_at(Coder::Webp, &[Coder::Latent], bpp);
+            let (jpeg, n_jpeg) = summary.mean_at(Coder::Jpeg, &[], bpp);
+            json!({"bpp": bpp, "images": n, "latent_psnr": ours, "webp_psnr": webp,
                        "latent_minus_webp_db": ours.zip(webp).map(|(a, b)| a - b),
                        "jpeg_psnr": jpeg, "jpeg_images": n_jpeg})
-            })
-            .collect();
-        let per_image: Vec<_> = self
-            .bd_rates()
-            .iter()
-            .map(|(name, bd)| json!({"image": name, "bd_rate_vs_webp_percent": bd}))
-            .collect();
-        let per_quality: Vec<_> = self
-            .per_quality()
-            .iter()
-            .map(|&(q, bpp, psnr, delta, n)| {
-                json!({"quality": q, "bpp": bpp, "psnr": psnr,
-                       "minus_webp_same_bpp_db": delta, "images_compared": n})
-            })
-            .collect();
-        json!({
-            "images": self.images.len(),
-            "per_quality": per_quality,
-            "at_bpp": at,
-            "mean_curves": self.mean_curves().iter().map(|(name, p)| json!({"codec": name, "points": p})).collect::<Vec<_>>(),
-            "bd_rate_vs_webp_percent": self.mean_bd_rate(),
-            "worst_image": self.worst().map(|(name, bd)| json!({"image": name, "bd_rate_vs_webp_percent": bd})),
-            "per_image": per_image,
         })
-    }
+        .collect();
+    let per_image: Vec<_> = summary
+        .bd_rates()
+        .iter()
+        .map(|(name, bd)| json!({"image": name, "bd_rate_vs_webp_percent": bd}))
+        .collect();
+    let per_quality: Vec<_> = summary
+        .per_quality()
+        .iter()
+        .map(|r| {
+            json!({"quality": r.quality, "bpp": r.bpp, "psnr": r.psnr,
+                       "minus_webp_same_bpp_db": r.minus_webp_db, "images_compared": r.compared})
+        })
+        .collect();
+    json!({
+        "images": summary.images(),
+        "per_quality": per_quality,
+        "at_bpp": at,
+        "mean_curves": labelled_curves(summary).iter().map(|(name, p)| json!({"codec": name, "points": p})).collect::<Vec<_>>(),
+        "bd_rate_vs_webp_percent": summary.mean_bd_rate(),
+        "worst_image": summary.worst().map(|(name, bd)| json!({"image": name, "bd_rate_vs_webp_percent": bd})),
+        "per_image": per_image,
+    })
+}
 
-    fn text(&self, output: &Path, skipped: &[serde_json::Value]) -> String {
-        let mut s = format!(
-            "{} images; rd.csv, rd.json, rd.png in {}\n\n",
-            self.images.len(),
-            output.display()
-        );
+fn summary_text(summary: &Summary, output: &Path, skipped: &[serde_json::Value]) -> String {
+    let mut s = format!(
+        "{} images; rd.csv, rd.json, rd.png in {}\n\n",
+        summary.images(),
+        output.display()
+    );
+    let _ = writeln!(
+        s,
+        "{:>7}  {:>6}  {:>8}  {:>16}",
+        "quality", "bpp", "PSNR", "vs WebP same bpp"
+    );
+    for r in summary.per_quality() {
         let _ = writeln!(
             s,
-            "{:>7}  {:>6}  {:>8}  {:>16}",
-            "quality", "bpp", "PSNR", "vs WebP same bpp"
+            "{:>7}  {:>6.3}  {:>8.2}  {:>16}",
+            r.quality,
+            r.bpp,
+            r.psnr,
+            r.minus_webp_db
+                .map_or("-".to_string(), |d| format!("{d:+.2} dB ({})", r.compared))
         );
-        for (q, bpp, psnr, delta, n) in self.per_quality() {
-            let _ = writeln!(
-                s,
-                "{q:>7}  {bpp:>6.3}  {psnr:>8.2}  {:>16}",
-                delta.map_or("-".to_string(), |d| format!("{d:+.2} dB ({n})"))
-            );
-        }
-        s.push('\n');
-        let _ = writeln!(
-            s,
-            "{:>6}  {:>14}  {:>10}  {:>8}  {:>14}",
-            "bpp", "latent-codec", "WebP", "Δ dB", "JPEG"
-        );
-        let db = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
-        for &bpp in &TARGET_BPP {
-            let (ours, n) = self.mean_at(0, &[1], bpp);
-            let (webp, _) = self.mean_at(1, &[0], bpp);
-            let (jpeg, n_jpeg) = self.mean_at(2, &[], bpp);
-            let _ = writeln!(
-                s,
-                "{bpp:>6.2}  {:>14}  {:>10}  {:>8}  {:>14}",
-                format!("{} ({n})", db(ours)),
-                db(webp),
-                db(ours.zip(webp).map(|(a, b)| a - b)),
-                format!("{} ({n_jpeg})", db(jpeg)),
-            );
-        }
-        let _ = writeln!(
-            s,
-            "\n(mean PSNR-RGB in dB at each rate, interpolated per image in log-bpp, over the \
-             (n) images whose curves reach that rate; Δ = latent-codec − WebP)"
-        );
-        match self.mean_bd_rate() {
-            Some(bd) => {
-                let _ = writeln!(
-                    s,
-                    "BD-rate of latent-codec vs WebP: {bd:+.1} % (mean over {} images; negative = fewer bits)",
-                    self.bd_rates().len()
-                );
-            }
-            None => s.push_str("BD-rate vs WebP: no overlapping PSNR range\n"),
-        }
-        if let Some((name, bd)) = self.worst() {
-            let _ = writeln!(s, "worst image: {name}, BD-rate {bd:+.1} % vs WebP");
-        }
-        if !skipped.is_empty() {
-            let _ = writeln!(s, "skipped {} files:", skipped.len());
-            for k in skipped {
-                let _ = writeln!(s, "  {}", k["reason"].as_str().unwrap_or("?"));
-            }
-        }
-        s
     }
+    s.push('\n');
+    let _ = writeln!(
+        s,
+        "{:>6}  {:>14}  {:>10}  {:>8}  {:>14}",
+        "bpp", "latent-codec", "WebP", "Δ dB", "JPEG"
+    );
+    let db = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
+    for &bpp in &TARGET_BPP {
+        let (ours, n) = summary.mean_at(Coder::Latent, &[Coder::Webp], bpp);
+        let (webp, _) = summary.mean_at(Coder::Webp, &[Coder::Latent], bpp);
+        let (jpeg, n_jpeg) = summary.mean_at(Coder::Jpeg, &[], bpp);
+        let _ = writeln!(
+            s,
+            "{bpp:>6.2}  {:>14}  {:>10}  {:>8}  {:>14}",
+            format!("{} ({n})", db(ours)),
+            db(webp),
+            db(ours.zip(webp).map(|(a, b)| a - b)),
+            format!("{} ({n_jpeg})", db(jpeg)),
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n(mean PSNR-RGB in dB at each rate, interpolated per image in log-bpp, over the \
+             (n) images whose curves reach that rate; Δ = latent-codec − WebP)"
+    );
+    match summary.mean_bd_rate() {
+        Some(bd) => {
+            let _ = writeln!(
+                s,
+                "BD-rate of latent-codec vs WebP: {bd:+.1} % (mean over {} images; negative = fewer bits)",
+                summary.bd_rates().len()
+            );
+        }
+        None => s.push_str("BD-rate vs WebP: no overlapping PSNR range\n"),
+    }
+    if let Some((name, bd)) = summary.worst() {
+        let _ = writeln!(s, "worst image: {name}, BD-rate {bd:+.1} % vs WebP");
+    }
+    if !skipped.is_empty() {
+        let _ = writeln!(s, "skipped {} files:", skipped.len());
+        for k in skipped {
+            let _ = writeln!(s, "  {}", k["reason"].as_str().unwrap_or("?"));
+        }
+    }
+    s
 }
