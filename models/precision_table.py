@@ -20,16 +20,13 @@ import tempfile
 import numpy as np
 from PIL import Image
 
-
-def psnr(a, b):
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return 10 * np.log10(255 ** 2 / mse)
+from common import REPO, psnr
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dir")
-    ap.add_argument("--latent", default="target/release/latent")
+    ap.add_argument("--latent", default=os.path.join(REPO, "target", "release", "latent"))
     ap.add_argument("--model", help="codec bundle directory (default: the embedded model)")
     ap.add_argument("--quality", type=int, help="quality level to compress at (default: the model's)")
     args = ap.parse_args()

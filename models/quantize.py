@@ -47,6 +47,8 @@ from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, 
                                       quantize_static)
 from PIL import Image
 
+from common import add_data_arg
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CROPS = 24
 CROP = 256
@@ -154,7 +156,7 @@ def decoder_inputs(mus, prior):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", required=True, help="directory made by gather-images.sh")
+    add_data_arg(ap, "directory made by gather-images.sh")
     ap.add_argument("--codec", default=os.path.join(HERE, "codec"), help="bundle directory (default: models/codec)")
     args = ap.parse_args()
     logging.disable(logging.WARNING)

@@ -16,13 +16,17 @@ Then the means. Usage: python3 ceiling.py DIR/val --train DIR/train [--iters 300
 import argparse
 import glob
 import os
+import sys
 
 import numpy as np
 import torch
 from PIL import Image
 
-from jpeg_reference import psnr, webp_at_bpp
-from train import Codec, pad_to_stride, shrink, to_rgb8, to_tensor
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # models/: common.py
+from common import psnr, shrink  # noqa: E402
+
+from jpeg_reference import webp_at_bpp
+from train import Codec, pad_to_stride, to_rgb8, to_tensor
 from train_rate import VariableRate, load_checkpoint
 
 BLOCK, KEEP = 16, 128

@@ -44,12 +44,16 @@ import argparse
 import glob
 import json
 import os
+import sys
 
 import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
 from train import quantize_pmf
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # models/: common.py
+from common import add_data_arg  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLASSES = 14
@@ -187,7 +191,7 @@ def count_tables(train_s, weights, factorized, width):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", required=True, help="directory made by gather-images.sh")
+    add_data_arg(ap, "directory made by gather-images.sh")
     ap.add_argument("--model", default=HERE, help="bundle directory (default: models/codec)")
     args = ap.parse_args()
     with open(os.path.join(args.model, "prior.factorized.json")) as f:

@@ -1,16 +1,15 @@
-"""PSNR-RGB and the Pillow JPEG and WebP references at a given bpp, shared by train.py and rd_table.py."""
+"""The Pillow JPEG and WebP references at a given bpp, shared by train.py, rd_table.py and train_log.py."""
 
 import io
 import math
+import os
+import sys
 
 import numpy as np
 from PIL import Image
 
-
-def psnr(a, b):
-    """PSNR in dB of two 8-bit arrays."""
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 10 * math.log10(255.0 ** 2 / max(mse, 1e-10))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # models/: common.py
+from common import psnr  # noqa: E402
 
 
 def jpeg_at_bpp(rgb, target_bpp):

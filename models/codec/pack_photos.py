@@ -3,8 +3,8 @@
 
 A device machine (see README.md, "Training on a GPU") has no network and takes at most 64 MiB of
 working tree and carried files. The 145 training photos of gather-images.sh are 62 MB; train_rate.py
-reads them at max side 1024 and 512 anyway, so this writes each one at max side 1024 (train.shrink, as
-train.load_photos resizes) as a JPEG at quality 95 without chroma subsampling: about 26 MB in all,
+reads them at max side 1024 and 512 anyway, so this writes each one at max side 1024 (common.shrink, as
+common.load_photos resizes) as a JPEG at quality 95 without chroma subsampling: about 26 MB in all,
 47 dB PSNR from the resized photo on the mean, above what the codec reaches. Validation photos are not
 packed: the validation runs here, from the returned checkpoint (train_rate.py --export-only).
 
@@ -16,10 +16,13 @@ then `--data models/codec/.pack` on the device. Needs pillow, and torch through 
 import argparse
 import glob
 import os
+import sys
 
 from PIL import Image
 
-from train import shrink
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # models/: common.py
+from common import add_data_arg, shrink  # noqa: E402
+
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAX_SIDE = 1024
@@ -27,7 +30,7 @@ MAX_SIDE = 1024
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", required=True, help="directory made by gather-images.sh")
+    add_data_arg(ap, "directory made by gather-images.sh")
     ap.add_argument("--out", default=os.path.join(HERE, ".pack"))
     args = ap.parse_args()
     paths = sorted(glob.glob(os.path.join(args.data, "train", "*")))

@@ -14,12 +14,16 @@ import glob
 import json
 import os
 import subprocess
+import sys
 import tempfile
 
 import numpy as np
 from PIL import Image
 
-from jpeg_reference import jpeg_at_bpp, psnr, webp_at_bpp
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # models/: common.py
+from common import REPO, psnr  # noqa: E402
+
+from jpeg_reference import jpeg_at_bpp, webp_at_bpp
 
 
 
@@ -29,7 +33,7 @@ from jpeg_reference import jpeg_at_bpp, psnr, webp_at_bpp
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dir")
-    ap.add_argument("--latent", default="target/release/latent")
+    ap.add_argument("--latent", default=os.path.join(REPO, "target", "release", "latent"))
     ap.add_argument("--threads", default="2")
     ap.add_argument("--precision", default="f32", help="f32, f16, int8 or auto")
     ap.add_argument("--quality", help="quality level (default: the model's)")

@@ -27,6 +27,7 @@ import json
 import math
 import os
 import random
+import sys
 import time
 
 import numpy as np
@@ -35,7 +36,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
-from jpeg_reference import jpeg_at_bpp, psnr
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # models/: common.py
+from common import add_data_arg, load_photos, portable, psnr  # noqa: E402
+
+from jpeg_reference import jpeg_at_bpp
 
 LATENT = 128
 ENCODER_CHANNELS = (48, 64, 96)  # the analysis stages' widths (codec-v1..v4)
@@ -207,18 +211,6 @@ class Codec(nn.Module):
         return x_hat, bits, gauss_kl
 
 
-def shrink(im, max_side):
-    """`im` resized (Lanczos) so that its longer side is at most `max_side`; never enlarged."""
-    scale = max_side / max(im.size)
-    if scale >= 1:
-        return im
-    return im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.LANCZOS)
-
-
-def load_photos(pattern, max_side):
-    return [np.asarray(shrink(Image.open(path).convert("RGB"), max_side)) for path in sorted(glob.glob(pattern))]
-
-
 def random_crops(photos, batch, size, rng, device="cpu"):
     """`batch` random `size` crops of `photos`, half of them mirrored, as floats in [0, 1] on `device` (moved
     as bytes: converting there is most of the work when a GPU trains)."""
@@ -343,7 +335,7 @@ class MuOnly(nn.Module):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", required=True, help="folder made by shared/data/gather-images.sh")
+    add_data_arg(ap, "folder made by shared/data/gather-images.sh")
     ap.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)))
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=8)
@@ -365,8 +357,8 @@ def main():
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     torch.set_num_threads(args.threads)
-    photos = load_photos(os.path.join(args.data, "train", "*"), 1024)
-    photos += load_photos(os.path.join(args.data, "train", "*"), 512)
+    photos = load_photos(os.path.join(args.data, "train"), 1024)
+    photos += load_photos(os.path.join(args.data, "train"), 512)
     print(f"{len(photos)} training views", flush=True)
 
     model = Codec().to(args.device)
@@ -409,7 +401,8 @@ def finish(model, args, t0):
             "decoder": macs_per_pixel(model.decoder, torch.rand(1, LATENT, 16, 16))}
     params = {"encoder_mu": sum(p.numel() for n, p in model.encoder.named_parameters() if "log_sigma" not in n),
               "decoder": sum(p.numel() for p in model.decoder.parameters())}
-    train = vars(args) | {"seconds": round(time.time() - t0)}
+    train = vars(args) | {"data": portable(args.data), "out": portable(args.out),
+                          "seconds": round(time.time() - t0), "torch": torch.__version__}
     metrics_path = os.path.join(args.out, "metrics.json")
     if args.export_only and os.path.exists(metrics_path):
         with open(metrics_path) as f:

@@ -17,11 +17,15 @@ import argparse
 import json
 import math
 import os
+import sys
 
 import numpy as np
 from PIL import Image
 
 from jpeg_reference import webp_curve
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # models/: common.py
+from common import add_data_arg  # noqa: E402
 
 RATES = (0.25, 0.5, 1.0)
 CACHE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "webp_val.json")
@@ -104,7 +108,7 @@ def summary(rows, webp):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("metrics", nargs="+", help="metrics_rate.json files (one row each)")
-    ap.add_argument("--data", required=True, help="folder made by shared/data/gather-images.sh (its val/)")
+    add_data_arg(ap, "folder made by shared/data/gather-images.sh (its val/)")
     args = ap.parse_args()
     print("| run | steps | seconds | " + " | ".join(f"{r} bpp: dB (photos), minus WebP" for r in RATES)
           + " | BD-rate vs WebP | per level, bpp / dB |")

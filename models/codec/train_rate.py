@@ -53,6 +53,7 @@ import json
 import math
 import os
 import random
+import sys
 import time
 
 import numpy as np
@@ -61,9 +62,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # models/: common.py
+from common import add_data_arg, load_photos, portable, psnr  # noqa: E402
+
 import train
 from train import (LATENT, STRIDE, CDF_PRECISION, DECODER_CHANNELS, ENCODER_CHANNELS, GDN, Codec, FactorizedPrior,
-                   ideal_bits, load_photos, random_crops, pad_to_stride, psnr, to_rgb8, to_tensor)
+                   ideal_bits, random_crops, pad_to_stride, to_rgb8, to_tensor)
 
 BASE_LAMBDA = 0.005
 
@@ -294,7 +298,7 @@ def widths(text):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", required=True)
+    add_data_arg(ap)
     ap.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)))
     ap.add_argument("--base", default=None, help="stage-1 checkpoint (default: --out/checkpoint.pt)")
     ap.add_argument("--steps", type=int, default=4000)
@@ -375,8 +379,8 @@ def main():
         widen(model, *wanted)
         print(f"widened the encoder/decoder stages from {trained} to {wanted}", flush=True)
     if not args.export_only:
-        photos = load_photos(os.path.join(args.data, "train", "*"), 1024)
-        photos += load_photos(os.path.join(args.data, "train", "*"), 512)
+        photos = load_photos(os.path.join(args.data, "train"), 1024)
+        photos += load_photos(os.path.join(args.data, "train"), 512)
         if args.revive:
             dead = revive_collapsed(model, photos, rng)
             print(f"revived {len(dead)} collapsed latent channels: {dead.tolist()}", flush=True)
@@ -457,15 +461,6 @@ def main():
             train_run = json.load(f)["train"]  # the training run's record, not this export's
     with open(record, "w") as f:
         json.dump({"train": train_run, "val": rows}, f, indent=1)
-
-
-def portable(path):
-    """`path` relative to the repository when inside it, else only its last component."""
-    root = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-    full = os.path.abspath(path)
-    if os.path.commonpath([root, full]) == root:
-        return os.path.relpath(full, root)
-    return os.path.basename(full.rstrip(os.sep))
 
 
 class Codec_view(nn.Module):

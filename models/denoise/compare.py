@@ -13,26 +13,25 @@ Writes metrics_compare.json beside this script and prints a table.
 import argparse
 import glob
 import json
-import math
 import os
 import subprocess
+import sys
 import tempfile
 import time
 
 import numpy as np
 from PIL import Image
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # models/: common.py
+from common import add_data_arg, psnr  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
-def psnr(a, b):
-    return 10 * math.log10(255 ** 2 / np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", required=True)
+    add_data_arg(p)
     p.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "latent"))
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--sigma", type=float, default=25)

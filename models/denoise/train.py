@@ -21,17 +21,18 @@ Data: `bash ../shared/data/gather-images.sh DATA`; trains on DATA/train (145 pho
 """
 
 import argparse
-import glob
 import json
 import math
 import os
+import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # models/: common.py
+from common import add_data_arg, load_photos  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WIDTH = 32
@@ -81,20 +82,6 @@ class Denoiser(nn.Module):
 
     def forward(self, x):
         return self.dec(self.enc(x)[0], x)
-
-
-def load_photos(folder, max_side=1024):
-    photos = []
-    for path in sorted(glob.glob(os.path.join(folder, "*"))):
-        try:
-            im = Image.open(path).convert("RGB")
-        except OSError:
-            continue
-        if max(im.size) > max_side:
-            s = max_side / max(im.size)
-            im = im.resize((round(im.width * s), round(im.height * s)), Image.LANCZOS)
-        photos.append(np.asarray(im))
-    return photos
 
 
 def add_noise(clean, gen):
@@ -218,7 +205,7 @@ def export(args, out):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", required=True)
+    add_data_arg(p)
     p.add_argument("--out", default=HERE)
     p.add_argument("--seconds", type=float, default=4200, help="training time budget (wall clock)")
     p.add_argument("--batch", type=int, default=16)

@@ -13,12 +13,16 @@ import gzip
 import json
 import os
 import struct
+import sys
 
 import numpy as np
 import onnxruntime as ort
 from PIL import Image
 
 from train import load
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # models/: common.py
+from common import add_data_arg  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -53,7 +57,7 @@ def golden(name, data):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", required=True)
+    add_data_arg(p)
     args = p.parse_args()
     os.makedirs(TEST_DATA, exist_ok=True)
     xte, yte = golden("fashion", args.data)

@@ -26,12 +26,16 @@ import json
 import math
 import os
 import struct
+import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # models/: common.py
+from common import add_data_arg  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LATENT = 2
@@ -240,7 +244,7 @@ def evaluate_and_export(args, out):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", choices=["fashion", "mnist"], required=True)
-    p.add_argument("--data", required=True, help="folder made by gather-images.sh")
+    add_data_arg(p, "folder made by gather-images.sh")
     p.add_argument("--out", help="output folder (default models/vae2d/<dataset>)")
     p.add_argument("--epochs", type=int, default=None, help="default 100 (fashion) / 300 (mnist)")
     p.add_argument("--batch", type=int, default=128)
