@@ -175,16 +175,21 @@ struct ModelOpts {
     limits: LimitOpts,
 }
 
+/// The bundle in `dir`, or the embedded one.
+fn load_bundle(dir: Option<&Path>, limits: &Limits) -> Result<ModelBundle> {
+    Ok(match dir {
+        Some(dir) => ModelBundle::from_dir(dir, limits)?,
+        None => ModelBundle::embedded()?,
+    })
+}
+
 impl ModelOpts {
     fn limits(&self) -> Limits {
         self.limits.limits()
     }
 
     fn bundle(&self) -> Result<ModelBundle> {
-        Ok(match &self.model {
-            Some(dir) => ModelBundle::from_dir(dir, &self.limits())?,
-            None => ModelBundle::embedded()?,
-        })
+        load_bundle(self.model.as_deref(), &self.limits())
     }
 
     /// The bundle's entropy model alone: no graph loaded.

@@ -108,7 +108,11 @@ impl Denoiser {
             reason,
         };
         let graph = Graph::load(GRAPH_FILE, &graph, executor(threads))
-            .map_err(|e| bad(format!("{e:#}")))?
+            .map_err(|e| BundleError::GraphLoad {
+                source_name: source.clone(),
+                graph: GRAPH_FILE,
+                source: e.into(),
+            })?
             .with_f16(precision == Precision::F16);
         if let Some(dims) = graph.declared_input()
             && (dims.len() != 4 || dims[1].is_some_and(|c| c != 3))

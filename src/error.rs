@@ -122,7 +122,17 @@ pub enum BundleError {
         /// What is wrong.
         reason: String,
     },
-    /// An ONNX graph that tract cannot load, or that has the wrong interface.
+    /// An ONNX graph that tract cannot parse.
+    #[error("model bundle {source_name}: {graph} does not load")]
+    GraphLoad {
+        /// Where the bundle came from.
+        source_name: String,
+        /// The graph's file name, e.g. "encoder.onnx".
+        graph: &'static str,
+        /// tract's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// An ONNX graph whose inputs or outputs are not what its role needs.
     #[error("model bundle {source_name}: bad {graph}: {reason}")]
     BadGraph {
         /// Where the bundle came from.

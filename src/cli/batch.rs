@@ -81,6 +81,15 @@ pub fn run<T>(
     }
 }
 
+/// Nearest-rank percentile `q` (0..=100) of ascending `sorted`; NaN when it is empty.
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((q / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1]
+}
+
 /// Latency percentiles over pictures or frames.
 pub struct Latency {
     sorted: Vec<f64>,
@@ -95,11 +104,7 @@ impl Latency {
 
     /// Nearest-rank percentile.
     pub fn p(&self, q: f64) -> f64 {
-        if self.sorted.is_empty() {
-            return f64::NAN;
-        }
-        let rank = ((q / 100.0) * self.sorted.len() as f64).ceil().max(1.0) as usize;
-        self.sorted[rank.min(self.sorted.len()) - 1]
+        percentile(&self.sorted, q)
     }
 
     pub fn mean(&self) -> f64 {

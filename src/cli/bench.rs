@@ -16,6 +16,7 @@ use latent_codec::{Limits, io::imageio, io::output, report::plot, runtime::kerne
 use serde::Serialize;
 use serde_json::json;
 
+use super::batch::percentile;
 use super::json_line;
 
 /// Options of `latent bench`.
@@ -149,12 +150,6 @@ fn parse_size(s: &str) -> Result<(usize, usize), String> {
     Ok((w, h))
 }
 
-/// Nearest-rank percentile of sorted `v`.
-fn percentile(v: &[f64], q: f64) -> f64 {
-    let rank = ((q / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
-    v[rank.min(v.len()) - 1]
-}
-
 /// Times every stage x threads x precision combination asked for.
 fn measure_all(args: &BenchArgs) -> Result<Measured> {
     let (w, h) = args.size;
@@ -167,10 +162,7 @@ fn measure_all(args: &BenchArgs) -> Result<Measured> {
             precisions.push(p);
         }
     }
-    let bundle = match &args.model {
-        Some(dir) => ModelBundle::from_dir(dir, &Limits::default())?,
-        None => ModelBundle::embedded()?,
-    };
+    let bundle = super::load_bundle(args.model.as_deref(), &Limits::default())?;
     let onnx_path = |file: &str| match &args.model {
         Some(dir) => dir.join(file).display().to_string(),
         None => format!("models/codec/{file}"),

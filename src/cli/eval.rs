@@ -211,7 +211,7 @@ fn image_rows(
                     rows.push(row(label, q, bytes, &decoded, (ms, 0.0)));
                 }
                 Err(e) => {
-                    warn(e.to_string());
+                    warn(format!("{:#}", anyhow::Error::from(e)));
                     break;
                 }
             }

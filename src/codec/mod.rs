@@ -115,10 +115,10 @@ impl Codec {
                         files: "encoder.int8.onnx and decoder.int8.onnx, from models/quantize.py",
                     })?;
             let loaded =
-                Graph::load(graph, onnx, exec.clone()).map_err(|e| BundleError::BadGraph {
+                Graph::load(graph, onnx, exec.clone()).map_err(|e| BundleError::GraphLoad {
                     source_name: bundle.source.clone(),
                     graph,
-                    reason: format!("{e:#}"),
+                    source: e.into(),
                 })?;
             Ok(loaded.with_f16(precision == Precision::F16))
         };
@@ -244,24 +244,28 @@ impl Codec {
     /// encoder runs once, each quality tried is only quantized and entropy coded.
     pub fn encode_within(&self, image: &DynamicImage, max_bytes: usize) -> Result<Encoded, Error> {
         let analysis = self.analyze(image)?;
-        let mut smallest = None;
-        for quality in self.qualities().into_iter().rev() {
+        let qualities = self.qualities();
+        let Some((&lowest, higher)) = qualities.split_first() else {
+            return Err(BundleError::BadPrior {
+                source_name: self.bundle().source.clone(),
+                reason: "no quality levels".into(),
+            }
+            .into());
+        };
+        for &quality in higher.iter().rev() {
             let encoded = self.code(&analysis, quality)?;
             if encoded.bytes.len() <= max_bytes {
                 return Ok(encoded);
             }
-            smallest = Some(encoded);
         }
-        Err(match smallest {
-            Some(smallest) => Error::TooSmall {
-                quality: smallest.header.quality,
-                bytes: smallest.bytes.len(),
-                max: max_bytes,
-            },
-            None => Error::Quality {
-                requested: self.default_quality(),
-                supported: Vec::new(),
-            },
+        let smallest = self.code(&analysis, lowest)?;
+        if smallest.bytes.len() <= max_bytes {
+            return Ok(smallest);
+        }
+        Err(Error::TooSmall {
+            quality: lowest,
+            bytes: smallest.bytes.len(),
+            max: max_bytes,
         })
     }
 

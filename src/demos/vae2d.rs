@@ -161,7 +161,11 @@ impl Vae2d {
                 graph,
                 reason,
             };
-            let g = Graph::load(graph, onnx, exec.clone()).map_err(|e| bad(format!("{e:#}")))?;
+            let g = Graph::load(graph, onnx, exec.clone()).map_err(|e| BundleError::GraphLoad {
+                source_name: source.clone(),
+                graph,
+                source: e.into(),
+            })?;
             if let Some(found) = g.declared_input() {
                 let fits = found.len() == expected.len()
                     && found

@@ -8,7 +8,7 @@ use image::codecs::jpeg::JpegEncoder;
 #[derive(Debug, thiserror::Error)]
 pub enum ReferenceError {
     /// The `image` crate's JPEG encoder or decoder failed.
-    #[error("JPEG: {0}")]
+    #[error("JPEG")]
     Jpeg(#[from] image::ImageError),
     /// libwebp refused the image.
     #[error("WebP: {0}")]

@@ -199,6 +199,28 @@ fn bundle_with_the_wrong_graph_names_expected_and_found() {
 }
 
 #[test]
+fn bundle_with_an_unparsable_graph_names_it_and_tracts_cause_once() {
+    let dir = TempDir::new().unwrap();
+    let (png, _) = compressed_crop(dir.path(), "in", (300, 200, 80, 48));
+    let broken = bundle_copy(dir.path(), "broken", None);
+    std::fs::write(broken.join("decoder.onnx"), b"not a protobuf").unwrap();
+    let out = latent(&[
+        "compress",
+        s(&png),
+        "-o",
+        s(&dir.path().join("o.lat")),
+        "--model",
+        s(&broken),
+    ]);
+    assert_fails_with(&out, "decoder.onnx does not load: ");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let cause = err.split("does not load: ").nth(1).unwrap().trim();
+    assert!(!cause.is_empty());
+    assert_eq!(err.matches(cause).count(), 1, "{err}");
+}
+
+#[test]
 fn over_the_pixel_limit() {
     let dir = TempDir::new().unwrap();
     let (png, lat) = compressed_crop(dir.path(), "in", (300, 200, 80, 48));
