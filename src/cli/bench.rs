@@ -91,6 +91,9 @@ struct Row {
     peak_rss_mb: Option<f64>,
     /// The matrix-multiply kernels tract picked.
     kernels: Vec<String>,
+    /// What compress, decompress and `auto` run instead of this precision on this CPU.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    runs_as: Option<Precision>,
     /// Time per op kind (with `--profile`), slowest first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     profile: Vec<OpShare>,
@@ -154,8 +157,9 @@ fn parse_size(s: &str) -> Result<(usize, usize), String> {
 fn measure_all(args: &BenchArgs) -> Result<Measured> {
     let (w, h) = args.size;
     let mut notes = Vec::new();
-    // (precision, why it does not run as asked, the stages that skipped it for that reason)
-    let mut skipped: Vec<(Precision, String, Vec<Stage>)> = Vec::new();
+    // (precision, why it does not run as asked, the stages it did not run for that reason, whether
+    // it was measured anyway)
+    let mut skipped: Vec<(Precision, String, Vec<Stage>, bool)> = Vec::new();
     let mut precisions: Vec<Precision> = Vec::new();
     for &p in &args.precision {
         if !precisions.contains(&p) {
@@ -182,37 +186,40 @@ fn measure_all(args: &BenchArgs) -> Result<Measured> {
         };
         for threads in args.threads.iter().map(|&t| usize::from(t)) {
             for &precision in &precisions {
-                if let Some(reason) = precision::effective(stage, precision).note {
+                let resolved = precision::effective(stage, precision);
+                // int8 without integer dot products runs, slowly: measured to show what it costs,
+                // marked with what the other commands run instead.
+                let shown = precision == Precision::Int8 && stage != Stage::Denoise;
+                if let Some(reason) = resolved.note {
                     match skipped.iter_mut().find(|s| s.1 == reason) {
-                        Some((_, _, stages)) if stages.contains(&stage) => {}
-                        Some((_, _, stages)) => stages.push(stage),
-                        None => skipped.push((precision, reason, vec![stage])),
+                        Some((_, _, stages, _)) if stages.contains(&stage) => {}
+                        Some((_, _, stages, _)) => stages.push(stage),
+                        None => skipped.push((precision, reason, vec![stage], shown)),
                     }
-                    continue;
+                    if !shown {
+                        continue;
+                    }
                 }
                 let (onnx, bytes) = graph_for(&bundle, &onnx_path, stage, precision)?;
-                rows.push(measure(
-                    args,
-                    stage,
-                    onnx,
-                    bytes,
-                    &shape,
-                    threads,
-                    precision,
-                    w * h,
-                )?);
+                let mut row = measure(args, stage, onnx, bytes, &shape, threads, precision, w * h)?;
+                row.runs_as = (resolved.precision != precision).then_some(resolved.precision);
+                rows.push(row);
             }
         }
     }
-    for (precision, reason, stages) in skipped {
-        notes.push(format!(
-            "{precision} skipped for {}: {reason}",
-            stages
-                .iter()
-                .map(|s| s.name())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+    for (precision, reason, stages, measured) in skipped {
+        let stages = stages
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if measured {
+            notes.push(format!(
+                "{precision}* ({stages}) measured, not used here: {reason}"
+            ));
+        } else {
+            notes.push(format!("{precision} skipped for {stages}: {reason}"));
+        }
     }
     if args.save_choice {
         notes.push(save_choice(&cpu, &rows)?);
@@ -341,7 +348,11 @@ fn text_report(m: &Measured, budget_ms: Option<f64>, over: usize) -> Result<Stri
             "{:8} {:>3} {:>5} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>7.1} {:>7.2} {:>7.1} {:>7}",
             r.stage,
             r.threads,
-            r.precision,
+            format!(
+                "{}{}",
+                r.precision,
+                if r.runs_as.is_some() { "*" } else { "" }
+            ),
             r.load_ms,
             r.first_ms,
             r.p50_ms,
@@ -462,6 +473,7 @@ fn measure(
         gflops: 2.0 * fma / 1e9 / (mean / 1e3),
         peak_rss_mb: sysinfo::peak_rss_mb(),
         kernels: graph.kernels(shape)?,
+        runs_as: None,
         profile,
         times,
     })
@@ -506,7 +518,11 @@ fn save_choice(cpu: &Cpu, rows: &[Row]) -> Result<String> {
     });
     let max_threads = rows.iter().map(|r| r.threads).max().unwrap_or(1);
     let mut fastest: BTreeMap<Stage, &Row> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.threads == max_threads) {
+    // A precision that runs as another here is never auto's choice.
+    for r in rows
+        .iter()
+        .filter(|r| r.threads == max_threads && r.runs_as.is_none())
+    {
         let best = fastest.entry(r.stage).or_insert(r);
         if r.p50_ms < best.p50_ms {
             *best = r;

@@ -5,7 +5,10 @@
 //!   (aarch64 FEAT_FP16, `asimdhp`: Cortex-A76 in a Pi 5); anywhere else tract would emulate it
 //!   ~240x slower, so an explicit `f16` runs `f32` there, with a warning.
 //! - `int8`: the codec bundle's int8 graphs (`models/quantize.py`: QLinearConv, int8 weights),
-//!   run by tract's integer kernels on every CPU. The denoiser has none and runs f32.
+//!   run by tract's integer kernels where they use integer dot products (x86 AVX-512 VNNI or
+//!   AVX-VNNI, Arm dotprod: [`int8_dot_product`]). Elsewhere tract multiplies int8 through 16-bit
+//!   lanes, 32x slower than f32 measured on a Zen 3, so an explicit `int8` runs `f32` there, with a
+//!   warning. The denoiser has no int8 graph and runs f32.
 //!
 //! `auto` takes what `latent bench --save-choice` measured as fastest on this CPU (a small file
 //! per CPU, see [`Choices`]; every precision shipped is within its error budget, which tests
@@ -21,6 +24,7 @@ use latent_wire::container::EncoderPrecision;
 use serde::{Deserialize, Serialize};
 
 use crate::error::PrecisionError;
+use crate::runtime::kernels;
 use crate::runtime::sysinfo::Cpu;
 
 /// A precision a graph runs at.
@@ -173,8 +177,27 @@ pub fn native_f16() -> bool {
     }
 }
 
+/// Whether tract runs int8 graphs on integer dot-product kernels on this CPU: AVX-512 VNNI or
+/// AVX-VNNI (or AMX) on x86, the dot-product extension on aarch64, as tract's instruction-set probe sees
+/// them (so `TRACT_CPU_ISA=-avx512f,-avx512vnni,-avxvnni,-amx-int8` answers as a Zen 3 would). Settles the process's
+/// kernel set for int8 first ([`kernels::select`]).
+pub fn int8_dot_product() -> bool {
+    use tract_linalg::isa::Isa;
+    kernels::select(true);
+    let isa = tract_linalg::isa::native();
+    [
+        Isa::X86_64Avx512Vnni,
+        Isa::X86_64AvxVnni,
+        Isa::X86_64AmxInt8,
+        Isa::Aarch64DotProd,
+    ]
+    .into_iter()
+    .any(|i| isa.has(i))
+}
+
 /// The precision that `precision` actually runs at for `stage` on this CPU, with a note when it
-/// differs: f16 without native f16 runs f32, and so does int8 for the denoiser (no int8 graph).
+/// differs: f16 without native f16 runs f32, and so does int8 without integer dot products, or
+/// for the denoiser (no int8 graph).
 pub fn effective(stage: Stage, precision: Precision) -> Resolved {
     if stage == Stage::Denoise && precision == Precision::Int8 {
         Resolved {
@@ -182,6 +205,16 @@ pub fn effective(stage: Stage, precision: Precision) -> Resolved {
             note: Some(
                 "the denoiser has no int8 graph (int8 weights alone cost it 0.8 dB, over the \
                  0.3 dB budget): running f32"
+                    .into(),
+            ),
+        }
+    } else if precision == Precision::Int8 && !int8_dot_product() {
+        Resolved {
+            precision: Precision::F32,
+            note: Some(
+                "int8 asked for, but this CPU has no integer dot product that tract uses \
+                 (AVX-512 VNNI, AVX-VNNI, Arm dotprod): its int8 kernels are slower than f32 \
+                 (32x on a Zen 3), so running f32"
                     .into(),
             ),
         }
@@ -310,10 +343,13 @@ mod tests {
             assert_eq!(r.precision, Precision::F32);
             assert!(r.note.unwrap().contains("f16"));
         }
-        assert_eq!(
-            effective(Stage::Decode, Precision::Int8).precision,
-            Precision::Int8
-        );
+        let int8 = effective(Stage::Decode, Precision::Int8);
+        if int8_dot_product() {
+            assert_eq!(int8.precision, Precision::Int8);
+        } else {
+            assert_eq!(int8.precision, Precision::F32);
+            assert!(int8.note.unwrap().contains("no integer dot product"));
+        }
         let denoise = effective(Stage::Denoise, Precision::Int8);
         assert_eq!(denoise.precision, Precision::F32);
         assert!(denoise.note.unwrap().contains("no int8 graph"));

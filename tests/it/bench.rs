@@ -247,3 +247,50 @@ fn plot_writes_a_latency_histogram() {
     let image = image::open(&png).unwrap();
     assert_eq!((image.width(), image.height()), (900, 500));
 }
+
+/// The instruction-set edit that takes every integer dot product away from tract, as on a Zen 3
+/// (x86) or a Cortex-A72 (aarch64).
+fn no_dot_product() -> &'static Path {
+    Path::new(if cfg!(target_arch = "aarch64") {
+        "-dotprod"
+    } else {
+        "-avx512f,-avx512vnni,-avxvnni,-amx-int8"
+    })
+}
+
+/// Without integer dot products int8 is never a trap: bench measures it but marks the row, auto
+/// does not pick it, and an explicit `--precision int8` warns and encodes at f32.
+#[test]
+fn int8_without_dot_products_runs_f32_with_a_warning() {
+    let cache = tempfile::TempDir::new().unwrap();
+    let env = [
+        ("TRACT_CPU_ISA", no_dot_product()),
+        ("LATENT_CACHE_DIR", cache.path()),
+    ];
+    let mut args = vec!["bench", "--stage", "decode", "--threads", "1"];
+    args.extend(["--precision", "f32,int8", "--json", "--save-choice"]);
+    args.extend(QUICK);
+    let v = json(&latent_env(&args, &env));
+    let rows = v["results"].as_array().unwrap();
+    let int8 = rows.iter().find(|r| r["precision"] == "int8").unwrap();
+    assert_eq!(int8["runs_as"], "f32", "{int8}");
+    let f32_row = rows.iter().find(|r| r["precision"] == "f32").unwrap();
+    assert!(f32_row.get("runs_as").is_none(), "{f32_row}");
+    let saved = std::fs::read_dir(cache.path()).unwrap().next().unwrap();
+    let choices: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(saved.unwrap().path()).unwrap()).unwrap();
+    assert_eq!(choices["fastest"]["decode"], "f32", "{choices}");
+
+    let dir = tempfile::TempDir::new().unwrap();
+    let lat = dir.path().join("s.lat");
+    let sample = crate::common::data("sample.png");
+    let out = latent_env(
+        &["compress", s(&sample), "-o", s(&lat), "--precision", "int8"],
+        &env,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("no integer dot product"), "{stderr}");
+    let inspect = json(&latent(&["inspect", s(&lat), "--json"]));
+    assert_eq!(inspect["encoder_precision"], "f32", "{inspect}");
+}
