@@ -6,6 +6,7 @@ mod compress;
 mod demos;
 mod denoise;
 mod eval;
+mod link;
 mod packets;
 
 use std::fmt::Write as _;
@@ -184,6 +185,14 @@ fn load_bundle(dir: Option<&Path>, limits: &Limits) -> Result<ModelBundle> {
 }
 
 impl ModelOpts {
+    /// `--threads`, or every core.
+    fn threads(&self) -> usize {
+        match self.threads {
+            Some(n) => n.into(),
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+
     fn limits(&self) -> Limits {
         self.limits.limits()
     }
@@ -200,10 +209,7 @@ impl ModelOpts {
     /// The codec at the precision resolved for `stage` (encode or decode).
     fn codec(&self, stage: Stage) -> Result<Codec> {
         let bundle = self.bundle()?;
-        let threads = match self.threads {
-            Some(n) => n.into(),
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        };
+        let threads = self.threads();
         let precision = self.precision.resolve(stage);
         Ok(Codec::new(bundle, threads, precision, self.limits())?)
     }
@@ -302,6 +308,12 @@ enum Command {
     /// Remove sensor noise from a picture, a directory of pictures, or a frame stream (Y4M or
     /// raw frames, file or stdin/stdout), with per-frame latency and an optional budget.
     Denoise(denoise::DenoiseArgs),
+    /// Send a .lat, a picture or a Y4M stream as UDP datagrams of .lat packets, paced to a link
+    /// rate; --drop, --duplicate and --reorder simulate a lossy link.
+    Send(link::SendArgs),
+    /// Receive .lat packets over UDP: each frame put back together, what is lost concealed, and
+    /// written as a picture, a Y4M stream or numbered PNGs.
+    Receive(link::ReceiveArgs),
     /// Rate-distortion on a folder of images: ours at each quality against JPEG and WebP
     /// sweeps; writes rd.csv, rd.json and an rd.png plot, prints PSNR at 0.25/0.5/1 bpp and
     /// BD-rate against WebP.
@@ -360,6 +372,8 @@ pub fn run(args: Args) -> Result<(String, u8)> {
             json,
         } => packets::depacketize(&input, &output, &model, json),
         Command::Denoise(args) => denoise::run(&args),
+        Command::Send(args) => link::send(&args),
+        Command::Receive(args) => link::receive(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Vae2d(command) => demos::run(command),
     }?;

@@ -40,8 +40,19 @@ impl Packetized {
 
 /// Cuts `lat` (made by `model`) into packets of at most `mtu` bytes: the `.lat` header
 /// first and again last, and in between slices of latent positions, each as many positions as
-/// fit in one packet and decodable on its own.
+/// fit in one packet and decodable on its own. The stream id is the low 16 bits of the file's
+/// CRC-32.
 pub fn packetize(model: &EntropyModel, lat: &[u8], mtu: usize) -> Result<Packetized, Error> {
+    packetize_as(model, lat, mtu, crc32(lat) as u16)
+}
+
+/// [`packetize`] with the stream id given: a frame number, for a stream of frames.
+pub fn packetize_as(
+    model: &EntropyModel,
+    lat: &[u8],
+    mtu: usize,
+    stream: u16,
+) -> Result<Packetized, Error> {
     if !(MIN_MTU..=MAX_PACKET).contains(&mtu) {
         return Err(PacketError::Mtu {
             mtu,
@@ -76,7 +87,6 @@ pub fn packetize(model: &EntropyModel, lat: &[u8], mtu: usize) -> Result<Packeti
         }
     }
     let total = (spans.len() + 2) as u16;
-    let stream = crc32(lat) as u16;
     let emit = |sequence: u16, kind: Kind, payload: &[u8]| -> Result<Vec<u8>, Error> {
         let mut out = vec![0u8; PACKET_HEADER_LEN + payload.len()];
         let h = PacketHeader {

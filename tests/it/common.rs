@@ -77,6 +77,54 @@ pub fn latent_with_stdin(args: &[&str], input: &[u8]) -> Output {
     out
 }
 
+/// A `latent receive` running in the background, once it listens.
+pub struct Listening {
+    child: std::process::Child,
+    stderr: std::io::BufReader<std::process::ChildStderr>,
+    /// The address it listens on (`--listen` with port 0 picks a free one).
+    pub addr: String,
+}
+
+/// Starts `latent receive --listen 127.0.0.1:0 args...` and waits until it listens.
+pub fn receive(args: &[&str]) -> Listening {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let mut all = vec!["receive", "--listen", "127.0.0.1:0"];
+    all.extend(args);
+    let mut child = command(&all)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run latent receive");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("piped stderr"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("receive's first line");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("receive said {line:?}"))
+        .to_string();
+    Listening {
+        child,
+        stderr,
+        addr,
+    }
+}
+
+impl Listening {
+    /// Waits for the receiver to end; its output, stderr included.
+    pub fn finish(mut self) -> Output {
+        use std::io::Read;
+        let mut rest = Vec::new();
+        self.stderr
+            .read_to_end(&mut rest)
+            .expect("receive's stderr");
+        let mut out = self.child.wait_with_output().expect("wait for receive");
+        out.stderr = rest;
+        out
+    }
+}
+
 /// The binary with `args`; `--precision auto` sees no saved choice (an empty cache directory
 /// instead of the user's), so results do not depend on what `bench --save-choice` stored.
 fn command(args: &[&str]) -> Command {

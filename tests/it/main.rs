@@ -11,6 +11,7 @@ mod denoise_golden;
 mod eval;
 mod golden;
 mod lat_fixture;
+mod link;
 mod mutations;
 mod packets;
 mod precision;
