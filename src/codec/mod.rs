@@ -444,10 +444,6 @@ struct Window {
     keep: std::ops::Range<usize>,
 }
 
-/// Windows along an axis of `n` positions: one window of all `n` when that is at most
-/// `tile + 2 * margin`, else the fewest tiles of at most `tile` positions, of equal size, each in
-/// a window of that size plus `2 * margin` (all the same length, so one optimized plan serves
-/// them all) shifted inside the axis at its ends.
 /// The symbols of latent `mu` at a quality's per-channel `gain` (`plane` positions per
 /// channel): round(μ · g), ties to even. `as` saturates: a non-finite or huge μ becomes an
 /// escaped extreme value, never UB.
@@ -458,6 +454,10 @@ fn quantize(mu: &[f32], gain: &[f32], plane: usize) -> Vec<i32> {
         .collect()
 }
 
+/// Windows along an axis of `n` positions: one window of all `n` when that is at most
+/// `tile + 2 * margin`, else the fewest tiles of at most `tile` positions, of equal size, each in
+/// a window of that size plus `2 * margin` (all the same length, so one optimized plan serves
+/// them all) shifted inside the axis at its ends.
 fn windows(n: usize, tile: usize, margin: usize) -> Vec<Window> {
     if n <= tile + 2 * margin {
         return vec![Window {
