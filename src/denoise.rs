@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::path::Path;
+use std::sync::Mutex;
 
 use image::{DynamicImage, RgbImage};
 use serde::Deserialize;
@@ -16,6 +17,7 @@ use crate::error::{BundleError, Error};
 use crate::limits::Limits;
 use crate::runtime::bundle::read_file;
 use crate::runtime::engine::{Graph, executor};
+use crate::runtime::parallel::each_tile;
 use crate::runtime::precision::Precision;
 
 /// File names inside a denoiser bundle directory.
@@ -74,12 +76,14 @@ pub struct Denoiser {
     graph: Graph,
     precision: Precision,
     sigma_hint: Option<f32>,
+    threads: usize,
 }
 
 impl Denoiser {
     /// The compiled-in model, or the bundle in `dir` (files within `limits`), at `precision`
     /// (f32 or f16, as given: resolve a user's request with [`crate::runtime::precision`] first);
-    /// inference on `threads` threads.
+    /// inference on `threads` threads (a picture of several tiles runs that many tiles at once,
+    /// each on one thread; the result is the same whatever `threads`).
     pub fn load(
         dir: Option<&Path>,
         threads: usize,
@@ -125,6 +129,7 @@ impl Denoiser {
             graph,
             precision,
             sigma_hint: None,
+            threads: threads.max(1),
         })
     }
 
@@ -147,45 +152,51 @@ impl Denoiser {
         let (w, h) = (src.width() as usize, src.height() as usize);
         let tile = if tile == 0 { w.max(h) } else { tile.max(16) };
         let o = self.meta.overlap;
-        let mut out = RgbImage::new(src.width(), src.height());
-        for ty in (0..h).step_by(tile) {
-            for tx in (0..w).step_by(tile) {
-                // The tile with its context, clipped to the image, grown to even sizes.
-                let (x0, y0) = (tx.saturating_sub(o), ty.saturating_sub(o));
-                let (x1, y1) = ((tx + tile + o).min(w), (ty + tile + o).min(h));
-                let (tw, th) = ((x1 - x0).next_multiple_of(2), (y1 - y0).next_multiple_of(2));
-                let plane = tw * th;
-                let mut input = vec![0f32; 3 * plane];
-                for y in 0..th {
-                    let sy = (y0 + y).min(h - 1);
-                    for x in 0..tw {
-                        let p = src.get_pixel((x0 + x).min(w - 1) as u32, sy as u32);
-                        for c in 0..3 {
-                            input[c * plane + y * tw + x] = f32::from(p.0[c]) / 255.0;
-                        }
-                    }
-                }
-                let shape = [1, 3, th, tw];
-                let (found, clean) = self.graph.run(&shape, input)?;
-                if found != shape {
-                    return Err(BundleError::BadGraph {
-                        source_name: self.source.clone(),
-                        graph: GRAPH_FILE,
-                        reason: format!("output is {found:?}, expected {shape:?}"),
-                    }
-                    .into());
-                }
-                for y in ty..(ty + tile).min(h) {
-                    for x in tx..(tx + tile).min(w) {
-                        let at = (y - y0) * tw + (x - x0);
-                        let px = std::array::from_fn(|c| {
-                            (clean[c * plane + at] * 255.0).round().clamp(0.0, 255.0) as u8
-                        });
-                        out.put_pixel(x as u32, y as u32, image::Rgb(px));
+        let out = Mutex::new(RgbImage::new(src.width(), src.height()));
+        let tiles: Vec<(usize, usize)> = (0..h)
+            .step_by(tile)
+            .flat_map(|ty| (0..w).step_by(tile).map(move |tx| (ty, tx)))
+            .collect();
+        let alone = self.threads > 1 && tiles.len() > 1;
+        each_tile(&tiles, self.threads, |&(ty, tx)| {
+            // The tile with its context, clipped to the image, grown to even sizes.
+            let (x0, y0) = (tx.saturating_sub(o), ty.saturating_sub(o));
+            let (x1, y1) = ((tx + tile + o).min(w), (ty + tile + o).min(h));
+            let (tw, th) = ((x1 - x0).next_multiple_of(2), (y1 - y0).next_multiple_of(2));
+            let plane = tw * th;
+            let mut input = vec![0f32; 3 * plane];
+            for y in 0..th {
+                let sy = (y0 + y).min(h - 1);
+                for x in 0..tw {
+                    let p = src.get_pixel((x0 + x).min(w - 1) as u32, sy as u32);
+                    for c in 0..3 {
+                        input[c * plane + y * tw + x] = f32::from(p.0[c]) / 255.0;
                     }
                 }
             }
-        }
+            let shape = [1, 3, th, tw];
+            let (found, clean) = self.graph.run(&shape, input, alone)?;
+            if found != shape {
+                return Err(BundleError::BadGraph {
+                    source_name: self.source.clone(),
+                    graph: GRAPH_FILE,
+                    reason: format!("output is {found:?}, expected {shape:?}"),
+                }
+                .into());
+            }
+            let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
+            for y in ty..(ty + tile).min(h) {
+                for x in tx..(tx + tile).min(w) {
+                    let at = (y - y0) * tw + (x - x0);
+                    let px = std::array::from_fn(|c| {
+                        (clean[c * plane + at] * 255.0).round().clamp(0.0, 255.0) as u8
+                    });
+                    out.put_pixel(x as u32, y as u32, image::Rgb(px));
+                }
+            }
+            Ok(())
+        })?;
+        let mut out = out.into_inner().unwrap_or_else(|e| e.into_inner());
         if let Some(sigma) = self.sigma_hint {
             rescale_removed_noise(src, &mut out, sigma);
         }

@@ -416,7 +416,7 @@ fn measure(
     let graph = Graph::load("bench", bytes, executor(threads))?
         .with_direct_conv(args.direct_conv)
         .with_f16(precision == Precision::F16);
-    graph.prepare(shape)?;
+    graph.prepare(shape, false)?;
     let load_ms = load.elapsed().as_secs_f64() * 1e3;
     let len: usize = shape.iter().product();
     // Images in [0, 1]; latents as small integers, as the decoder sees them.
@@ -432,7 +432,7 @@ fn measure(
         .collect();
     let run = || -> Result<f64> {
         let t = Instant::now();
-        graph.run(shape, input.clone())?;
+        graph.run(shape, input.clone(), false)?;
         Ok(t.elapsed().as_secs_f64() * 1e3)
     };
     let first_ms = run()?;

@@ -4,6 +4,7 @@
 pub mod entropy;
 pub mod packets;
 
+use std::sync::Mutex;
 use std::time::Instant;
 
 use image::{DynamicImage, RgbImage};
@@ -17,6 +18,7 @@ use crate::limits::Limits;
 use crate::runtime::bundle::{ModelBundle, Role, hex};
 use crate::runtime::engine::{Graph, executor};
 use crate::runtime::kernels;
+use crate::runtime::parallel::each_tile;
 use crate::runtime::precision::Precision;
 
 /// Latent positions per tile side: images larger than one window (tile plus margins) are
@@ -44,6 +46,7 @@ pub struct Codec {
     decoder: Graph,
     precision: Precision,
     tile: usize,
+    threads: usize,
 }
 
 /// The result of [`Codec::encode`].
@@ -97,7 +100,9 @@ impl Decoded {
 impl Codec {
     /// Loads both graphs of `bundle` at `precision` (as given: resolve a user's request with
     /// [`crate::runtime::precision`] first, since f16 is emulated and slow without native f16);
-    /// inference uses `threads` threads.
+    /// inference uses `threads` threads: a picture of several tiles runs that many tiles at once,
+    /// each on one thread, a picture of one tile runs it on all of them. The tiles depend on the
+    /// picture's size only, so the `.lat` and the decoded picture are the same whatever `threads`.
     pub fn new(
         bundle: ModelBundle,
         threads: usize,
@@ -129,6 +134,7 @@ impl Codec {
             decoder,
             precision,
             tile: DEFAULT_TILE,
+            threads: threads.max(1),
         };
         codec.check_input(&codec.encoder, 3)?;
         let latent_channels = codec.bundle().prior.latent_channels;
@@ -213,14 +219,21 @@ impl Codec {
             .collect()
     }
 
+    /// Whether the tiles of a picture run at once, each on one thread.
+    fn tiles_alone(&self, tiles: usize) -> bool {
+        self.threads > 1 && tiles > 1
+    }
+
     /// Optimizes both graphs for a `width x height` image ahead of time.
     pub fn prepare(&self, width: u32, height: u32) -> Result<(), Error> {
         let [c, lh, lw] = self.entropy.latent_shape(width, height)?;
         let s = self.bundle().prior.stride;
         let tiles = self.windows(lh, lw);
+        let alone = self.tiles_alone(tiles.len());
         let (rows, cols) = &tiles[0];
-        self.encoder.prepare(&[1, 3, rows.len * s, cols.len * s])?;
-        self.decoder.prepare(&[1, c, rows.len, cols.len])
+        self.encoder
+            .prepare(&[1, 3, rows.len * s, cols.len * s], alone)?;
+        self.decoder.prepare(&[1, c, rows.len, cols.len], alone)
     }
 
     /// Quality settings this model offers, ascending.
@@ -283,14 +296,16 @@ impl Codec {
             None => std::borrow::Cow::Owned(image.to_rgb8()),
         };
         let tiles = self.windows(lh, lw);
+        let alone = self.tiles_alone(tiles.len());
         let (rows, cols) = &tiles[0];
-        self.encoder.prepare(&[1, 3, rows.len * s, cols.len * s])?;
+        self.encoder
+            .prepare(&[1, 3, rows.len * s, cols.len * s], alone)?;
         let start = Instant::now();
-        let mut mu = vec![0f32; c * lh * lw];
-        for (rows, cols) in tiles {
+        let mu = Mutex::new(vec![0f32; c * lh * lw]);
+        each_tile(&tiles, self.threads, |(rows, cols)| {
             let shape = [1, 3, rows.len * s, cols.len * s];
             let input = planar_window(&rgb, rows.start * s, cols.start * s, shape[2], shape[3]);
-            let (found, out) = self.encoder.run(&shape, input)?;
+            let (found, out) = self.encoder.run(&shape, input, alone)?;
             let expected = [1, c, rows.len, cols.len];
             if found != expected {
                 return Err(self.bad_graph(
@@ -298,6 +313,7 @@ impl Codec {
                     format!("output shape {found:?}, expected {expected:?}"),
                 ));
             }
+            let mut mu = mu.lock().unwrap_or_else(|e| e.into_inner());
             for ch in 0..c {
                 for y in rows.keep.clone() {
                     let src = (ch * rows.len + y - rows.start) * cols.len;
@@ -307,7 +323,9 @@ impl Codec {
                     );
                 }
             }
-        }
+            Ok(())
+        })?;
+        let mu = mu.into_inner().unwrap_or_else(|e| e.into_inner());
         let header = Header {
             quality: 0,
             image_channels: if is_gray(image) { 1 } else { 3 },
@@ -360,7 +378,8 @@ impl Codec {
         let entropy = start.elapsed();
         let tiles = self.windows(lh, lw);
         let (rows, cols) = &tiles[0];
-        self.decoder.prepare(&[1, c, rows.len, cols.len])?;
+        self.decoder
+            .prepare(&[1, c, rows.len, cols.len], self.tiles_alone(tiles.len()))?;
         self.render(header, symbols, Instant::now() - entropy)
     }
 
@@ -387,8 +406,10 @@ impl Codec {
         ];
         let s = self.bundle().prior.stride;
         let inverse_gain = &self.bundle().prior.quality(header.quality)?.inverse_gain;
-        let mut rgb = RgbImage::new(header.width, header.height);
-        for (rows, cols) in self.windows(lh, lw) {
+        let rgb = Mutex::new(RgbImage::new(header.width, header.height));
+        let tiles = self.windows(lh, lw);
+        let alone = self.tiles_alone(tiles.len());
+        each_tile(&tiles, self.threads, |(rows, cols)| {
             let mut latent = Vec::with_capacity(c * rows.len * cols.len);
             for (ch, &g) in inverse_gain.iter().enumerate().take(c) {
                 for y in rows.start..rows.start + rows.len {
@@ -396,7 +417,9 @@ impl Codec {
                     latent.extend(symbols[at..at + cols.len].iter().map(|&v| v as f32 * g));
                 }
             }
-            let (found, planes) = self.decoder.run(&[1, c, rows.len, cols.len], latent)?;
+            let (found, planes) = self
+                .decoder
+                .run(&[1, c, rows.len, cols.len], latent, alone)?;
             let (ph, pw) = (rows.len * s, cols.len * s);
             if found != [1, 3, ph, pw] {
                 return Err(self.bad_graph(
@@ -407,6 +430,7 @@ impl Codec {
             let (y0, x0) = (rows.start * s, cols.start * s);
             let ys = rows.keep.start * s..(rows.keep.end * s).min(header.height as usize);
             let xs = cols.keep.start * s..(cols.keep.end * s).min(header.width as usize);
+            let mut rgb = rgb.lock().unwrap_or_else(|e| e.into_inner());
             for y in ys {
                 for x in xs.clone() {
                     let at = (y - y0) * pw + (x - x0);
@@ -416,7 +440,9 @@ impl Codec {
                     rgb.put_pixel(x as u32, y as u32, image::Rgb(px));
                 }
             }
-        }
+            Ok(())
+        })?;
+        let rgb = rgb.into_inner().unwrap_or_else(|e| e.into_inner());
         let image = if header.image_channels == 1 {
             DynamicImage::ImageLuma8(DynamicImage::ImageRgb8(rgb).into_luma8())
         } else {

@@ -254,7 +254,7 @@ impl Vae2d {
         let mut out = Vec::with_capacity(images.len() / per);
         for chunk in images.chunks(BATCH * per) {
             let n = chunk.len() / per;
-            let (shape, mu) = self.encoder.run(&[n, 1, h, w], chunk.to_vec())?;
+            let (shape, mu) = self.encoder.run(&[n, 1, h, w], chunk.to_vec(), false)?;
             self.check_output("encoder.onnx", &shape, &[n, self.meta.latent_dim])?;
             out.extend(mu.chunks(self.meta.latent_dim).map(<[f32]>::to_vec));
         }
@@ -275,7 +275,7 @@ impl Vae2d {
                 .into());
             }
             let z: Vec<f32> = chunk.iter().flatten().copied().collect();
-            let (shape, pixels) = self.decoder.run(&[chunk.len(), d], z)?;
+            let (shape, pixels) = self.decoder.run(&[chunk.len(), d], z, false)?;
             let expected = [chunk.len(), 1, h as usize, w as usize];
             self.check_output("decoder.onnx", &shape, &expected)?;
             out.extend(pixels.chunks(self.input_len()).map(|img| {

@@ -17,14 +17,15 @@ use crate::runtime::kernels;
 
 type Plan = Arc<TypedRunnableModel>;
 
-/// An ONNX graph with a single f32 input and a cache of optimized plans per input shape.
+/// An ONNX graph with a single f32 input and a cache of optimized plans per input shape and
+/// executor.
 pub struct Graph {
     name: &'static str,
     model: InferenceModel,
     executor: Executor,
     half: bool,
     direct_conv: bool,
-    plans: Mutex<HashMap<Vec<usize>, Plan>>,
+    plans: Mutex<HashMap<(Vec<usize>, bool), Plan>>,
 }
 
 /// Time spent in one node of an optimized plan, summed over the profiled runs.
@@ -100,13 +101,21 @@ impl Graph {
         Some(dims.collect())
     }
 
-    fn plan(&self, shape: &[usize]) -> TractResult<Plan> {
+    /// The plan for `shape`, on the graph's executor or (`alone`) on the calling thread only.
+    fn plan(&self, shape: &[usize], alone: bool) -> TractResult<Plan> {
+        let alone = alone || matches!(self.executor, Executor::SingleThread);
+        let key = (shape.to_vec(), alone);
         let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(plan) = plans.get(shape) {
+        if let Some(plan) = plans.get(&key) {
             return Ok(plan.clone());
         }
+        let executor = if alone {
+            Executor::SingleThread
+        } else {
+            self.executor.clone()
+        };
         let options = RunOptions {
-            executor: Some(self.executor.clone()),
+            executor: Some(executor),
             ..Default::default()
         };
         let direct = if self.direct_conv { "false" } else { "true" };
@@ -116,7 +125,7 @@ impl Graph {
                 .into_optimized()?
                 .into_runnable_with_options(&options)
         })?;
-        plans.insert(shape.to_vec(), plan.clone());
+        plans.insert(key, plan.clone());
         Ok(plan)
     }
 
@@ -145,7 +154,7 @@ impl Graph {
     }
 
     fn kernels_inner(&self, shape: &[usize]) -> TractResult<Vec<String>> {
-        let plan = self.plan(shape)?;
+        let plan = self.plan(shape, false)?;
         let mut kernels = Vec::new();
         for node in plan.model().nodes() {
             for line in node.op.info()? {
@@ -180,18 +189,31 @@ impl Graph {
     }
 
     /// Optimizes the plan for `shape` now (so that a later run measures inference only).
-    pub fn prepare(&self, shape: &[usize]) -> Result<(), Error> {
-        self.plan(shape).map(drop).map_err(|e| self.error(e))
+    /// `alone`: the plan that runs on the calling thread only (see [`Graph::run`]).
+    pub fn prepare(&self, shape: &[usize], alone: bool) -> Result<(), Error> {
+        self.plan(shape, alone).map(drop).map_err(|e| self.error(e))
     }
 
     /// Runs the graph on one f32 tensor of `shape` (row-major `data`); returns its first
-    /// output's shape and data.
-    pub fn run(&self, shape: &[usize], data: Vec<f32>) -> Result<(Vec<usize>, Vec<f32>), Error> {
-        self.run_inner(shape, data).map_err(|e| self.error(e))
+    /// output's shape and data. `alone` runs it on the calling thread only, whatever the graph's
+    /// executor, for callers that run several tiles at once; the results are the same either way.
+    pub fn run(
+        &self,
+        shape: &[usize],
+        data: Vec<f32>,
+        alone: bool,
+    ) -> Result<(Vec<usize>, Vec<f32>), Error> {
+        self.run_inner(shape, data, alone)
+            .map_err(|e| self.error(e))
     }
 
-    fn run_inner(&self, shape: &[usize], data: Vec<f32>) -> TractResult<(Vec<usize>, Vec<f32>)> {
-        let plan = self.plan(shape)?;
+    fn run_inner(
+        &self,
+        shape: &[usize],
+        data: Vec<f32>,
+        alone: bool,
+    ) -> TractResult<(Vec<usize>, Vec<f32>)> {
+        let plan = self.plan(shape, alone)?;
         let out = plan.run(tvec!(self.input(shape, data)?))?;
         Self::output(out)
     }
@@ -234,7 +256,7 @@ impl Graph {
         data: &[f32],
         runs: usize,
     ) -> TractResult<Vec<NodeTime>> {
-        let plan = self.plan(shape)?;
+        let plan = self.plan(shape, false)?;
         let mut state = plan.spawn()?;
         let mut times = vec![Duration::ZERO; plan.model().nodes().len()];
         for _ in 0..runs {

@@ -3,5 +3,6 @@
 pub mod bundle;
 pub mod engine;
 pub mod kernels;
+pub mod parallel;
 pub mod precision;
 pub mod sysinfo;

@@ -306,3 +306,27 @@ fn int8_runs_f32_with_a_warning() {
     );
     assert_eq!(stderr.lines().count(), 1, "one warning line: {stderr}");
 }
+
+#[test]
+fn the_same_pixels_whatever_the_threads() {
+    // 96x64 in tiles of 16 pixels: 24 tiles (plus the model's overlap), one by one on 1 thread,
+    // several at once on 2 and 3.
+    let dir = TempDir::new().unwrap();
+    let (noisy, _) = noisy_crop(dir.path());
+    let noisy = image::open(noisy).unwrap().to_rgb8();
+    let limits = latent_codec::Limits::default();
+    let run = |threads| {
+        latent_codec::denoise::Denoiser::load(None, threads, latent_codec::Precision::F32, &limits)
+            .unwrap()
+            .denoise(&noisy, 16)
+            .unwrap()
+            .into_raw()
+    };
+    let one = run(1);
+    for threads in [2, 3] {
+        assert!(
+            run(threads) == one,
+            "{threads} threads give other pixels than 1"
+        );
+    }
+}

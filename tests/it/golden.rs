@@ -42,7 +42,7 @@ fn encoder_matches_onnxruntime() {
     let bundle = ModelBundle::embedded().unwrap();
     let graph = Graph::load("encoder", &bundle.encoder_onnx, executor(1)).unwrap();
     let input_shape = [1, 3, shape("decoder_image")[2], shape("decoder_image")[3]];
-    let (out_shape, mu) = graph.run(&input_shape, input_planes()).unwrap();
+    let (out_shape, mu) = graph.run(&input_shape, input_planes(), false).unwrap();
     assert_eq!(out_shape, shape("encoder_mu"));
     let diff = max_abs_diff(&mu, &golden("encoder_mu.f32"));
     eprintln!("encoder: max abs diff tract vs onnxruntime {diff:.2e}");
@@ -53,7 +53,9 @@ fn encoder_matches_onnxruntime() {
 fn decoder_matches_onnxruntime() {
     let bundle = ModelBundle::embedded().unwrap();
     let graph = Graph::load("decoder", &bundle.decoder_onnx, executor(2)).unwrap();
-    let (out_shape, image) = graph.run(&shape("latent"), golden("latent.f32")).unwrap();
+    let (out_shape, image) = graph
+        .run(&shape("latent"), golden("latent.f32"), false)
+        .unwrap();
     assert_eq!(out_shape, shape("decoder_image"));
     let diff = max_abs_diff(&image, &golden("decoder_image.f32"));
     eprintln!("decoder: max abs diff tract vs onnxruntime {diff:.2e}");

@@ -161,3 +161,26 @@ fn tiled_coding_matches_whole_image_coding() {
         .unwrap();
     assert!(worst <= 1, "tiled decode differs by up to {worst} levels");
 }
+
+#[test]
+fn the_same_bytes_and_pixels_whatever_the_threads() {
+    // 250x180 in tiles of 4 positions: 12 tiles, run one by one on 1 thread and several at once
+    // on 2, 3 and 4 (3 workers do not divide 12 tiles evenly); and as one tile on 1 to 4 threads.
+    let image = DynamicImage::ImageRgb8(photo(250, 180));
+    for tile in [4, latent_codec::codec::DEFAULT_TILE] {
+        let mut first: Option<(Vec<u8>, Vec<u8>)> = None;
+        for threads in [1, 2, 3, 4] {
+            let codec = embedded_codec(threads, Precision::F32).with_tile(tile);
+            let encoded = codec.encode(&image, codec.default_quality()).unwrap();
+            let decoded = codec.decode(&encoded.bytes).unwrap().image.to_rgb8();
+            let got = (encoded.bytes, decoded.into_raw());
+            match &first {
+                None => first = Some(got),
+                Some(want) => assert!(
+                    want == &got,
+                    "tile {tile}: {threads} threads give other bytes or pixels than 1"
+                ),
+            }
+        }
+    }
+}
