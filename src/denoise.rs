@@ -17,7 +17,7 @@ use crate::error::{BundleError, Error};
 use crate::limits::Limits;
 use crate::runtime::bundle::read_file;
 use crate::runtime::engine::{Graph, executor};
-use crate::runtime::parallel::each_tile;
+use crate::runtime::parallel::{at_once, each_tile};
 use crate::runtime::precision::Precision;
 
 /// File names inside a denoiser bundle directory.
@@ -157,7 +157,7 @@ impl Denoiser {
             .step_by(tile)
             .flat_map(|ty| (0..w).step_by(tile).map(move |tx| (ty, tx)))
             .collect();
-        let alone = self.threads > 1 && tiles.len() > 1;
+        let alone = at_once(self.threads, tiles.len());
         each_tile(&tiles, self.threads, |&(ty, tx)| {
             // The tile with its context, clipped to the image, grown to even sizes.
             let (x0, y0) = (tx.saturating_sub(o), ty.saturating_sub(o));

@@ -18,7 +18,7 @@ use crate::limits::Limits;
 use crate::runtime::bundle::{ModelBundle, Role, hex};
 use crate::runtime::engine::{Graph, executor};
 use crate::runtime::kernels;
-use crate::runtime::parallel::each_tile;
+use crate::runtime::parallel::{at_once, each_tile};
 use crate::runtime::precision::Precision;
 
 /// Latent positions per tile side: images larger than one window (tile plus margins) are
@@ -219,17 +219,12 @@ impl Codec {
             .collect()
     }
 
-    /// Whether the tiles of a picture run at once, each on one thread.
-    fn tiles_alone(&self, tiles: usize) -> bool {
-        self.threads > 1 && tiles > 1
-    }
-
     /// Optimizes both graphs for a `width x height` image ahead of time.
     pub fn prepare(&self, width: u32, height: u32) -> Result<(), Error> {
         let [c, lh, lw] = self.entropy.latent_shape(width, height)?;
         let s = self.bundle().prior.stride;
         let tiles = self.windows(lh, lw);
-        let alone = self.tiles_alone(tiles.len());
+        let alone = at_once(self.threads, tiles.len());
         let (rows, cols) = &tiles[0];
         self.encoder
             .prepare(&[1, 3, rows.len * s, cols.len * s], alone)?;
@@ -296,7 +291,7 @@ impl Codec {
             None => std::borrow::Cow::Owned(image.to_rgb8()),
         };
         let tiles = self.windows(lh, lw);
-        let alone = self.tiles_alone(tiles.len());
+        let alone = at_once(self.threads, tiles.len());
         let (rows, cols) = &tiles[0];
         self.encoder
             .prepare(&[1, 3, rows.len * s, cols.len * s], alone)?;
@@ -378,8 +373,10 @@ impl Codec {
         let entropy = start.elapsed();
         let tiles = self.windows(lh, lw);
         let (rows, cols) = &tiles[0];
-        self.decoder
-            .prepare(&[1, c, rows.len, cols.len], self.tiles_alone(tiles.len()))?;
+        self.decoder.prepare(
+            &[1, c, rows.len, cols.len],
+            at_once(self.threads, tiles.len()),
+        )?;
         self.render(header, symbols, Instant::now() - entropy)
     }
 
@@ -408,7 +405,7 @@ impl Codec {
         let inverse_gain = &self.bundle().prior.quality(header.quality)?.inverse_gain;
         let rgb = Mutex::new(RgbImage::new(header.width, header.height));
         let tiles = self.windows(lh, lw);
-        let alone = self.tiles_alone(tiles.len());
+        let alone = at_once(self.threads, tiles.len());
         each_tile(&tiles, self.threads, |(rows, cols)| {
             let mut latent = Vec::with_capacity(c * rows.len * cols.len);
             for (ch, &g) in inverse_gain.iter().enumerate().take(c) {

@@ -4,6 +4,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::error::Error;
 
+/// Whether [`each_tile`] runs `tiles` tiles at once on `threads` threads, each tile's graph then
+/// on its thread alone.
+pub(crate) fn at_once(threads: usize, tiles: usize) -> bool {
+    threads > 1 && tiles > 1
+}
+
 /// Runs `work` on every tile: in order on this thread when `threads` is 1 or there is one tile,
 /// else on `min(threads, tiles)` threads taking the next tile as they finish one. Stops at the
 /// first error and returns it.
@@ -12,7 +18,7 @@ pub(crate) fn each_tile<T: Sync>(
     threads: usize,
     work: impl Fn(&T) -> Result<(), Error> + Sync,
 ) -> Result<(), Error> {
-    if threads <= 1 || tiles.len() <= 1 {
+    if !at_once(threads, tiles.len()) {
         return tiles.iter().try_for_each(work);
     }
     let next = AtomicUsize::new(0);
