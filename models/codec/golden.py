@@ -4,10 +4,11 @@
 Writes golden/input.png (a 96x64 crop of tests/data/sample.png), golden/encoder_mu.f32 (encoder output),
 golden/latent.f32 (the decoder input: round(mu), or with quality levels
 round(mu x gain) x inverse gain at the default quality, as the runtime computes it) and golden/decoder_image.f32 (decoder output), all raw
-little-endian float32 in NCHW order, and golden/golden.json with their shapes.
-Run from anywhere: python3 models/codec/golden.py
+little-endian float32 in NCHW order, and golden/golden.json with their shapes, in the bundle's folder.
+Run from anywhere: python3 models/codec/golden.py [--codec DIR] (default: the embedded bundle, models/codec-v5)
 """
 
+import argparse
 import json
 import os
 
@@ -17,18 +18,21 @@ from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-OUT = os.path.join(HERE, "golden")
 
 
 def main():
-    os.makedirs(OUT, exist_ok=True)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--codec", default=os.path.join(ROOT, "models", "codec-v5"), help="bundle directory")
+    bundle = ap.parse_args().codec
+    out = os.path.join(bundle, "golden")
+    os.makedirs(out, exist_ok=True)
     crop = Image.open(os.path.join(ROOT, "tests", "data", "sample.png")).convert("RGB").crop((240, 160, 336, 224))
-    crop.save(os.path.join(OUT, "input.png"))
+    crop.save(os.path.join(out, "input.png"))
     x = np.asarray(crop, np.float32).transpose(2, 0, 1)[None] / np.float32(255.0)
-    enc = ort.InferenceSession(os.path.join(HERE, "encoder.onnx"), providers=["CPUExecutionProvider"])
-    dec = ort.InferenceSession(os.path.join(HERE, "decoder.onnx"), providers=["CPUExecutionProvider"])
+    enc = ort.InferenceSession(os.path.join(bundle, "encoder.onnx"), providers=["CPUExecutionProvider"])
+    dec = ort.InferenceSession(os.path.join(bundle, "decoder.onnx"), providers=["CPUExecutionProvider"])
     mu = enc.run(None, {"image": x})[0]
-    with open(os.path.join(HERE, "prior.json")) as f:
+    with open(os.path.join(bundle, "prior.json")) as f:
         prior = json.load(f)
     levels = {lv["quality"]: lv for lv in prior.get("qualities", [])}
     if levels:
@@ -40,10 +44,10 @@ def main():
     image = dec.run(None, {"latent": latent})[0]
     shapes = {}
     for name, arr in [("encoder_mu", mu), ("latent", latent), ("decoder_image", image)]:
-        arr.astype("<f4").tofile(os.path.join(OUT, f"{name}.f32"))
+        arr.astype("<f4").tofile(os.path.join(out, f"{name}.f32"))
         shapes[name] = list(arr.shape)
     meta = {"producer": f"onnxruntime {ort.__version__}", "input": "input.png", "shapes": shapes}
-    with open(os.path.join(OUT, "golden.json"), "w") as f:
+    with open(os.path.join(out, "golden.json"), "w") as f:
         json.dump(meta, f, indent=1)
     print(json.dumps(meta))
 
