@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use latent_codec::denoise;
-use latent_codec::runtime::bundle::{ModelBundle, Role};
+use latent_codec::runtime::bundle::{EMBEDDED_DIR, ModelBundle, Role};
 use latent_codec::runtime::engine::{Graph, NodeTime, executor};
 use latent_codec::runtime::precision::{self, Choices, Precision, Stage};
 use latent_codec::runtime::sysinfo::{self, Cpu, Thermal};
@@ -169,7 +169,7 @@ fn measure_all(args: &BenchArgs) -> Result<Measured> {
     let bundle = super::load_bundle(args.model.as_deref(), &Limits::default())?;
     let onnx_path = |file: &str| match &args.model {
         Some(dir) => dir.join(file).display().to_string(),
-        None => format!("models/codec/{file}"),
+        None => format!("{EMBEDDED_DIR}/{file}"),
     };
     let s = bundle.prior.stride;
     let (lh, lw) = (h.div_ceil(s), w.div_ceil(s));

@@ -34,11 +34,21 @@ pub const ENCODER_INT8_FILE: &str = "encoder.int8.onnx";
 /// See [`ENCODER_FILE`] (optional).
 pub const DECODER_INT8_FILE: &str = "decoder.int8.onnx";
 
-const EMBEDDED_ENCODER: &[u8] = include_bytes!("../../models/codec/encoder.onnx");
-const EMBEDDED_DECODER: &[u8] = include_bytes!("../../models/codec/decoder.onnx");
-const EMBEDDED_PRIOR: &[u8] = include_bytes!("../../models/codec/prior.json");
-const EMBEDDED_ENCODER_INT8: &[u8] = include_bytes!("../../models/codec/encoder.int8.onnx");
-const EMBEDDED_DECODER_INT8: &[u8] = include_bytes!("../../models/codec/decoder.int8.onnx");
+/// Where the compiled-in bundle's files are in the repository.
+pub const EMBEDDED_DIR: &str = "models/codec-v5";
+
+/// One file of [`EMBEDDED_DIR`], compiled in.
+macro_rules! embedded {
+    ($file:literal) => {
+        include_bytes!(concat!("../../models/codec-v5/", $file))
+    };
+}
+
+const EMBEDDED_ENCODER: &[u8] = embedded!("encoder.onnx");
+const EMBEDDED_DECODER: &[u8] = embedded!("decoder.onnx");
+const EMBEDDED_PRIOR: &[u8] = embedded!("prior.json");
+const EMBEDDED_ENCODER_INT8: &[u8] = embedded!("encoder.int8.onnx");
+const EMBEDDED_DECODER_INT8: &[u8] = embedded!("decoder.int8.onnx");
 
 /// Highest quality level a prior may offer (`--quality 1..=MAX_QUALITY`).
 pub const MAX_QUALITY: u8 = 8;

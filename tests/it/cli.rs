@@ -1,7 +1,8 @@
 //! The `latent` binary end to end: happy paths, JSON output and bad input.
 
 use crate::common::{
-    assert_fails_with, bundle_copy, compressed_crop, json, latent, latent_with_stdin, s,
+    assert_fails_with, bundle_copy, compressed_crop, embedded_layout, json, latent,
+    latent_with_stdin, s,
 };
 
 use tempfile::TempDir;
@@ -48,7 +49,9 @@ fn compress_decompress_inspect_json() {
     assert_eq!(image::open(&back).unwrap().width(), 70);
 
     let i = json(&latent(&["inspect", s(&lat), "--json"]));
-    assert_eq!(i["latent_shape"], serde_json::json!([128, 4, 5]));
+    let (channels, stride) = embedded_layout();
+    let (lw, lh) = (70usize.div_ceil(stride), 50usize.div_ceil(stride));
+    assert_eq!(i["latent_shape"], serde_json::json!([channels, lh, lw]));
     assert_eq!(i["fingerprint"], c["fingerprint"]);
     let text = latent(&["inspect", s(&lat)]);
     let text = String::from_utf8_lossy(&text.stdout);
@@ -57,7 +60,10 @@ fn compress_decompress_inspect_json() {
             .find(|l| l.starts_with(key))
             .unwrap_or_default()
     };
-    assert!(line("latent_shape").ends_with(" 128 x 4 x 5"), "{text}");
+    assert!(
+        line("latent_shape").ends_with(&format!(" {channels} x {lh} x {lw}")),
+        "{text}"
+    );
     assert!(line("encoder_precision").ends_with(" f32"), "{text}");
     let bpp = line("bpp").split_whitespace().last().unwrap_or_default();
     assert!(bpp.len() <= 8 && bpp.parse::<f64>().is_ok(), "{text}");
@@ -192,9 +198,10 @@ fn bundle_with_the_wrong_graph_names_expected_and_found() {
         "--model",
         s(&wrong),
     ]);
+    let (c, _) = embedded_layout();
     assert_fails_with(
         &out,
-        "bad encoder.onnx: input is [?, 128, ?, ?], expected [N, 3, H, W]",
+        &format!("bad encoder.onnx: input is [?, {c}, ?, ?], expected [N, 3, H, W]"),
     );
 }
 
@@ -268,16 +275,23 @@ fn over_the_byte_and_latent_limits() {
     );
     let out = latent(&["inspect", s(&lat), "--max-input-bytes", &small]);
     assert_fails_with(&out, "--max-input-bytes");
-    // 80x48 at stride 16 is a 128x3x5 latent.
+    let (c, stride) = embedded_layout();
+    let elements = c * (80 / stride) * (48 / stride);
     let out = latent(&[
         "decompress",
         s(&lat),
         "-o",
         s(&out_png),
         "--max-latent-elements",
-        "1919",
+        &(elements - 1).to_string(),
     ]);
-    assert_fails_with(&out, "1920 latent elements, over the limit of 1919");
+    assert_fails_with(
+        &out,
+        &format!(
+            "{elements} latent elements, over the limit of {}",
+            elements - 1
+        ),
+    );
     assert!(!out_png.exists());
 }
 

@@ -199,10 +199,17 @@ pub fn psnr(a: &Path, b: &Path) -> f64 {
     latent_codec::report::metrics::psnr(a.as_raw(), b.as_raw())
 }
 
+/// The embedded codec's latent channels and stride.
+pub fn embedded_layout() -> (usize, usize) {
+    let prior = latent_codec::ModelBundle::embedded().unwrap().prior;
+    (prior.latent_channels, prior.stride)
+}
+
 /// Copies the embedded bundle's files into `dir/NAME`, with prior.json's name set to NAME and, when
-/// `levels` is given, only those quality levels kept.
+/// `levels` is given, only those quality levels kept (the default the highest of them, unless it
+/// is kept).
 pub fn bundle_copy(dir: &Path, name: &str, levels: Option<&[u64]>) -> PathBuf {
-    let src = repo("models/codec");
+    let src = repo(latent_codec::runtime::bundle::EMBEDDED_DIR);
     let dst = dir.join(name);
     std::fs::create_dir(&dst).unwrap();
     for f in ["encoder.onnx", "decoder.onnx"] {
@@ -219,6 +226,9 @@ pub fn bundle_copy(dir: &Path, name: &str, levels: Option<&[u64]>) -> PathBuf {
             keep.len(),
             "the embedded model lacks one of {keep:?}"
         );
+        if !keep.contains(&prior["default_quality"].as_u64().unwrap()) {
+            prior["default_quality"] = (*keep.iter().max().unwrap()).into();
+        }
     }
     std::fs::write(dst.join("prior.json"), prior.to_string()).unwrap();
     dst

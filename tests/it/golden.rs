@@ -1,63 +1,88 @@
-//! tract against onnxruntime: the embedded codec graphs on the golden input
-//! (`models/codec/golden/`, made by `models/codec/golden.py`).
+//! tract against onnxruntime: each codec bundle's graphs on its golden input (`golden/` in the
+//! bundle's folder, made by `models/codec/golden.py --codec DIR`): the embedded codec-v5 and
+//! codec-v4 in `models/codec`.
 
 use std::path::PathBuf;
 
 use latent_codec::ModelBundle;
+use latent_codec::runtime::bundle::EMBEDDED_DIR;
 use latent_codec::runtime::engine::{Graph, executor};
 
 use crate::common::{max_abs_diff, read_f32, repo};
 
-fn golden_dir() -> PathBuf {
-    repo("models/codec/golden")
-}
+/// A bundle folder's golden I/O.
+struct Golden(PathBuf);
 
-fn golden(name: &str) -> Vec<f32> {
-    read_f32(&golden_dir().join(name))
-}
-
-fn shape(name: &str) -> [usize; 4] {
-    let meta: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(golden_dir().join("golden.json")).unwrap()).unwrap();
-    let dims: Vec<usize> = serde_json::from_value(meta["shapes"][name].clone()).unwrap();
-    dims.try_into().unwrap()
-}
-
-fn input_planes() -> Vec<f32> {
-    let rgb = image::open(golden_dir().join("input.png"))
-        .unwrap()
-        .to_rgb8();
-    let (w, h) = (rgb.width() as usize, rgb.height() as usize);
-    let mut planes = vec![0f32; 3 * w * h];
-    for (i, p) in rgb.pixels().enumerate() {
-        for c in 0..3 {
-            planes[c * w * h + i] = f32::from(p.0[c]) / 255.0;
-        }
+impl Golden {
+    fn of(bundle_dir: &str) -> Self {
+        Self(repo(bundle_dir).join("golden"))
     }
-    planes
+
+    fn f32(&self, name: &str) -> Vec<f32> {
+        read_f32(&self.0.join(name))
+    }
+
+    fn shape(&self, name: &str) -> [usize; 4] {
+        let meta: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(self.0.join("golden.json")).unwrap()).unwrap();
+        let dims: Vec<usize> = serde_json::from_value(meta["shapes"][name].clone()).unwrap();
+        dims.try_into().unwrap()
+    }
+
+    fn input_planes(&self) -> Vec<f32> {
+        let rgb = image::open(self.0.join("input.png")).unwrap().to_rgb8();
+        let (w, h) = (rgb.width() as usize, rgb.height() as usize);
+        let mut planes = vec![0f32; 3 * w * h];
+        for (i, p) in rgb.pixels().enumerate() {
+            for c in 0..3 {
+                planes[c * w * h + i] = f32::from(p.0[c]) / 255.0;
+            }
+        }
+        planes
+    }
 }
 
-#[test]
-fn encoder_matches_onnxruntime() {
-    let bundle = ModelBundle::embedded().unwrap();
+fn encoder_matches(bundle: &ModelBundle, golden: &Golden) {
     let graph = Graph::load("encoder", &bundle.encoder_onnx, executor(1)).unwrap();
-    let input_shape = [1, 3, shape("decoder_image")[2], shape("decoder_image")[3]];
-    let (out_shape, mu) = graph.run(&input_shape, input_planes(), false).unwrap();
-    assert_eq!(out_shape, shape("encoder_mu"));
-    let diff = max_abs_diff(&mu, &golden("encoder_mu.f32"));
+    let image = golden.shape("decoder_image");
+    let (out_shape, mu) = graph
+        .run(&[1, 3, image[2], image[3]], golden.input_planes(), false)
+        .unwrap();
+    assert_eq!(out_shape, golden.shape("encoder_mu"));
+    let diff = max_abs_diff(&mu, &golden.f32("encoder_mu.f32"));
     eprintln!("encoder: max abs diff tract vs onnxruntime {diff:.2e}");
     assert!(diff < 2e-3, "encoder max abs diff {diff}");
 }
 
-#[test]
-fn decoder_matches_onnxruntime() {
-    let bundle = ModelBundle::embedded().unwrap();
+fn decoder_matches(bundle: &ModelBundle, golden: &Golden) {
     let graph = Graph::load("decoder", &bundle.decoder_onnx, executor(2)).unwrap();
     let (out_shape, image) = graph
-        .run(&shape("latent"), golden("latent.f32"), false)
+        .run(&golden.shape("latent"), golden.f32("latent.f32"), false)
         .unwrap();
-    assert_eq!(out_shape, shape("decoder_image"));
-    let diff = max_abs_diff(&image, &golden("decoder_image.f32"));
+    assert_eq!(out_shape, golden.shape("decoder_image"));
+    let diff = max_abs_diff(&image, &golden.f32("decoder_image.f32"));
     eprintln!("decoder: max abs diff tract vs onnxruntime {diff:.2e}");
     assert!(diff < 1e-4, "decoder max abs diff {diff}");
+}
+
+fn dir_bundle(dir: &str) -> ModelBundle {
+    ModelBundle::from_dir(&repo(dir), &Default::default()).unwrap()
+}
+
+#[test]
+fn embedded_encoder_matches_onnxruntime() {
+    encoder_matches(&ModelBundle::embedded().unwrap(), &Golden::of(EMBEDDED_DIR));
+}
+
+#[test]
+fn embedded_decoder_matches_onnxruntime() {
+    decoder_matches(&ModelBundle::embedded().unwrap(), &Golden::of(EMBEDDED_DIR));
+}
+
+#[test]
+fn codec_v4_matches_onnxruntime() {
+    let bundle = dir_bundle("models/codec");
+    let golden = Golden::of("models/codec");
+    encoder_matches(&bundle, &golden);
+    decoder_matches(&bundle, &golden);
 }

@@ -115,7 +115,12 @@ fn mutated_packet_streams_reassemble_or_fail_cleanly() {
                 complete += 1;
             }
             Ok(r) => {
-                assert_eq!(r.concealed_latent(&model).len(), 128 * 5 * 8);
+                let positions =
+                    usize::from(r.header.latent_height) * usize::from(r.header.latent_width);
+                assert_eq!(
+                    r.concealed_latent(&model).len(),
+                    model.bundle().prior.latent_channels * positions
+                );
                 partial += 1;
             }
             Err(_) => refused += 1,

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::{assert_fails_with, compressed_crop, data, json, latent, psnr, s};
+use crate::common::{
+    assert_fails_with, compressed_crop, data, embedded_layout, json, latent, psnr, s,
+};
 use tempfile::TempDir;
 
 fn packetize(lat: &Path, mtu: u32, dir: &Path) -> serde_json::Value {
@@ -31,12 +33,33 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 fn round_trip_is_byte_identical_at_radio_mtus() {
     let dir = TempDir::new().unwrap();
     let (png, lat) = compressed_crop(dir.path(), "crop", (160, 96, 256, 192));
-    // The smallest MTU leaves 44 bytes for the 128 symbols of a latent position: enough at the
-    // lowest quality, not for this busy crop at the default one, which is refused by name.
+    // The smallest MTU leaves 44 bytes for the symbols of a latent position: enough for this crop
+    // at the lowest quality, not for noise at the highest, which is refused by name.
+    let noise_png = dir.path().join("noise.png");
+    let mut state = 1u32;
+    image::RgbImage::from_fn(64, 64, |_, _| {
+        image::Rgb(std::array::from_fn(|_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 24) as u8
+        }))
+    })
+    .save(&noise_png)
+    .unwrap();
+    let lat_q8 = dir.path().join("noise-q8.lat");
+    let q8 = [
+        "compress",
+        s(&noise_png),
+        "-o",
+        s(&lat_q8),
+        "--quality",
+        "8",
+    ];
+    assert!(latent(&q8).status.success());
+    let (channels, _) = embedded_layout();
     let tiny = dir.path().join("tiny");
     assert_fails_with(
-        &latent(&["packetize", s(&lat), "--mtu", "68", "-o", s(&tiny)]),
-        "MTU 68 is too small for one latent position (128 channels) per packet",
+        &latent(&["packetize", s(&lat_q8), "--mtu", "68", "-o", s(&tiny)]),
+        &format!("MTU 68 is too small for one latent position ({channels} channels) per packet"),
     );
     let lat_q1 = dir.path().join("crop-q1.lat");
     let q1 = ["compress", s(&png), "-o", s(&lat_q1), "--quality", "1"];
@@ -70,7 +93,12 @@ fn round_trip_is_byte_identical_at_radio_mtus() {
 #[test]
 fn ten_percent_loss_is_concealed_within_a_few_db() {
     let dir = TempDir::new().unwrap();
-    let (png, lat) = compressed_crop(dir.path(), "crop", (160, 96, 256, 192));
+    let (png, _) = compressed_crop(dir.path(), "crop", (160, 96, 256, 192));
+    // What a lost packet costs grows with the bits it carried: measured near 0.8 bpp, whatever
+    // quality that is for this busy crop.
+    let lat = dir.path().join("crop-08.lat");
+    let at = ["compress", s(&png), "-o", s(&lat), "--target-bpp", "0.8"];
+    assert!(latent(&at).status.success());
     let full = dir.path().join("full.png");
     assert!(
         latent(&["decompress", s(&lat), "-o", s(&full)])

@@ -9,18 +9,38 @@ use serde_json::{Value, json};
 
 use crate::common::data;
 
-const ENCODER: &[u8] = include_bytes!("../../models/codec/encoder.onnx");
-const DECODER: &[u8] = include_bytes!("../../models/codec/decoder.onnx");
-const PRIOR: &str = include_str!("../../models/codec/prior.json");
+const ENCODER: &[u8] = include_bytes!("../../models/codec-v5/encoder.onnx");
+const DECODER: &[u8] = include_bytes!("../../models/codec-v5/decoder.onnx");
+const PRIOR: &str = include_str!("../../models/codec-v5/prior.json");
 
-/// The embedded model's prior cut down to two of its levels, 2 and 5 (the default), so that the
+/// The low level of [`two_level_prior`]; the high one is the embedded model's default.
+const LOW: u8 = 2;
+
+fn embedded_prior() -> Value {
+    serde_json::from_str(PRIOR).unwrap()
+}
+
+/// The embedded model's default quality (above [`LOW`]) and latent channels.
+fn high_and_channels() -> (u8, usize) {
+    let prior = embedded_prior();
+    let high = prior["default_quality"].as_u64().unwrap() as u8;
+    assert!(high > LOW, "the embedded default {high} is above {LOW}");
+    (high, prior["latent_channels"].as_u64().unwrap() as usize)
+}
+
+/// The embedded model's prior cut down to two of its levels, [`LOW`] and the default, so that the
 /// levels it lacks can be asked for.
 fn two_level_prior() -> Value {
-    let mut prior: Value = serde_json::from_str(PRIOR).unwrap();
+    let mut prior = embedded_prior();
+    let (high, _) = high_and_channels();
     prior["name"] = "two-level".into();
     let levels = prior["qualities"].as_array_mut().unwrap();
-    levels.retain(|l| l["quality"] == 2 || l["quality"] == 5);
-    assert_eq!(levels.len(), 2, "the embedded model has levels 2 and 5");
+    levels.retain(|l| l["quality"] == LOW || l["quality"] == high);
+    assert_eq!(
+        levels.len(),
+        2,
+        "the embedded model has levels {LOW} and {high}"
+    );
     prior
 }
 
@@ -52,12 +72,13 @@ fn rgb_psnr(a: &DynamicImage, b: &RgbImage) -> f64 {
 #[test]
 fn higher_quality_spends_more_bits_for_a_better_picture() {
     let codec = codec();
-    assert_eq!(codec.qualities(), [2, 5]);
-    assert_eq!(codec.default_quality(), 5);
+    let (high_q, _) = high_and_channels();
+    assert_eq!(codec.qualities(), [LOW, high_q]);
+    assert_eq!(codec.default_quality(), high_q);
     let image = photo();
-    let low = codec.encode(&image, 2).unwrap();
-    let high = codec.encode(&image, 5).unwrap();
-    assert_eq!((low.header.quality, high.header.quality), (2, 5));
+    let low = codec.encode(&image, LOW).unwrap();
+    let high = codec.encode(&image, high_q).unwrap();
+    assert_eq!((low.header.quality, high.header.quality), (LOW, high_q));
     assert!(
         high.bytes.len() > low.bytes.len(),
         "{} !> {}",
@@ -66,31 +87,36 @@ fn higher_quality_spends_more_bits_for_a_better_picture() {
     );
     let decode = |bytes: &[u8]| codec.decode(bytes).unwrap();
     let (dl, dh) = (decode(&low.bytes), decode(&high.bytes));
-    assert_eq!(dh.header.quality, 5);
+    assert_eq!(dh.header.quality, high_q);
     let (pl, ph) = (
         rgb_psnr(&image, &dl.image.to_rgb8()),
         rgb_psnr(&image, &dh.image.to_rgb8()),
     );
     assert!(
         ph > pl + 0.2,
-        "quality 5 {ph:.2} dB vs quality 2 {pl:.2} dB"
+        "quality {high_q} {ph:.2} dB vs quality {LOW} {pl:.2} dB"
     );
 }
 
 #[test]
 fn a_quality_the_model_lacks_is_refused_when_encoding_and_decoding() {
     let codec = codec();
-    let err = codec.encode(&photo(), 4).unwrap_err();
+    let (high, _) = high_and_channels();
+    let lacking = LOW + 1;
+    assert!(lacking < high);
+    let err = codec.encode(&photo(), lacking).unwrap_err();
     assert!(
-        matches!(&err, Error::Quality { requested: 4, supported } if supported == &[2, 5]),
+        matches!(&err, Error::Quality { requested, supported }
+            if *requested == lacking && supported == &[LOW, high]),
         "{err}"
     );
     // A file whose header names a level this model does not have: checked before decoding.
-    let mut header = codec.encode(&photo(), 2).unwrap().header;
-    header.quality = 3;
+    let mut header = codec.encode(&photo(), LOW).unwrap().header;
+    header.quality = lacking;
     let err = codec.check_header(&header).unwrap_err();
     assert!(
-        err.to_string().contains("quality 3 is not offered"),
+        err.to_string()
+            .contains(&format!("quality {lacking} is not offered")),
         "{err}"
     );
 }
@@ -100,50 +126,56 @@ type Spoil = fn(&mut Value);
 
 #[test]
 fn bad_priors_name_what_is_wrong() {
-    let cases: [(&str, Spoil); 12] = [
-        ("gains must be finite and positive", |p| {
+    let (high, c) = high_and_channels();
+    let cases: [(String, Spoil); 12] = [
+        ("gains must be finite and positive".into(), |p| {
             p["qualities"][1]["gain"][5] = json!(-1.0)
         }),
-        ("default_quality 4 is not one of its levels", |p| {
-            p["default_quality"] = json!(4)
-        }),
-        ("levels must ascend within 1..=8", |p| {
+        (
+            format!("default_quality {} is not one of its levels", LOW + 1),
+            |p| p["default_quality"] = json!(LOW + 1),
+        ),
+        ("levels must ascend within 1..=8".into(), |p| {
             p["qualities"][1]["quality"] = json!(9)
         }),
-        ("levels must ascend within 1..=8", |p| {
-            p["qualities"][1]["quality"] = json!(2)
+        ("levels must ascend within 1..=8".into(), |p| {
+            p["qualities"][1]["quality"] = json!(LOW)
         }),
-        ("exactly one of `channels` and `qualities`", |p| {
+        ("exactly one of `channels` and `qualities`".into(), |p| {
             p["channels"] = p["qualities"][0]["channels"].clone()
         }),
         (
-            "unknown context \"spiral\" (known: \"neighbours\", \"neighbours+channels\")",
+            "unknown context \"spiral\" (known: \"neighbours\", \"neighbours+channels\")".into(),
             |p| p["context"] = json!("spiral"),
         ),
         (
-            "quality 5: 1791 CDF tables, 128 gains and 128 inverse gains for 128 latent channels \
-             (14 tables per channel with context NeighboursAndChannels)",
+            format!(
+                "quality {high}: {} CDF tables, {c} gains and {c} inverse gains for {c} latent \
+                 channels (14 tables per channel with context NeighboursAndChannels)",
+                14 * c - 1
+            ),
             |p| {
                 p["qualities"][1]["channels"].as_array_mut().unwrap().pop();
             },
         ),
-        ("quality 2: 1792 CDF tables", |p| {
+        (format!("quality {LOW}: {} CDF tables", 14 * c), |p| {
             p.as_object_mut().unwrap().remove("context");
         }),
-        ("quality 5 predictor: shape mismatch", |p| {
+        (format!("quality {high} predictor: shape mismatch"), |p| {
+            let (_, c) = high_and_channels();
             p["qualities"][1]["predictor"]["weights"]
                 .as_array_mut()
                 .unwrap()
-                .truncate(4 * 127);
+                .truncate(4 * (c - 1));
         }),
         (
-            "quality 2 predictor: invalid header field predictor shift: 0",
+            format!("quality {LOW} predictor: invalid header field predictor shift: 0"),
             |p| p["qualities"][0]["predictor"]["shift"] = json!(0),
         ),
-        ("integer `40000`, expected i16", |p| {
+        ("integer `40000`, expected i16".into(), |p| {
             p["qualities"][0]["predictor"]["weights"][3] = json!(40000)
         }),
-        ("a top-level `predictor` goes with `channels`", |p| {
+        ("a top-level `predictor` goes with `channels`".into(), |p| {
             p["predictor"] = p["qualities"][0]["predictor"].clone()
         }),
     ];
@@ -151,7 +183,7 @@ fn bad_priors_name_what_is_wrong() {
         let mut prior = two_level_prior();
         spoil(&mut prior);
         let err = bundle(&prior).unwrap_err();
-        assert!(err.to_string().contains(needle), "{needle}: {err}");
+        assert!(err.to_string().contains(&needle), "{needle}: {err}");
     }
     let mut short = two_level_prior();
     short["qualities"][0]["inverse_gain"]
@@ -159,7 +191,10 @@ fn bad_priors_name_what_is_wrong() {
         .unwrap()
         .pop();
     let err = bundle(&short).unwrap_err().to_string();
-    assert!(err.contains("127 inverse gains for 128"), "{err}");
+    assert!(
+        err.contains(&format!("{} inverse gains for {c}", c - 1)),
+        "{err}"
+    );
 }
 
 /// A quality-2 `.lat` (a level other than the default, which `tests/data/fixture.lat` covers) of the

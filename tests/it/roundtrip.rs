@@ -4,7 +4,7 @@ use image::{DynamicImage, RgbImage};
 use latent_codec::error::LatError;
 use latent_codec::{Codec, Error, Limits, ModelBundle, Precision, report::metrics};
 
-use crate::common::embedded_codec;
+use crate::common::{embedded_codec, embedded_layout};
 
 fn codec() -> Codec {
     embedded_codec(1, Precision::F32)
@@ -39,11 +39,18 @@ fn photo_round_trip_keeps_size_and_quality() {
 #[test]
 fn odd_and_tiny_sizes_round_trip() {
     let codec = codec();
+    let (_, stride) = embedded_layout();
     for (w, h) in [(1, 1), (17, 5), (33, 40)] {
         let image = DynamicImage::ImageRgb8(photo(w, h));
         let encoded = codec.encode(&image, codec.default_quality()).unwrap();
-        assert_eq!(encoded.header.latent_height, h.div_ceil(16) as u16);
-        assert_eq!(encoded.header.latent_width, w.div_ceil(16) as u16);
+        assert_eq!(
+            encoded.header.latent_height,
+            (h as usize).div_ceil(stride) as u16
+        );
+        assert_eq!(
+            encoded.header.latent_width,
+            (w as usize).div_ceil(stride) as u16
+        );
         let decoded = codec.decode(&encoded.bytes).unwrap();
         assert_eq!((decoded.image.width(), decoded.image.height()), (w, h));
     }
@@ -95,9 +102,11 @@ fn limits_apply_to_input_and_to_lat_headers() {
     let lat = roomy.encode(&image, roomy.default_quality()).unwrap().bytes;
     let err = tight.decode(&lat).unwrap_err();
     assert!(matches!(err, Error::Limit(_)), "{err}");
-    // A 16x16 image has a 128x1x1 latent.
+    let (c, stride) = embedded_layout();
+    let side = 16 / stride;
+    let elements = c * side * side;
     let few = Limits {
-        max_latent_elements: 127,
+        max_latent_elements: elements as u64 - 1,
         ..Limits::default()
     };
     let err = Codec::new(ModelBundle::embedded().unwrap(), 1, Precision::F32, few)
@@ -105,9 +114,11 @@ fn limits_apply_to_input_and_to_lat_headers() {
         .decode(&lat)
         .unwrap_err();
     assert!(
-        err.to_string().ends_with(
-            "latent 128x1x1 of a 16x16 image: 128 latent elements, over the limit of 127"
-        ),
+        err.to_string().ends_with(&format!(
+            "latent {c}x{side}x{side} of a 16x16 image: {elements} latent elements, over the \
+             limit of {}",
+            elements - 1
+        )),
         "{err}"
     );
 }
