@@ -63,9 +63,10 @@ EXACT_INPUTS = {
 }
 
 
-def crops(data):
-    """Calibration crops, 1x3xCROPxCROP in [0, 1], from the training photos: CROPS of them at max side
-    512 (busy, high-contrast content) and CROPS at native resolution (smooth content, as in big photos)."""
+def crops(data, colours=3):
+    """Calibration crops, 1xCxCROPxCROP in [0, 1] (C = `colours`: RGB, or 1 for a gray model's luma), from
+    the training photos: CROPS of them at max side 512 (busy, high-contrast content) and CROPS at native
+    resolution (smooth content, as in big photos)."""
     paths = sorted(glob.glob(os.path.join(data, "train", "*")))
     if not paths:
         raise SystemExit(f"no training photos in {data}/train (run shared/data/gather-images.sh {data})")
@@ -79,7 +80,8 @@ def crops(data):
                              Image.LANCZOS)
         x0 = rng.integers(img.width - CROP + 1)
         y0 = rng.integers(img.height - CROP + 1)
-        a = np.asarray(img.crop((x0, y0, x0 + CROP, y0 + CROP)), np.float32) / np.float32(255)
+        crop = img.crop((x0, y0, x0 + CROP, y0 + CROP)).convert("L" if colours == 1 else "RGB")
+        a = np.asarray(crop, np.float32).reshape(CROP, CROP, -1) / np.float32(255)
         out.append(a.transpose(2, 0, 1)[None])
     return out
 
@@ -164,10 +166,10 @@ def main():
                     help="bundle directory (default: the embedded one, models/codec-v5)")
     args = ap.parse_args()
     logging.disable(logging.WARNING)
-    images = crops(args.data)
     codec = args.codec
     with open(os.path.join(codec, "prior.json")) as f:
         prior = json.load(f)
+    images = crops(args.data, prior.get("colours", 3))
     encoder = os.path.join(codec, "encoder.onnx")
     enc = ort.InferenceSession(encoder, providers=["CPUExecutionProvider"])
     latents = decoder_inputs([enc.run(None, {"image": x})[0] for x in images], prior)

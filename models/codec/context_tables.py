@@ -68,9 +68,11 @@ ALPHA = 16.0
 TOTAL = 1 << 16
 
 
-def planar(img, stride):
-    """1x3xHxW in [0, 1], edge-padded to multiples of the latent's stride."""
-    a = np.asarray(img.convert("RGB"), np.float32) / np.float32(255)
+def planar(img, stride, colours=3):
+    """1xCxHxW in [0, 1] (C = `colours`: RGB, or 1 for a gray model's luma), edge-padded to multiples
+    of the latent's stride."""
+    a = np.asarray(img.convert("L" if colours == 1 else "RGB"), np.float32).reshape(img.height, img.width, -1)
+    a = a / np.float32(255)
     h, w = a.shape[:2]
     a = np.pad(a, ((0, -h % stride), (0, -w % stride), (0, 0)), mode="edge")
     return a.transpose(2, 0, 1)[None]
@@ -199,7 +201,7 @@ def main():
     levels = prior.get("qualities") or [{"quality": None, "gain": [1.0] * prior["latent_channels"],
                                          "channels": prior["channels"]}]
     enc = ort.InferenceSession(os.path.join(args.model, "encoder.onnx"), providers=["CPUExecutionProvider"])
-    mu = lambda img: enc.run(None, {"image": planar(img, prior["stride"])})[0][0]
+    mu = lambda img: enc.run(None, {"image": planar(img, prior["stride"], prior.get("colours", 3))})[0][0]
     train = sorted(glob.glob(os.path.join(args.data, "train", "*")))
     val = sorted(glob.glob(os.path.join(args.data, "val", "*")))
     if not train or not val:

@@ -1,4 +1,5 @@
-"""The Pillow JPEG and WebP references at a given bpp, shared by train.py, rd_table.py and train_log.py."""
+"""The Pillow JPEG and WebP references at a given bpp, shared by train.py, rd_table.py and train_log.py; an
+H x W x 3 array is coded as colour, an H x W one as gray (a one-component JPEG)."""
 
 import io
 import math
@@ -15,7 +16,12 @@ from common import psnr  # noqa: E402
 def jpeg_at_bpp(rgb, target_bpp):
     """PSNR of Pillow JPEG (default 4:2:0) at target bpp, log-bpp interpolated over quality 1..95;
     None when no quality lands on both sides of it (never extrapolated)."""
-    return at_bpp(_curve(rgb, "JPEG", range(1, 96, 2), {}), target_bpp)
+    return at_bpp(jpeg_curve(rgb), target_bpp)
+
+
+def jpeg_curve(rgb):
+    """Pillow JPEG's (bpp, PSNR) points over jpeg_at_bpp's qualities, sorted by bpp."""
+    return _curve(rgb, "JPEG", range(1, 96, 2), {})
 
 
 def webp_at_bpp(rgb, target_bpp):
@@ -41,6 +47,6 @@ def _curve(rgb, fmt, qualities, options):
     for q in qualities:
         buf = io.BytesIO()
         Image.fromarray(rgb).save(buf, format=fmt, quality=q, **options)
-        dec = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+        dec = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("L" if rgb.ndim == 2 else "RGB"))
         points.append((8 * len(buf.getvalue()) / (rgb.shape[0] * rgb.shape[1]), psnr(rgb, dec)))
     return sorted(points)

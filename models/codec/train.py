@@ -78,9 +78,9 @@ def last_step(stride):
 
 
 class Encoder(nn.Module):
-    def __init__(self, channels=ENCODER_CHANNELS, latent=LATENT, stride=STRIDE):
+    def __init__(self, channels=ENCODER_CHANNELS, latent=LATENT, stride=STRIDE, colours=3):
         super().__init__()
-        c = [3, *channels]
+        c = [colours, *channels]
         self.body = nn.Sequential(
             nn.Conv2d(c[0], c[1], 5, 2, 2), GDN(c[1]),
             nn.Conv2d(c[1], c[2], 5, 2, 2), GDN(c[2]),
@@ -99,7 +99,7 @@ class Decoder(nn.Module):
     """At stride 8 the first stage does not upsample (an Identity keeps the layer indices of stride 16's, so a
     stride-16 checkpoint's later stages load by name)."""
 
-    def __init__(self, channels=DECODER_CHANNELS, latent=LATENT, stride=STRIDE):
+    def __init__(self, channels=DECODER_CHANNELS, latent=LATENT, stride=STRIDE, colours=3):
         super().__init__()
         self.latent = latent
         c = [latent, *channels]
@@ -109,7 +109,7 @@ class Decoder(nn.Module):
             GDN(c[1], inverse=True),
             nn.Conv2d(c[1], 4 * c[2], 3, 1, 1), nn.PixelShuffle(2), GDN(c[2], inverse=True),
             nn.Conv2d(c[2], 4 * c[3], 3, 1, 1), nn.PixelShuffle(2), GDN(c[3], inverse=True),
-            nn.Conv2d(c[3], 4 * 3, 3, 1, 1), nn.PixelShuffle(2),
+            nn.Conv2d(c[3], 4 * colours, 3, 1, 1), nn.PixelShuffle(2),
         )
 
     def forward(self, z):
@@ -189,14 +189,15 @@ def quantize_pmf(probs, total):
 
 
 class Codec(nn.Module):
-    """The VAE: `latent` channels at 1/`stride` of the image (codec-v1..v4: 128 at 16)."""
+    """The VAE: `latent` channels at 1/`stride` of the image (codec-v1..v4: 128 at 16) of a picture with
+    `colours` channels (3: RGB, 1: gray)."""
 
     def __init__(self, encoder_channels=ENCODER_CHANNELS, decoder_channels=DECODER_CHANNELS, latent=LATENT,
-                 stride=STRIDE):
+                 stride=STRIDE, colours=3):
         super().__init__()
-        self.latent, self.stride = latent, stride
-        self.encoder = Encoder(encoder_channels, latent, stride)
-        self.decoder = Decoder(decoder_channels, latent, stride)
+        self.latent, self.stride, self.colours = latent, stride, colours
+        self.encoder = Encoder(encoder_channels, latent, stride, colours)
+        self.decoder = Decoder(decoder_channels, latent, stride, colours)
         self.prior = FactorizedPrior(latent)
 
     def forward(self, x):
@@ -212,9 +213,9 @@ class Codec(nn.Module):
 
 
 def random_crops(photos, batch, size, rng, device="cpu"):
-    """`batch` random `size` crops of `photos`, half of them mirrored, as floats in [0, 1] on `device` (moved
-    as bytes: converting there is most of the work when a GPU trains)."""
-    out = np.empty((batch, size, size, 3), np.uint8)
+    """`batch` random `size` crops of `photos` (H x W x C arrays), half of them mirrored, as floats in [0, 1]
+    on `device` (moved as bytes: converting there is most of the work when a GPU trains)."""
+    out = np.empty((batch, size, size, photos[0].shape[2]), np.uint8)
     for i in range(batch):
         while True:
             p = photos[rng.randrange(len(photos))]
@@ -229,12 +230,12 @@ def random_crops(photos, batch, size, rng, device="cpu"):
 
 
 def to_tensor(rgb):
-    """An H x W x 3 uint8 array as a 1 x 3 x H x W float batch in [0, 1]."""
+    """An H x W x C uint8 array as a 1 x C x H x W float batch in [0, 1]."""
     return torch.tensor(rgb).permute(2, 0, 1)[None].float().div(255.0)
 
 
 def to_rgb8(x):
-    """The first image of a float batch in [0, 1] as an H x W x 3 uint8 array (clamped, rounded)."""
+    """The first image of a float batch in [0, 1] as an H x W x C uint8 array (clamped, rounded)."""
     return (x[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
 
 
@@ -311,7 +312,7 @@ def macs_per_pixel(module, x):
 def export(model, out):
     model.eval()
     enc = MuOnly(model.encoder)
-    x = torch.rand(1, 3, 64, 96)
+    x = torch.rand(1, model.encoder.body[0].in_channels, 64, 96)
     image_axes = {0: "batch", 2: "height", 3: "width"}
     latent_axes = {0: "batch", 2: "latent_height", 3: "latent_width"}
     torch.onnx.export(enc, x, os.path.join(out, "encoder.onnx"), input_names=["image"], output_names=["mu"],

@@ -10,6 +10,10 @@ WebP's over the same photos), and BD-rate with log-rate interpolated piecewise l
 range both curves cover; the row gives the mean of the photos' BD-rates. WebP's curves (Pillow, method 6)
 are computed once and kept in webp_val.json beside this script.
 
+With --gray (a gray model's metrics, models/codec-gray) the photos are their luma (Pillow's "L") and the
+reference is the better of gray JPEG and WebP (Pillow) per photo: the Pareto front of both sweeps, kept in
+gray_val.json.
+
     python3 models/codec/train_log.py --data DATA models/codec-v5/metrics_rate.json models/codec/metrics_rate.json
 """
 
@@ -22,13 +26,15 @@ import sys
 import numpy as np
 from PIL import Image
 
-from jpeg_reference import webp_curve
+from jpeg_reference import jpeg_curve, webp_curve
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # models/: common.py
 from common import add_data_arg  # noqa: E402
 
 RATES = (0.25, 0.5, 1.0)
-CACHE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "webp_val.json")
+HERE = os.path.dirname(os.path.abspath(__file__))
+CACHE = os.path.join(HERE, "webp_val.json")
+GRAY_CACHE = os.path.join(HERE, "gray_val.json")
 
 
 def pareto(points):
@@ -73,18 +79,21 @@ def bd_rate(anchor, test, steps=1000):
     return (math.exp(total / steps) - 1.0) * 100.0
 
 
-def webp_curves(val_dir, images):
-    """WebP's Pareto front per validation photo, from the cache (computed for the photos it lacks)."""
+def reference_curves(val_dir, images, gray=False):
+    """The reference's Pareto front per validation photo, from the cache (computed for the photos it lacks):
+    WebP on the colour photos, or the better of JPEG and WebP on their luma."""
+    path = GRAY_CACHE if gray else CACHE
     cache = {}
-    if os.path.exists(CACHE):
-        with open(CACHE) as f:
+    if os.path.exists(path):
+        with open(path) as f:
             cache = json.load(f)
     missing = [name for name in images if name not in cache]
     for name in missing:
-        print(f"WebP sweep of {name}", flush=True)
-        cache[name] = webp_curve(np.asarray(Image.open(os.path.join(val_dir, name)).convert("RGB")))
+        print(f"{'JPEG and WebP' if gray else 'WebP'} sweep of {name}", file=sys.stderr, flush=True)
+        a = np.asarray(Image.open(os.path.join(val_dir, name)).convert("L" if gray else "RGB"))
+        cache[name] = jpeg_curve(a) + webp_curve(a) if gray else webp_curve(a)
     if missing:
-        with open(CACHE, "w") as f:
+        with open(path, "w") as f:
             json.dump(cache, f, indent=0)
     return {name: pareto(cache[name]) for name in images}
 
@@ -109,15 +118,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("metrics", nargs="+", help="metrics_rate.json files (one row each)")
     add_data_arg(ap, "folder made by shared/data/gather-images.sh (its val/)")
+    ap.add_argument("--gray", action="store_true", help="a gray model's metrics: against gray JPEG/WebP")
     args = ap.parse_args()
-    print("| run | steps | seconds | " + " | ".join(f"{r} bpp: dB (photos), minus WebP" for r in RATES)
-          + " | BD-rate vs WebP | per level, bpp / dB |")
+    ref = "the better of JPEG/WebP" if args.gray else "WebP"
+    print("| run | steps | seconds | " + " | ".join(f"{r} bpp: dB (photos), minus {ref}" for r in RATES)
+          + f" | BD-rate vs {ref} | per level, bpp / dB |")
     print("|---" * (5 + len(RATES)) + "|")
     for path in args.metrics:
         with open(path) as f:
             record = json.load(f)
         rows = record["val"]
-        webp = webp_curves(os.path.join(args.data, "val"), sorted({r["image"] for r in rows}))
+        webp = reference_curves(os.path.join(args.data, "val"), sorted({r["image"] for r in rows}), args.gray)
         at, (bd, n) = summary(rows, webp)
         cells = [f"{o:.2f} ({k}), {o - w:+.2f}" if k else "- (0)" for o, w, k in at.values()]
         levels = sorted({r["quality"] for r in rows})

@@ -100,7 +100,7 @@ class VariableRate(nn.Module):
     def __init__(self, base, lmbdas):
         super().__init__()
         self.encoder, self.decoder = base.encoder, base.decoder
-        self.latent, self.stride = base.latent, base.stride
+        self.latent, self.stride, self.colours = base.latent, base.stride, base.colours
         self.lambdas = list(lmbdas)
         init = 0.5 * torch.log(torch.tensor(lmbdas) / BASE_LAMBDA)
         self.log_gain = nn.Parameter(init[:, None].repeat(1, self.latent))
@@ -228,7 +228,7 @@ def widen(model, encoder_channels, decoder_channels):
     until training grows them). A (inverse) GDN keeps its gamma and beta, and the old channels'
     normalization ignores the new ones. With depth-to-space the old channels are the first 4 * c
     outputs of a convolution, so the same prefix rule holds there."""
-    wide = Codec(encoder_channels, decoder_channels, model.latent, model.stride)
+    wide = Codec(encoder_channels, decoder_channels, model.latent, model.stride, model.colours)
     for old_part, new_part in ((model.encoder, wide.encoder), (model.decoder, wide.decoder)):
         for old, new in zip(old_part.modules(), new_part.modules()):
             if isinstance(old, nn.Conv2d):
@@ -254,7 +254,7 @@ def save(model, lmbdas, path):
     """A checkpoint that load_checkpoint reads: the state dict with the lambdas, widths and latent layout it was
     trained with (written beside, then renamed: a run stopped mid-write keeps the previous checkpoint)."""
     torch.save({"state": model.state_dict(), "lambdas": lmbdas, "channels": channels(model),
-                "layout": (model.latent, model.stride)}, path + ".tmp")
+                "layout": (model.latent, model.stride, model.colours)}, path + ".tmp")
     os.replace(path + ".tmp", path)
 
 
@@ -286,6 +286,44 @@ def transplant(model, path):
     kept = {k: v for k, v in donor.decoder.state_dict().items() if not k.startswith("body.0.")}
     missing, unexpected = model.decoder.load_state_dict(kept, strict=False)
     assert not unexpected and all(k.startswith("body.0.") for k in missing), (missing, unexpected)
+
+
+# ITU-R BT.601 luma, as Pillow's convert("L") and the runtime's gray conversion weigh R, G and B.
+LUMA = (0.299, 0.587, 0.114)
+
+
+@torch.no_grad()
+def gray_from(model, path):
+    """Start `model`, a one-colour (gray) model of the same widths, latent layout and lambdas, from the colour
+    checkpoint at `path`, computing what the colour model computes for a gray picture: the encoder's first
+    convolution sums its weights over R, G and B (a gray picture has R = G = B), and the decoder's last one
+    outputs the luma of the colour model's R, G and B (its weights and bias per depth-to-space position,
+    weighed by LUMA). Everything else, the gains and the priors included, is the colour model's."""
+    state, lmb, trained, layout = load_checkpoint(path)
+    if trained != channels(model) or tuple(layout[:2]) != (model.latent, model.stride):
+        raise SystemExit(f"{path} has widths {trained} and layout {layout}, this model {channels(model)} and "
+                         f"{(model.latent, model.stride)}")
+    if not np.allclose(lmb, model.lambdas):
+        raise SystemExit(f"{path} has lambdas {lmb[0]:g}..{lmb[-1]:g}: start a gray model at them")
+    donor = VariableRate(Codec(*trained, *layout), lmb)
+    donor.load_state_dict(state)
+    first, last = "encoder.body.0.", f"decoder.body.{len(model.decoder.body) - 2}."
+    kept = {k: v for k, v in donor.state_dict().items() if not k.startswith((first, last))}
+    missing, unexpected = model.load_state_dict(kept, strict=False)
+    assert not unexpected and all(k.startswith((first, last)) for k in missing), (missing, unexpected)
+    conv = donor.encoder.body[0]
+    model.encoder.body[0].weight.copy_(conv.weight.sum(dim=1, keepdim=True))
+    model.encoder.body[0].bias.copy_(conv.bias)
+    conv, luma = donor.decoder.body[-2], torch.tensor(LUMA)
+    w, b = conv.weight.reshape(3, 4, *conv.weight.shape[1:]), conv.bias.reshape(3, 4)
+    model.decoder.body[-2].weight.copy_(torch.einsum("c,ckixy->kixy", luma, w))
+    model.decoder.body[-2].bias.copy_(luma @ b)
+
+
+def picture(path, gray):
+    """A validation picture as an H x W x C uint8 array: RGB, or its luma (Pillow's "L") when `gray`."""
+    a = np.asarray(Image.open(path).convert("L" if gray else "RGB"))
+    return a[..., None] if gray else a
 
 
 def widths(text):
@@ -329,6 +367,9 @@ def main():
                     help="the latent's stride for a new model (not --resume)")
     ap.add_argument("--transplant", metavar="CHECKPOINT", default=None,
                     help="start a new model (--latent/--stride) from this checkpoint_rate.pt's stages, see transplant()")
+    ap.add_argument("--gray-from", metavar="CHECKPOINT", default=None,
+                    help="start a new gray (one-channel) model from this colour checkpoint_rate.pt, see gray_from(); "
+                         "it trains and validates on gray pictures")
     ap.add_argument("--revive", action="store_true", help="re-initialise collapsed latent channels first")
     ap.add_argument("--encoder-channels", type=widths, default=None,
                     help="widths of the encoder's three stages, e.g. 48,64,96 (default: the checkpoint's, else "
@@ -351,19 +392,27 @@ def main():
     if resumed:
         state, old, trained, layout = load_checkpoint(ckpt)
         lo, hi = args.lambda_lo or old[0], args.lambda_hi or old[-1]
-    lmb = lambdas(lo, hi, args.qualities)
+    elif args.gray_from:
+        _, old, trained, layout = load_checkpoint(args.gray_from)
+        lmb, layout = list(old), (*layout[:2], 1)
+    if not args.gray_from or resumed:
+        lmb = lambdas(lo, hi, args.qualities)
     if resumed:
         if args.export_only:
             lmb = list(old)  # export what was trained, whatever --lambda-lo/--lambda-hi say
-    else:
+    elif not args.gray_from:
         trained, layout = (ENCODER_CHANNELS, DECODER_CHANNELS), (args.latent, args.stride)
     base = Codec(*trained, *layout)
-    if not resumed and not args.transplant:
+    if not resumed and not args.transplant and not args.gray_from:
         base.load_state_dict(torch.load(args.base or os.path.join(args.out, "checkpoint.pt"), map_location="cpu"))
     model = VariableRate(base, lmb)
     if not resumed and args.transplant:
         transplant(model, args.transplant)
         print(f"{layout[0]} latent channels at stride {layout[1]}, stages from {args.transplant}", flush=True)
+    if not resumed and args.gray_from:
+        gray_from(model, args.gray_from)
+        print(f"a gray model from {args.gray_from}", flush=True)
+    gray = model.colours == 1
     model.ste = args.ste
     t0, steps_run = time.time(), 0
     if resumed:
@@ -381,6 +430,8 @@ def main():
     if not args.export_only:
         photos = load_photos(os.path.join(args.data, "train"), 1024)
         photos += load_photos(os.path.join(args.data, "train"), 512)
+        if gray:
+            photos = [np.asarray(Image.fromarray(p).convert("L"))[..., None] for p in photos]
         if args.revive:
             dead = revive_collapsed(model, photos, rng)
             print(f"revived {len(dead)} collapsed latent channels: {dead.tolist()}", flush=True)
@@ -432,7 +483,8 @@ def main():
                           "gain": [float(v) for v in g.detach().flatten()],
                           "inverse_gain": [float(v) for v in h.detach().flatten()],
                           "channels": model.priors[q].cdf_tables(span=1024)})
-    prior = {"name": args.name, "latent_channels": model.latent, "stride": model.stride, "cdf_precision": CDF_PRECISION,
+    prior = {"name": args.name, "latent_channels": model.latent, "stride": model.stride, "colours": model.colours,
+             "cdf_precision": CDF_PRECISION,
              "default_quality": args.default_quality, "qualities": qualities}
     with open(os.path.join(args.out, "prior.factorized.json"), "w") as f:
         json.dump(prior, f, separators=(",", ":"))
@@ -444,7 +496,7 @@ def main():
     rows = []
     for q in range(len(lmb) if paths else 0):
         for path in paths:
-            rgb = np.asarray(Image.open(path).convert("RGB"))
+            rgb = picture(path, gray)
             bpp, p = code_image(model, q, qualities[q]["channels"], rgb)
             rows.append({"quality": q + 1, "image": os.path.basename(path), "bpp": bpp, "psnr": p})
         sel = [r for r in rows if r["quality"] == q + 1]
