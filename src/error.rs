@@ -31,6 +31,12 @@ pub enum Error {
         /// What the model offers.
         supported: Vec<u8>,
     },
+    /// A colour picture given to a model that codes gray pictures only.
+    #[error("model {model} codes gray pictures only, and this one is colour")]
+    ColourToGrayModel {
+        /// The model's name.
+        model: String,
+    },
     /// No quality codes the picture within the bytes allowed.
     #[error("even quality {quality}, the lowest, takes {bytes} bytes, over the {max} allowed")]
     TooSmall {

@@ -7,7 +7,7 @@ pub mod packets;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use image::{DynamicImage, RgbImage};
+use image::{DynamicImage, GrayImage, ImageBuffer, Pixel, RgbImage};
 use latent_wire::container::Header;
 use sha2::{Digest, Sha256};
 
@@ -136,7 +136,7 @@ impl Codec {
             tile: DEFAULT_TILE,
             threads: threads.max(1),
         };
-        codec.check_input(&codec.encoder, 3)?;
+        codec.check_input(&codec.encoder, codec.bundle().prior.colours)?;
         let latent_channels = codec.bundle().prior.latent_channels;
         codec.check_input(&codec.decoder, latent_channels)?;
         Ok(codec)
@@ -284,22 +284,40 @@ impl Codec {
         self.limits()
             .check_pixels("input image", width.into(), height.into())?;
         let [c, lh, lw] = self.entropy.latent_shape(width, height)?;
-        let s = self.bundle().prior.stride;
-        // No copy of an image that is RGB8 already (a 64 MP one is 192 MB).
-        let rgb = match image.as_rgb8() {
-            Some(rgb) => std::borrow::Cow::Borrowed(rgb),
-            None => std::borrow::Cow::Owned(image.to_rgb8()),
+        let prior = &self.bundle().prior;
+        let (s, colours) = (prior.stride, prior.colours);
+        if colours == 1 && !is_gray(image) {
+            return Err(Error::ColourToGrayModel {
+                model: prior.name.clone(),
+            });
+        }
+        // No copy of an image that is RGB8 (or gray for a gray model) already: a 64 MP one is
+        // 192 MB.
+        let pixels = if colours == 1 {
+            Pixels::Gray(match image.as_luma8() {
+                Some(gray) => std::borrow::Cow::Borrowed(gray),
+                None => std::borrow::Cow::Owned(image.to_luma8()),
+            })
+        } else {
+            Pixels::Rgb(match image.as_rgb8() {
+                Some(rgb) => std::borrow::Cow::Borrowed(rgb),
+                None => std::borrow::Cow::Owned(image.to_rgb8()),
+            })
         };
         let tiles = self.windows(lh, lw);
         let alone = at_once(self.threads, tiles.len());
         let (rows, cols) = &tiles[0];
         self.encoder
-            .prepare(&[1, 3, rows.len * s, cols.len * s], alone)?;
+            .prepare(&[1, colours, rows.len * s, cols.len * s], alone)?;
         let start = Instant::now();
         let mu = Mutex::new(vec![0f32; c * lh * lw]);
         each_tile(&tiles, self.threads, |(rows, cols)| {
-            let shape = [1, 3, rows.len * s, cols.len * s];
-            let input = planar_window(&rgb, rows.start * s, cols.start * s, shape[2], shape[3]);
+            let shape = [1, colours, rows.len * s, cols.len * s];
+            let (y0, x0) = (rows.start * s, cols.start * s);
+            let input = match &pixels {
+                Pixels::Gray(gray) => planar_window(gray, y0, x0, shape[2], shape[3]),
+                Pixels::Rgb(rgb) => planar_window(rgb, y0, x0, shape[2], shape[3]),
+            };
             let (found, out) = self.encoder.run(&shape, input, alone)?;
             let expected = [1, c, rows.len, cols.len];
             if found != expected {
@@ -401,9 +419,13 @@ impl Codec {
             usize::from(header.latent_height),
             usize::from(header.latent_width),
         ];
-        let s = self.bundle().prior.stride;
-        let inverse_gain = &self.bundle().prior.quality(header.quality)?.inverse_gain;
-        let rgb = Mutex::new(RgbImage::new(header.width, header.height));
+        let prior = &self.bundle().prior;
+        let (s, colours) = (prior.stride, prior.colours);
+        let inverse_gain = &prior.quality(header.quality)?.inverse_gain;
+        let out = Mutex::new(vec![
+            0u8;
+            colours * header.width as usize * header.height as usize
+        ]);
         let tiles = self.windows(lh, lw);
         let alone = at_once(self.threads, tiles.len());
         each_tile(&tiles, self.threads, |(rows, cols)| {
@@ -418,32 +440,42 @@ impl Codec {
                 .decoder
                 .run(&[1, c, rows.len, cols.len], latent, alone)?;
             let (ph, pw) = (rows.len * s, cols.len * s);
-            if found != [1, 3, ph, pw] {
+            if found != [1, colours, ph, pw] {
                 return Err(self.bad_graph(
                     self.decoder.name(),
-                    format!("output shape {found:?}, expected {:?}", [1, 3, ph, pw]),
+                    format!(
+                        "output shape {found:?}, expected {:?}",
+                        [1, colours, ph, pw]
+                    ),
                 ));
             }
             let (y0, x0) = (rows.start * s, cols.start * s);
             let ys = rows.keep.start * s..(rows.keep.end * s).min(header.height as usize);
             let xs = cols.keep.start * s..(cols.keep.end * s).min(header.width as usize);
-            let mut rgb = rgb.lock().unwrap_or_else(|e| e.into_inner());
+            let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
             for y in ys {
                 for x in xs.clone() {
                     let at = (y - y0) * pw + (x - x0);
-                    let px = std::array::from_fn(|k| {
-                        (planes[k * ph * pw + at] * 255.0).round().clamp(0.0, 255.0) as u8
-                    });
-                    rgb.put_pixel(x as u32, y as u32, image::Rgb(px));
+                    let px = colours * (y * header.width as usize + x);
+                    for k in 0..colours {
+                        out[px + k] =
+                            (planes[k * ph * pw + at] * 255.0).round().clamp(0.0, 255.0) as u8;
+                    }
                 }
             }
             Ok(())
         })?;
-        let rgb = rgb.into_inner().unwrap_or_else(|e| e.into_inner());
-        let image = if header.image_channels == 1 {
-            DynamicImage::ImageLuma8(DynamicImage::ImageRgb8(rgb).into_luma8())
+        let out = out.into_inner().unwrap_or_else(|e| e.into_inner());
+        let (w, h) = (header.width, header.height);
+        let image = if colours == 1 {
+            DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, out).expect("w x h bytes"))
         } else {
-            DynamicImage::ImageRgb8(rgb)
+            let rgb = RgbImage::from_raw(w, h, out).expect("3 x w x h bytes");
+            if header.image_channels == 1 {
+                DynamicImage::ImageLuma8(DynamicImage::ImageRgb8(rgb).into_luma8())
+            } else {
+                DynamicImage::ImageRgb8(rgb)
+            }
         };
         Ok(Decoded {
             image,
@@ -501,22 +533,35 @@ fn windows(n: usize, tile: usize, margin: usize) -> Vec<Window> {
         .collect()
 }
 
-/// Planar `3 x h x w` floats in `[0, 1]` of the window at (`y0`, `x0`) of `rgb`, with edges
+/// Planar `channels x h x w` floats in `[0, 1]` of the window at (`y0`, `x0`) of `image`, with edges
 /// replicated past the image.
-fn planar_window(rgb: &RgbImage, y0: usize, x0: usize, h: usize, w: usize) -> Vec<f32> {
-    let (width, height) = (rgb.width() as usize, rgb.height() as usize);
-    let raw = rgb.as_raw();
-    let mut out = vec![0f32; 3 * h * w];
+fn planar_window<P: Pixel<Subpixel = u8>>(
+    image: &ImageBuffer<P, Vec<u8>>,
+    y0: usize,
+    x0: usize,
+    h: usize,
+    w: usize,
+) -> Vec<f32> {
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    let n = usize::from(P::CHANNEL_COUNT);
+    let raw = image.as_raw();
+    let mut out = vec![0f32; n * h * w];
     for y in 0..h {
         let sy = (y0 + y).min(height - 1);
         for x in 0..w {
-            let p = 3 * (sy * width + (x0 + x).min(width - 1));
-            for c in 0..3 {
+            let p = n * (sy * width + (x0 + x).min(width - 1));
+            for c in 0..n {
                 out[c * h * w + y * w + x] = f32::from(raw[p + c]) / 255.0;
             }
         }
     }
     out
+}
+
+/// The picture the encoder reads, in the model's colours.
+enum Pixels<'a> {
+    Gray(std::borrow::Cow<'a, GrayImage>),
+    Rgb(std::borrow::Cow<'a, RgbImage>),
 }
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
 //! Model bundles: encoder and decoder ONNX graphs plus the prior's integer CDF tables.
 //!
-//! A bundle directory holds `encoder.onnx` (image `1x3xHxW` in `[0, 1]` → μ `1xCx(H/s)x(W/s)`),
-//! `decoder.onnx` (latent → image) and `prior.json` (name, latent channels, stride `s`,
-//! CDF precision, and per quality level per-channel gains and `{offset, cdf}` tables; a
-//! single-rate prior has one list of tables and no gains), and optionally `encoder.int8.onnx` and
-//! `decoder.int8.onnx`, the int8 graphs of the same model (`models/quantize.py`). The default
-//! bundle is compiled in.
+//! A bundle directory holds `encoder.onnx` (image `1x3xHxW` in `[0, 1]`, or `1x1xHxW` for a gray
+//! model → μ `1xCx(H/s)x(W/s)`), `decoder.onnx` (latent → image) and `prior.json` (name, latent
+//! channels, stride `s`, colours, CDF precision, and per quality level per-channel gains and
+//! `{offset, cdf}` tables; a single-rate prior has one list of tables and no gains), and optionally
+//! `encoder.int8.onnx` and `decoder.int8.onnx`, the int8 graphs of the same model
+//! (`models/quantize.py`). The default bundle is compiled in.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -66,6 +66,8 @@ pub struct Prior {
     pub latent_channels: usize,
     /// Downsampling factor between image and latent.
     pub stride: usize,
+    /// Channels of the pictures it codes: 3 (RGB), or 1 (gray only; `"colours": 1` in prior.json).
+    pub colours: usize,
     /// Bits of CDF precision (16).
     pub cdf_precision: u32,
     /// How a symbol's table is picked (`"context": "neighbours"` in prior.json; none by default).
@@ -122,6 +124,7 @@ struct PriorFile {
     name: String,
     latent_channels: usize,
     stride: usize,
+    colours: Option<usize>,
     cdf_precision: u32,
     context: Option<String>,
     default_quality: Option<u8>,
@@ -173,6 +176,7 @@ impl Prior {
             name: file.name,
             latent_channels: c,
             stride: file.stride,
+            colours: file.colours.unwrap_or(3),
             cdf_precision: file.cdf_precision,
             context,
             default_quality,
@@ -194,6 +198,12 @@ impl Prior {
         }
         if !(1..=256).contains(&self.stride) {
             return Err(format!("stride {} outside 1..=256", self.stride));
+        }
+        if !matches!(self.colours, 1 | 3) {
+            return Err(format!(
+                "colours {} is neither 1 (gray) nor 3 (RGB)",
+                self.colours
+            ));
         }
         if self.qualities.is_empty() {
             return Err("no quality levels".into());

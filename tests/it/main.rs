@@ -10,6 +10,7 @@ mod denoise;
 mod denoise_golden;
 mod eval;
 mod golden;
+mod gray;
 mod lat_fixture;
 mod link;
 mod mutations;

@@ -127,7 +127,7 @@ type Spoil = fn(&mut Value);
 #[test]
 fn bad_priors_name_what_is_wrong() {
     let (high, c) = high_and_channels();
-    let cases: [(String, Spoil); 12] = [
+    let cases: [(String, Spoil); 13] = [
         ("gains must be finite and positive".into(), |p| {
             p["qualities"][1]["gain"][5] = json!(-1.0)
         }),
@@ -135,6 +135,9 @@ fn bad_priors_name_what_is_wrong() {
             format!("default_quality {} is not one of its levels", LOW + 1),
             |p| p["default_quality"] = json!(LOW + 1),
         ),
+        ("colours 2 is neither 1 (gray) nor 3 (RGB)".into(), |p| {
+            p["colours"] = json!(2)
+        }),
         ("levels must ascend within 1..=8".into(), |p| {
             p["qualities"][1]["quality"] = json!(9)
         }),
