@@ -1,8 +1,10 @@
-//! Error budgets of the lower precisions, on the bundled sample photo (`models/PRECISION.md`):
-//! decoding the same `.lat` at f16 costs at most 0.05 dB PSNR-RGB against f32, at int8 at most
-//! 0.3 dB; the whole pipeline (encode and decode) at f16/int8 stays within the same budgets
-//! with at most 2 % more or fewer bytes; the denoiser's output likewise at f16 (it has no int8
-//! graph: int8 weights alone cost it 0.8 dB).
+//! Error budgets of the lower precisions, on crops of the bundled sample photo
+//! (`models/PRECISION.md`): decoding the same `.lat` at f16 costs at most 0.05 dB PSNR-RGB against
+//! f32, at int8 at most 0.3 dB; the whole pipeline (encode and decode) at f16/int8 stays within
+//! the same budgets with at most 2 % more or fewer bytes; the denoiser's output likewise at f16
+//! (it has no int8 graph: int8 weights alone cost it 0.8 dB). int8 is checked on a 384x256 crop
+//! (codec-v5: −0.15 dB decode, −0.22 dB pipeline, +0.7 % bytes on x86; the whole photo gives
+//! −0.18, −0.26 dB and +1.0 %), so that CI's three emulated Arm cores run it in reasonable time.
 //!
 //! f16 runs where it is native (tract's fp16 kernels, checked by name) and on x86, where tract
 //! emulates it (slowly, so on a crop): the same f16 arithmetic, so the budget is checked here
@@ -70,7 +72,7 @@ fn deltas(image: &RgbImage, p: Precision) -> (f64, f64, f64) {
 
 #[test]
 fn int8_is_within_its_budget() {
-    let (decode, pipeline, bytes) = deltas(&sample_image(), Precision::Int8);
+    let (decode, pipeline, bytes) = deltas(&crop(384, 256), Precision::Int8);
     assert!(decode <= INT8_BUDGET_DB, "int8 decode costs {decode:.3} dB");
     assert!(
         pipeline <= INT8_BUDGET_DB,

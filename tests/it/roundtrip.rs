@@ -18,6 +18,17 @@ fn photo(width: u32, height: u32) -> RgbImage {
     image::imageops::crop_imm(&sample, 200, 120, width, height).to_image()
 }
 
+/// Latent positions per tile side in the tiling tests.
+const TILE: usize = 8;
+
+/// A photo crop whose latent is 24x20 positions at the embedded model's stride, its sides not
+/// multiples of it: one window by default; with [`TILE`] at stride 8 (4 positions of margin a
+/// side), 3x3 tiles of at most 8 positions in windows of 16.
+fn tiles_photo() -> RgbImage {
+    let (_, s) = embedded_layout();
+    photo(24 * s as u32 - 6, 20 * s as u32 - 4)
+}
+
 #[test]
 fn photo_round_trip_keeps_size_and_quality() {
     let codec = codec();
@@ -143,11 +154,9 @@ fn corrupt_payload_is_an_error_not_a_panic() {
 
 #[test]
 fn tiled_coding_matches_whole_image_coding() {
-    // 250x180 is a 16x12 latent: one window by default, 4x3 tiles of 4 positions (8-position
-    // windows, the last ones cut short by the image edge) with `with_tile(4)`.
-    let image = DynamicImage::ImageRgb8(photo(250, 180));
+    let image = DynamicImage::ImageRgb8(tiles_photo());
     let whole = codec();
-    let tiled = codec().with_tile(4);
+    let tiled = codec().with_tile(TILE);
     let a = whole.encode(&image, whole.default_quality()).unwrap();
     let b = tiled.encode(&image, tiled.default_quality()).unwrap();
     let whole_a = whole.decode(&a.bytes).unwrap();
@@ -175,10 +184,10 @@ fn tiled_coding_matches_whole_image_coding() {
 
 #[test]
 fn the_same_bytes_and_pixels_whatever_the_threads() {
-    // 250x180 in tiles of 4 positions: 12 tiles, run one by one on 1 thread and several at once
-    // on 2, 3 and 4 (3 workers do not divide 12 tiles evenly); and as one tile on 1 to 4 threads.
-    let image = DynamicImage::ImageRgb8(photo(250, 180));
-    for tile in [4, latent_codec::codec::DEFAULT_TILE] {
+    // Tiles run one by one on 1 thread and several at once on 2, 3 and 4 (4 workers do not
+    // divide 9 tiles evenly); and as one tile on 1 to 4 threads.
+    let image = DynamicImage::ImageRgb8(tiles_photo());
+    for tile in [TILE, latent_codec::codec::DEFAULT_TILE] {
         let mut first: Option<(Vec<u8>, Vec<u8>)> = None;
         for threads in [1, 2, 3, 4] {
             let codec = embedded_codec(threads, Precision::F32).with_tile(tile);
