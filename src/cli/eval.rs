@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use image::{DynamicImage, RgbImage};
+use image::DynamicImage;
 use latent_codec::report::rd::{Coder, Point, Sample, Summary};
 use latent_codec::report::reference::{self, ReferenceError};
 use latent_codec::runtime::bundle::MAX_QUALITY;
@@ -169,24 +169,26 @@ fn image_rows(
     qualities: &[u8],
     mut warn: impl FnMut(String),
 ) -> Result<Vec<Row>> {
-    let image = imageio::read(path, codec.limits())?;
-    let rgb = image.to_rgb8();
-    let pixels = f64::from(rgb.width()) * f64::from(rgb.height());
-    let row = |codec: Coder, setting, bytes: usize, decoded: &RgbImage, ms: (f64, f64)| Row {
+    // A gray picture is measured on its gray values, against gray references.
+    let picture = reference::measured(&imageio::read(path, codec.limits())?);
+    let pixels = f64::from(picture.width()) * f64::from(picture.height());
+    let row = |codec: Coder, setting, bytes: usize, decoded: &DynamicImage, ms: (f64, f64)| Row {
         image: name.to_string(),
         codec,
         setting,
         bytes,
         bpp: 8.0 * bytes as f64 / pixels,
-        psnr: metrics::psnr(rgb.as_raw(), decoded.as_raw()),
+        psnr: metrics::psnr(
+            picture.as_bytes(),
+            reference::in_colours_of(&picture, decoded).as_bytes(),
+        ),
         encode_ms: ms.0,
         decode_ms: ms.1,
     };
-    let colour = DynamicImage::ImageRgb8(rgb.clone());
     let mut rows = Vec::new();
-    codec.prepare(rgb.width(), rgb.height())?;
+    codec.prepare(picture.width(), picture.height())?;
     // One encoder run serves every quality; each row's encode_ms still counts it.
-    let analysis = codec.analyze(&colour)?;
+    let analysis = codec.analyze(&picture)?;
     for &q in qualities {
         let encoded = codec.code(&analysis, q)?;
         let decoded = codec.decode(&encoded.bytes)?;
@@ -194,7 +196,7 @@ fn image_rows(
             Coder::Latent,
             q,
             encoded.bytes.len(),
-            &decoded.image.to_rgb8(),
+            &decoded.image,
             (encoded.encode_ms, decoded.decode_ms),
         ));
     }
@@ -205,7 +207,7 @@ fn image_rows(
     for (label, sweep, code) in references {
         for &q in sweep {
             let start = Instant::now();
-            match code(&rgb, q) {
+            match code(&picture, q) {
                 Ok((bytes, decoded)) => {
                     let ms = start.elapsed().as_secs_f64() * 1e3;
                     rows.push(row(label, q, bytes, &decoded, (ms, 0.0)));
@@ -221,7 +223,7 @@ fn image_rows(
 }
 
 /// [`reference::jpeg`] or [`reference::webp`].
-type ReferenceCodec = fn(&RgbImage, u8) -> Result<(usize, RgbImage), ReferenceError>;
+type ReferenceCodec = fn(&DynamicImage, u8) -> Result<(usize, DynamicImage), ReferenceError>;
 
 fn csv(rows: &[Row]) -> String {
     let mut s = String::from("image,codec,setting,bytes,bpp,psnr,encode_ms,decode_ms\n");

@@ -46,7 +46,7 @@ fn writes_csv_json_and_plot_and_skips_unreadable_files() {
     );
     for (ours, q) in per_quality.iter().zip(1..) {
         assert_eq!(ours["quality"], q);
-        // Compared where WebP's sweep reaches the same bpp: at the default quality on both crops.
+        // Compared where WebP's sweep reaches the same bpp: at quality 5 on both crops.
         let compared = ours["images_compared"].as_u64().unwrap();
         assert!(compared <= 2 && (q != 5 || compared == 2), "{ours}");
         if compared > 0 {
@@ -146,4 +146,51 @@ fn no_readable_image_and_bad_quality_are_clear_errors() {
         latent(&[&args[..], &model[..]].concat())
     };
     assert_fails_with(&eval("2,4"), "quality 4 is not offered");
+}
+
+#[test]
+fn a_gray_picture_is_measured_against_gray_references() {
+    let input = TempDir::new().unwrap();
+    let sample = image::load_from_memory(latent_codec::sample::SAMPLE_PNG).unwrap();
+    let gray = sample.crop_imm(200, 120, 96, 64).to_luma8();
+    gray.save(input.path().join("gray.png")).unwrap();
+    image::DynamicImage::ImageLuma8(gray)
+        .to_rgb8()
+        .save(input.path().join("rgb.png"))
+        .unwrap();
+    let out = TempDir::new().unwrap();
+    let run = latent(&[
+        "eval",
+        s(input.path()),
+        "-o",
+        s(out.path()),
+        "--quality",
+        "4",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let csv = std::fs::read_to_string(out.path().join("rd.csv")).unwrap();
+    let field = |image: &str, codec: &str, setting: &str, column: usize| -> f64 {
+        csv.lines()
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .find(|r| r[0] == format!("{image:?}") && r[1] == codec && r[2] == setting)
+            .unwrap_or_else(|| panic!("no {image} {codec} {setting} row in {csv}"))[column]
+            .parse()
+            .unwrap()
+    };
+    // The same pixels: a one-component JPEG for the gray file, three for the RGB one.
+    let (gray_bytes, rgb_bytes) = (
+        field("gray.png", "jpeg", "50", 3),
+        field("rgb.png", "jpeg", "50", 3),
+    );
+    assert!(gray_bytes < rgb_bytes, "{gray_bytes} !< {rgb_bytes}");
+    // Ours codes both through the same colour model: the same PSNR on the same values.
+    let (a, b) = (
+        field("gray.png", "latent", "4", 5),
+        field("rgb.png", "latent", "4", 5),
+    );
+    assert!((a - b).abs() < 0.5, "{a} vs {b}");
 }
