@@ -505,7 +505,7 @@ def main():
     record = os.path.join(args.out, "metrics_rate.json")
     # Paths as the repository sees them (the data folder by name): the record travels with the model.
     paths_given = {k: portable(v) for k, v in vars(args).items()
-                   if k in ("data", "out", "base", "transplant") and v is not None}
+                   if k in ("data", "out", "base", "transplant", "gray_from") and v is not None}
     train_run = vars(args) | paths_given | {"lambdas": lmb, "seconds": round(time.time() - t0),
                                            "steps_run": steps_run, "torch": torch.__version__}
     if args.export_only and os.path.exists(record):
