@@ -159,19 +159,15 @@ fn a_gray_picture_is_measured_against_gray_references() {
         .save(input.path().join("rgb.png"))
         .unwrap();
     let out = TempDir::new().unwrap();
-    let run = latent(&[
+    let args = [
         "eval",
         s(input.path()),
         "-o",
         s(out.path()),
         "--quality",
         "4",
-    ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    ];
+    json(&latent(&[&args[..], &["--json"]].concat()));
     let csv = std::fs::read_to_string(out.path().join("rd.csv")).unwrap();
     let field = |image: &str, codec: &str, setting: &str, column: usize| -> f64 {
         csv.lines()
