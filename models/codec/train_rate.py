@@ -293,19 +293,14 @@ LUMA = (0.299, 0.587, 0.114)
 
 
 @torch.no_grad()
-def gray_from(model, path):
-    """Start `model`, a one-colour (gray) model of the same widths, latent layout and lambdas, from the colour
-    checkpoint at `path`, computing what the colour model computes for a gray picture: the encoder's first
-    convolution sums its weights over R, G and B (a gray picture has R = G = B), and the decoder's last one
-    outputs the luma of the colour model's R, G and B (its weights and bias per depth-to-space position,
-    weighed by LUMA). Everything else, the gains and the priors included, is the colour model's."""
-    state, lmb, trained, layout = load_checkpoint(path)
-    if trained != channels(model) or tuple(layout[:2]) != (model.latent, model.stride):
-        raise SystemExit(f"{path} has widths {trained} and layout {layout}, this model {channels(model)} and "
-                         f"{(model.latent, model.stride)}")
-    if not np.allclose(lmb, model.lambdas):
-        raise SystemExit(f"{path} has lambdas {lmb[0]:g}..{lmb[-1]:g}: start a gray model at them")
-    donor = VariableRate(Codec(*trained, *layout), lmb)
+def gray_from(model, state, layout):
+    """Start `model`, a one-colour (gray) model, from a colour checkpoint's `state` (its layout `layout`; the same
+    widths, latent and lambdas as `model`), computing what the colour model computes for a gray picture: the
+    encoder's first convolution sums its weights over R, G and B (a gray picture has R = G = B), and the
+    decoder's last one outputs the luma of the colour model's R, G and B (its weights and bias per
+    depth-to-space position, weighed by LUMA). Everything else, the gains and the priors included, is the
+    colour model's."""
+    donor = VariableRate(Codec(*channels(model), *layout), model.lambdas)
     donor.load_state_dict(state)
     first, last = "encoder.body.0.", f"decoder.body.{len(model.decoder.body) - 2}."
     kept = {k: v for k, v in donor.state_dict().items() if not k.startswith((first, last))}
@@ -392,11 +387,10 @@ def main():
     if resumed:
         state, old, trained, layout = load_checkpoint(ckpt)
         lo, hi = args.lambda_lo or old[0], args.lambda_hi or old[-1]
-    elif args.gray_from:
-        _, old, trained, layout = load_checkpoint(args.gray_from)
-        lmb, layout = list(old), (*layout[:2], 1)
-    if not args.gray_from or resumed:
-        lmb = lambdas(lo, hi, args.qualities)
+    elif args.gray_from:  # at the colour checkpoint's widths, latent and lambdas
+        colour_state, old, trained, colour_layout = load_checkpoint(args.gray_from)
+        layout = (*colour_layout[:2], 1)
+    lmb = list(old) if args.gray_from and not resumed else lambdas(lo, hi, args.qualities)
     if resumed:
         if args.export_only:
             lmb = list(old)  # export what was trained, whatever --lambda-lo/--lambda-hi say
@@ -410,7 +404,7 @@ def main():
         transplant(model, args.transplant)
         print(f"{layout[0]} latent channels at stride {layout[1]}, stages from {args.transplant}", flush=True)
     if not resumed and args.gray_from:
-        gray_from(model, args.gray_from)
+        gray_from(model, colour_state, colour_layout)
         print(f"a gray model from {args.gray_from}", flush=True)
     gray = model.colours == 1
     model.ste = args.ste
