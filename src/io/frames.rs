@@ -4,6 +4,12 @@
 //! A frame's planes are kept as they arrive (Y, then Cb and Cr when present); [`Frame::to_rgb8`]
 //! and [`Frame::set_rgb8`] convert for the models with BT.601 full-range matrices, which invert
 //! each other, so a stream round-trips apart from rounding.
+//!
+//! Y4M is parsed here rather than by the `y4m` crate (0.8): it reports a frame cut short as
+//! `Error::EOF`, the same as a clean end of stream, so a truncated last frame would vanish
+//! without a word; its header errors name neither the tag nor the value; it ignores the `I`
+//! (interlace) tag; its one limit is a byte count, not [`Limits`]; and headerless raw frames,
+//! which share [`Format`] and the frame reader with Y4M, would still need this module.
 
 use std::io::{BufRead, Write};
 
