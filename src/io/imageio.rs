@@ -56,6 +56,11 @@ pub enum Dropped {
     },
     /// An animation: only its first frame is read.
     Frames,
+    /// Samples deeper than 8 bits (16-bit or float): scaled to 8 bits, as the models take.
+    Depth {
+        /// Bits per sample in the picture.
+        bits: u16,
+    },
 }
 
 impl std::fmt::Display for Dropped {
@@ -71,15 +76,24 @@ impl std::fmt::Display for Dropped {
                  under them is what is kept"
             ),
             Dropped::Frames => f.write_str("an animation: only its first frame is used"),
+            Dropped::Depth { bits } => write!(
+                f,
+                "{bits}-bit samples scaled to 8 bits (the models code 8-bit pictures)"
+            ),
         }
     }
 }
 
-/// What of the picture in `bytes`, decoded as `image`, is not kept: translucent pixels and
-/// frames after the first.
+/// What of the picture in `bytes`, decoded as `image`, is not kept: translucent pixels, frames
+/// after the first, and sample depth beyond 8 bits.
 pub fn dropped(bytes: &[u8], image: &DynamicImage) -> Vec<Dropped> {
     use image::AnimationDecoder;
     let mut dropped = Vec::new();
+    let colour = image.color();
+    let bits = colour.bits_per_pixel() / u16::from(colour.channel_count());
+    if bits > 8 {
+        dropped.push(Dropped::Depth { bits });
+    }
     if image.color().has_alpha() {
         let translucent = image.to_rgba8().pixels().filter(|p| p[3] < 255).count() as u64;
         if translucent > 0 {
@@ -143,6 +157,17 @@ mod tests {
             dropped(&png(&translucent), &translucent),
             [Dropped::Alpha { translucent: 2 }]
         );
+    }
+
+    #[test]
+    fn deep_samples_are_noted_and_8_bit_ones_are_not() {
+        let gray8 = DynamicImage::ImageLuma8(image::GrayImage::from_pixel(4, 4, image::Luma([9])));
+        assert_eq!(dropped(&png(&gray8), &gray8), []);
+        let gray16 =
+            DynamicImage::ImageLuma16(image::ImageBuffer::from_pixel(4, 4, image::Luma([2313u16])));
+        let bytes = png(&gray16);
+        let image = decode(Path::new("a.png"), &bytes, &Limits::default()).unwrap();
+        assert_eq!(dropped(&bytes, &image), [Dropped::Depth { bits: 16 }]);
     }
 
     #[test]
