@@ -217,11 +217,12 @@ impl ModelOpts {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Compress an image (PNG, JPEG, PPM/PGM, BMP, TIFF, WebP, GIF; RGB or gray) to .lat.
+    /// Compress an image (PNG, JPEG, PPM/PGM, BMP, TIFF, WebP, GIF; RGB or gray) to .lat; a
+    /// folder of them, or the frames of a Y4M stream, into a folder of .lat files.
     Compress {
-        /// Input image (- for stdin).
+        /// Input image, folder or Y4M stream (- for stdin).
         input: PathBuf,
-        /// Output .lat file (- for stdout).
+        /// Output .lat file (- for stdout), or folder.
         #[arg(short, long)]
         output: PathBuf,
         /// Quality, 1 (smallest file) to 8 (best picture); default: the model's default.
@@ -588,7 +589,7 @@ fn demo(dir: &Path, opts: &ModelOpts) -> Result<String> {
 }
 
 /// Decodes picture `bytes` (named `name` in messages), passing `warn` a line for each thing
-/// of it that is not kept (transparency, animation frames).
+/// of it that is not kept (transparency, animation frames, depth beyond 8 bits).
 fn decode_picture(
     name: &Path,
     bytes: &[u8],

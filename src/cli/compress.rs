@@ -1,12 +1,16 @@
-//! `latent compress`: pictures to `.lat` files, at a quality or within a size.
+//! `latent compress`: pictures (one, a folder, or a Y4M stream's frames) to `.lat` files, at a
+//! quality or within a size.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use image::DynamicImage;
 use latent_codec::codec::Encoded;
+use latent_codec::io::frames::{Chroma, Format, Y4mHeader};
 use latent_codec::runtime::precision::Stage;
 use latent_codec::{Codec, io::output};
 use serde_json::json;
@@ -55,14 +59,25 @@ pub fn run(
         return folder(input, output, rate, opts, json);
     }
     check_output(input, output)?;
-    let mut report = String::new();
-    let codec = opts.codec(Stage::Encode)?;
     let name = if is_std(input) {
         Path::new("stdin")
     } else {
         input
     };
-    let bytes = read_input(input, &opts.limits())?;
+    let mut reader = open_input(input)?;
+    if reader
+        .fill_buf()
+        .is_ok_and(|head| head.starts_with(b"YUV4MPEG2"))
+    {
+        return stream(name, reader, output, rate, opts, json);
+    }
+    let bytes = if is_std(input) {
+        opts.limits().read_all(reader, name, 0)?
+    } else {
+        read_input(input, &opts.limits())?
+    };
+    let mut report = String::new();
+    let codec = opts.codec(Stage::Encode)?;
     let image = decode_picture(name, &bytes, &opts.limits(), |w| eprintln!("{w}"))?;
     let pixels = f64::from(image.width()) * f64::from(image.height());
     let encoded = encode_at(&codec, &image, rate, name)?;
@@ -90,6 +105,89 @@ pub fn run(
         )?;
     }
     write_output(output, &encoded.bytes, report)
+}
+
+/// `input` (a file, or stdin for `-`), buffered.
+fn open_input(input: &Path) -> Result<BufReader<Box<dyn Read>>> {
+    let reader: Box<dyn Read> = if is_std(input) {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(
+            std::fs::File::open(input).map_err(|e| latent_codec::error::IoError::new(input, e))?,
+        )
+    };
+    Ok(BufReader::with_capacity(1 << 20, reader))
+}
+
+/// Every frame of the Y4M stream in `reader` (named `name`) into `output/frame-NNNNN.lat`,
+/// numbered from 1; a mono stream's frames are coded as gray pictures.
+fn stream(
+    name: &Path,
+    mut reader: impl BufRead,
+    output: &Path,
+    rate: Rate,
+    opts: &ModelOpts,
+    json: bool,
+) -> Result<String> {
+    let to_file = output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("lat"));
+    if is_std(output) || to_file {
+        return Err(UsageError(format!(
+            "{}: is a Y4M stream, which compresses into a folder (-o DIR, one .lat per frame), not {}",
+            name.display(),
+            output.display()
+        ))
+        .into());
+    }
+    let limits = opts.limits();
+    let header = Y4mHeader::read(&mut reader, &limits)
+        .with_context(|| format!("reading {}", name.display()))?;
+    let codec = opts.codec(Stage::Encode)?;
+    batch::output_folder(name, output, "their .lat files")?;
+    let (mut bytes, mut times) = (0usize, Vec::new());
+    for index in 0u64.. {
+        let Some(frame) = header
+            .read_frame(&mut reader, index)
+            .with_context(|| format!("reading {}", name.display()))?
+        else {
+            break;
+        };
+        let start = Instant::now();
+        let frame_name = PathBuf::from(format!("{} frame {}", name.display(), index + 1));
+        let encoded = encode_at(&codec, &frame.to_image(), rate, &frame_name)?;
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+        output::write(
+            &output.join(format!("frame-{:05}.lat", index + 1)),
+            &encoded.bytes,
+        )?;
+        bytes += encoded.bytes.len();
+    }
+    let Format { width, height, .. } = header.format;
+    let frames = times.len();
+    let bpp = 8.0 * bytes as f64 / (width * height * frames).max(1) as f64;
+    let latency = batch::Latency::of(&times);
+    let colour = if header.format.chroma == Chroma::Mono {
+        "gray"
+    } else {
+        "colour"
+    };
+    Ok(if json {
+        json_line(json!({
+            "input": name, "output": output, "frames": frames, "width": width, "height": height,
+            "gray": colour == "gray", "bytes": bytes, "bpp": bpp,
+            "model": codec.bundle().prior.name, "precision": codec.precision(),
+            "latency_ms": latency.json(),
+        }))
+    } else {
+        format!(
+            "{} -> {}/: {frames} {width}x{height} {colour} frames compressed; {bytes} bytes, \
+             {bpp:.3} bpp; {}\n",
+            name.display(),
+            output.display(),
+            latency.text()
+        )
+    })
 }
 
 /// Encodes `image` (named `name` in errors) as `rate` asks.

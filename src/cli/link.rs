@@ -275,11 +275,12 @@ pub fn send(args: &SendArgs) -> Result<String> {
                 Denoiser::load(None, args.model.threads(), precision, &limits)
             })
             .transpose()?;
-        let clean = |rgb: RgbImage| -> Result<DynamicImage> {
-            Ok(DynamicImage::ImageRgb8(match &denoiser {
-                Some(d) => d.denoise(&rgb, DEFAULT_TILE)?,
-                None => rgb,
-            }))
+        // Gray frames and pictures stay gray (the codec then codes them as gray).
+        let clean = |picture: DynamicImage| -> Result<DynamicImage> {
+            Ok(match &denoiser {
+                Some(d) => d.denoise_image(&picture, DEFAULT_TILE)?,
+                None => picture,
+            })
         };
         if head.starts_with(b"YUV4MPEG2") {
             let header = Y4mHeader::read(&mut reader, &limits)?;
@@ -287,7 +288,7 @@ pub fn send(args: &SendArgs) -> Result<String> {
                 let Some(frame) = header.read_frame(&mut reader, index)? else {
                     break;
                 };
-                let encoded = codec.encode(&clean(frame.to_rgb8())?, quality)?;
+                let encoded = codec.encode(&clean(frame.to_image())?, quality)?;
                 sender.frame(codec.entropy(), &encoded.bytes, id)?;
                 id = id.wrapping_add(1);
             }
@@ -295,7 +296,7 @@ pub fn send(args: &SendArgs) -> Result<String> {
             bail!("stdin is neither a .lat file nor a Y4M stream");
         } else {
             let picture = imageio::read(&args.input, &limits)?;
-            let encoded = codec.encode(&clean(picture.to_rgb8())?, quality)?;
+            let encoded = codec.encode(&clean(picture)?, quality)?;
             sender.frame(codec.entropy(), &encoded.bytes, id)?;
         }
     }

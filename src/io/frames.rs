@@ -108,6 +108,19 @@ impl Frame {
         self.format.chroma == Chroma::Mono
     }
 
+    /// The frame as a picture: gray (its Y plane) when it has no colour, else 8-bit RGB.
+    pub fn to_image(&self) -> image::DynamicImage {
+        if self.is_gray() {
+            let Format { width, height, .. } = self.format;
+            let luma = self.data[..width * height].to_vec();
+            let gray = image::GrayImage::from_raw(width as u32, height as u32, luma)
+                .expect("a mono frame holds width x height bytes");
+            image::DynamicImage::ImageLuma8(gray)
+        } else {
+            self.to_rgb8().into()
+        }
+    }
+
     /// The frame as 8-bit RGB, chroma upsampled by replication.
     pub fn to_rgb8(&self) -> RgbImage {
         let Format {
@@ -458,6 +471,29 @@ mod tests {
             v.extend(f);
         }
         v
+    }
+
+    #[test]
+    fn a_mono_frame_is_a_gray_picture_and_a_colour_one_rgb() {
+        let format = |chroma| Format {
+            width: 3,
+            height: 2,
+            chroma,
+        };
+        let mono = Frame {
+            format: format(Chroma::Mono),
+            data: vec![0, 50, 100, 150, 200, 250],
+        };
+        let image = mono.to_image();
+        assert_eq!(
+            image.as_luma8().map(|g| g.as_raw().clone()),
+            Some(mono.data)
+        );
+        let colour = Frame {
+            format: format(Chroma::C444),
+            data: vec![128; 18],
+        };
+        assert_eq!(colour.to_image().as_rgb8(), Some(&colour.to_rgb8()));
     }
 
     #[test]

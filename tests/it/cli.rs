@@ -678,3 +678,63 @@ fn a_folder_compresses_into_a_folder() {
     let out = latent(&["compress", s(&input), "-o", "-"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_mono_y4m_stream_compresses_frame_by_frame_as_gray() {
+    let dir = TempDir::new().unwrap();
+    let sample = image::load_from_memory(latent_codec::sample::SAMPLE_PNG).unwrap();
+    let frames: Vec<image::GrayImage> = [(0, 0), (300, 200)]
+        .iter()
+        .map(|&(x, y)| sample.crop_imm(x, y, 64, 48).to_luma8())
+        .collect();
+    let y4m = dir.path().join("mono.y4m");
+    let mut stream = b"YUV4MPEG2 W64 H48 F25:1 Ip A1:1 Cmono\n".to_vec();
+    for f in &frames {
+        stream.extend(b"FRAME\n");
+        stream.extend(f.as_raw());
+    }
+    std::fs::write(&y4m, &stream).unwrap();
+    let out = dir.path().join("lat");
+    let c = json(&latent(&[
+        "compress",
+        s(&y4m),
+        "-o",
+        s(&out),
+        "--json",
+        "--threads",
+        "1",
+    ]));
+    assert_eq!(
+        (c["frames"].as_u64(), c["gray"].as_bool()),
+        (Some(2), Some(true))
+    );
+    // Each frame's file is what the same gray picture alone compresses to.
+    for (i, frame) in frames.iter().enumerate() {
+        let png = dir.path().join(format!("{i}.png"));
+        frame.save(&png).unwrap();
+        let alone = dir.path().join(format!("{i}.lat"));
+        json(&latent(&[
+            "compress",
+            s(&png),
+            "-o",
+            s(&alone),
+            "--json",
+            "--threads",
+            "1",
+        ]));
+        let from_stream = out.join(format!("frame-{:05}.lat", i + 1));
+        assert_eq!(
+            std::fs::read(&from_stream).unwrap(),
+            std::fs::read(&alone).unwrap()
+        );
+    }
+    assert!(!out.join("frame-00003.lat").exists());
+
+    let to_file = latent(&["compress", s(&y4m), "-o", s(&dir.path().join("one.lat"))]);
+    assert_eq!(to_file.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&to_file.stderr).contains("compresses into a folder"));
+    let cut = dir.path().join("cut.y4m");
+    std::fs::write(&cut, &stream[..stream.len() - 100]).unwrap();
+    let out = latent(&["compress", s(&cut), "-o", s(&dir.path().join("cut"))]);
+    assert_fails_with(&out, "frame 2 is cut short");
+}

@@ -34,6 +34,35 @@ fn lossless_link_gives_the_same_picture_as_decompress() {
 }
 
 #[test]
+fn a_gray_picture_arrives_gray() {
+    let dir = TempDir::new().unwrap();
+    let sample = image::load_from_memory(latent_codec::sample::SAMPLE_PNG).unwrap();
+    let png = dir.path().join("gray.png");
+    sample
+        .crop_imm(200, 120, 96, 64)
+        .to_luma8()
+        .save(&png)
+        .unwrap();
+    let received = dir.path().join("received.png");
+    let rx = receive(&["-o", s(&received), "--idle-ms", IDLE, "--json"]);
+    json(&latent(&["send", s(&png), "--to", &rx.addr, "--json"]));
+    assert_eq!(json(&rx.finish())["frames"], 1);
+    let lat = dir.path().join("gray.lat");
+    let direct = dir.path().join("direct.png");
+    json(&latent(&["compress", s(&png), "-o", s(&lat), "--json"]));
+    json(&latent(&[
+        "decompress",
+        s(&lat),
+        "-o",
+        s(&direct),
+        "--json",
+    ]));
+    let got = image::open(&received).unwrap();
+    assert!(got.as_luma8().is_some(), "{:?}", got.color());
+    assert_eq!(got, image::open(&direct).unwrap());
+}
+
+#[test]
 fn lossy_link_conceals_drops_and_ignores_duplicates() {
     let dir = TempDir::new().unwrap();
     let (png, _) = compressed_crop(dir.path(), "in", (100, 100, 256, 192));
