@@ -1,5 +1,5 @@
-//! `latent bench`: per-stage latency of the bundled graphs, every combination of threads and
-//! precision side by side, with the CPU's state before and after.
+//! `latent bench`: per-stage latency of the bundled graphs (or of any ONNX graph), every
+//! combination of threads and precision side by side, with the CPU's state before and after.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use latent_codec::denoise;
 use latent_codec::runtime::bundle::{EMBEDDED_DIR, ModelBundle, Role};
-use latent_codec::runtime::engine::{Graph, NodeTime, executor};
+use latent_codec::runtime::engine::{DeclaredInput, Graph, NodeTime, executor};
 use latent_codec::runtime::precision::{self, Choices, Precision, Stage};
 use latent_codec::runtime::sysinfo::{self, Cpu, Thermal};
 use latent_codec::{Limits, io::imageio, io::output, report::plot, runtime::kernels};
@@ -25,6 +25,14 @@ pub struct BenchArgs {
     /// Codec bundle directory (encoder.onnx, decoder.onnx, prior.json); default: embedded.
     #[arg(long, value_name = "DIR")]
     model: Option<PathBuf>,
+    /// Time this ONNX graph instead of the bundled stages (f32 inputs, filled with values in
+    /// [0, 1)).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["model", "stage", "size", "save_choice"])]
+    onnx: Option<PathBuf>,
+    /// With --onnx: an input's shape, NAME=1x3x512x512 (once per input whose declared dims are
+    /// not all fixed).
+    #[arg(long = "input", value_name = "NAME=SHAPE", requires = "onnx", value_parser = parse_input)]
+    inputs: Vec<(String, Vec<usize>)>,
     /// Stages to measure: encode, decode, denoise.
     #[arg(long, value_delimiter = ',', default_value = "encode,decode,denoise")]
     stage: Vec<Stage>,
@@ -36,7 +44,7 @@ pub struct BenchArgs {
           value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: Vec<u16>,
     /// Precisions to compare: f32, f16 (skipped with a note on CPUs without native f16), int8
-    /// (not for denoise).
+    /// (not for denoise nor --onnx: a quantized graph runs as it is, at f32).
     #[arg(long, value_delimiter = ',', default_value = "f32")]
     precision: Vec<Precision>,
     /// Save the fastest precision of each stage (at the largest thread count) as this CPU's
@@ -72,9 +80,13 @@ pub struct BenchArgs {
 /// One measured combination.
 #[derive(Serialize)]
 struct Row {
-    stage: Stage,
+    /// encode, decode, denoise, or onnx (a graph given with --onnx).
+    stage: String,
     onnx: String,
+    /// The first input's shape.
     input_shape: Vec<usize>,
+    /// Every input, with its shape (several for an --onnx graph of several inputs).
+    inputs: Vec<InputShape>,
     threads: usize,
     precision: Precision,
     load_ms: f64,
@@ -85,7 +97,9 @@ struct Row {
     p99_ms: f64,
     mean_ms: f64,
     std_ms: f64,
-    megapixels_per_s: f64,
+    /// Megapixels per second, of the image size (--onnx: of the first input's last two dims,
+    /// when it has four).
+    megapixels_per_s: Option<f64>,
     gmac: f64,
     gflops: f64,
     peak_rss_mb: Option<f64>,
@@ -100,6 +114,13 @@ struct Row {
     /// Every timed run, sorted (for `--plot`).
     #[serde(skip)]
     times: Vec<f64>,
+}
+
+/// An input of the measured graph.
+#[derive(Serialize)]
+struct InputShape {
+    name: String,
+    shape: Vec<usize>,
 }
 
 /// Time spent in one kind of op, per run.
@@ -153,19 +174,186 @@ fn parse_size(s: &str) -> Result<(usize, usize), String> {
     Ok((w, h))
 }
 
-/// Times every stage x threads x precision combination asked for.
+/// `--input NAME=SHAPE`, a shape as `1x3x512x512` (each dim at least 1).
+fn parse_input(s: &str) -> Result<(String, Vec<usize>), String> {
+    let bad = || format!("{s:?}: expected NAME=SHAPE, e.g. image=1x3x512x512");
+    let (name, shape) = s.rsplit_once('=').ok_or_else(bad)?;
+    let dims = shape
+        .split('x')
+        .map(|d| d.parse::<usize>().ok().filter(|&d| d > 0))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(bad)?;
+    if name.is_empty() {
+        return Err(bad());
+    }
+    Ok((name.to_string(), dims))
+}
+
+/// The shape each input of `graph` runs at: the one `given` for it, else its declared dims when
+/// they are all fixed. Errors name the input and what is missing or does not fit.
+fn input_shapes(
+    declared: &[DeclaredInput],
+    given: &[(String, Vec<usize>)],
+) -> Result<Vec<Vec<usize>>> {
+    let names: Vec<&str> = declared.iter().map(|d| d.name.as_str()).collect();
+    if let Some((name, _)) = given.iter().find(|(n, _)| !names.contains(&n.as_str())) {
+        anyhow::bail!(
+            "--input {name}: the graph has no input {name:?} (its inputs: {})",
+            names.join(", ")
+        );
+    }
+    let shown = |dims: &[Option<i64>]| {
+        let d: Vec<String> = dims
+            .iter()
+            .map(|d| d.map_or("?".into(), |d| d.to_string()))
+            .collect();
+        d.join("x")
+    };
+    declared
+        .iter()
+        .map(|input| {
+            let name = &input.name;
+            if let Some(datum) = input.datum.as_deref().filter(|&t| t != "F32") {
+                anyhow::bail!("input {name} is {datum}; bench feeds f32 inputs only");
+            }
+            let dims = input.dims.as_deref();
+            match given.iter().find(|(n, _)| n == name) {
+                Some((_, shape)) => {
+                    if let Some(dims) = dims {
+                        let fits = dims.len() == shape.len()
+                            && dims
+                                .iter()
+                                .zip(shape)
+                                .all(|(d, &s)| d.is_none_or(|d| d == s as i64));
+                        if !fits {
+                            anyhow::bail!(
+                                "--input {name}: shape {} does not fit its declared {}",
+                                shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x"),
+                                shown(dims)
+                            );
+                        }
+                    }
+                    Ok(shape.clone())
+                }
+                None => dims
+                    .and_then(|dims| {
+                        dims.iter()
+                            .map(|d| d.and_then(|d| usize::try_from(d).ok()))
+                            .collect::<Option<Vec<usize>>>()
+                    })
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "input {name} has free dims ({}): give its shape with --input {name}=...",
+                            dims.map_or("rank unknown".into(), shown)
+                        )
+                    }),
+            }
+        })
+        .collect()
+}
+
+/// `len` bytes of input, spread and the same on every run and machine.
+fn filler(len: usize) -> impl Iterator<Item = u8> {
+    (0..len).map(|i| ((i.wrapping_mul(2_654_435_761) >> 7) % 256) as u8)
+}
+
+/// Times the --onnx graph at every threads x precision combination asked for.
+fn measure_onnx(args: &BenchArgs, path: &Path, precisions: &[Precision]) -> Result<Vec<Row>> {
+    let bytes = Limits::default().read_file(path)?;
+    let declared = Graph::load("bench", &bytes, executor(1))
+        .with_context(|| format!("{}: tract cannot read this graph", path.display()))?
+        .inputs();
+    let shapes = input_shapes(&declared, &args.inputs)?;
+    let inputs: Vec<(Vec<usize>, Vec<f32>)> = shapes
+        .iter()
+        .map(|s| {
+            let data = filler(s.iter().product()).map(|v| f32::from(v) / 255.0);
+            (s.clone(), data.collect())
+        })
+        .collect();
+    let pixels = match shapes[0].as_slice() {
+        [_, _, h, w] => Some(h * w),
+        _ => None,
+    };
+    let mut rows = Vec::new();
+    for threads in args.threads.iter().map(|&t| usize::from(t)) {
+        for &precision in precisions {
+            let row = measure(
+                args,
+                Subject {
+                    stage: "onnx".into(),
+                    onnx: path.display().to_string(),
+                    bytes: &bytes,
+                    names: declared.iter().map(|d| d.name.clone()).collect(),
+                },
+                &inputs,
+                threads,
+                precision,
+                pixels,
+            )
+            .with_context(|| format!("{}", path.display()))?;
+            rows.push(row);
+        }
+    }
+    Ok(rows)
+}
+
+/// Times every stage (or the --onnx graph) x threads x precision combination asked for.
 fn measure_all(args: &BenchArgs) -> Result<Measured> {
-    let (w, h) = args.size;
     let mut notes = Vec::new();
-    // (precision, why it does not run as asked, the stages it did not run for that reason, whether
-    // it was measured anyway)
-    let mut skipped: Vec<(Precision, String, Vec<Stage>, bool)> = Vec::new();
     let mut precisions: Vec<Precision> = Vec::new();
     for &p in &args.precision {
         if !precisions.contains(&p) {
             precisions.push(p);
         }
     }
+    if args.onnx.is_some() {
+        if precisions.contains(&Precision::Int8) {
+            return Err(super::UsageError(
+                "--onnx runs the graph as it is: a quantized graph is measured at --precision f32"
+                    .into(),
+            )
+            .into());
+        }
+        if !precision::native_f16() && precisions.contains(&Precision::F16) {
+            precisions.retain(|&p| p != Precision::F16);
+            notes.push("f16 skipped: this CPU has no native f16 arithmetic".into());
+        }
+    }
+    let cpu = Cpu::probe();
+    let kernel_set = kernels::select(precisions.contains(&Precision::Int8));
+    let before = Thermal::now();
+    let rows = match &args.onnx {
+        Some(path) => measure_onnx(args, path, &precisions)?,
+        None => measure_stages(args, &precisions, &mut notes)?,
+    };
+    if args.save_choice {
+        notes.push(save_choice(&cpu, &rows)?);
+    }
+    let after = Thermal::now();
+    Ok(Measured {
+        warning: sysinfo::throttle_warning(&before, &after),
+        cpu,
+        kernel_set: kernel_set.describe(),
+        before,
+        after,
+        notes,
+        precisions,
+        rows,
+    })
+}
+
+/// Times the bundled stages at every threads x precision combination; `notes` gets a line per
+/// precision that does not run as asked.
+fn measure_stages(
+    args: &BenchArgs,
+    precisions: &[Precision],
+    notes: &mut Vec<String>,
+) -> Result<Vec<Row>> {
+    let (w, h) = args.size;
+    // (precision, why it does not run as asked, the stages it did not run for that reason, whether
+    // it was measured anyway)
+    let mut skipped: Vec<(Precision, String, Vec<Stage>, bool)> = Vec::new();
     let bundle = super::load_bundle(args.model.as_deref(), &Limits::default())?;
     let onnx_path = |file: &str| match &args.model {
         Some(dir) => dir.join(file).display().to_string(),
@@ -174,9 +362,6 @@ fn measure_all(args: &BenchArgs) -> Result<Measured> {
     let s = bundle.prior.stride;
     let (lh, lw) = (h.div_ceil(s), w.div_ceil(s));
     let c = bundle.prior.latent_channels;
-    let cpu = Cpu::probe();
-    let kernel_set = kernels::select(precisions.contains(&Precision::Int8));
-    let before = Thermal::now();
     let mut rows = Vec::new();
     for &stage in &args.stage {
         let shape = match stage {
@@ -185,7 +370,7 @@ fn measure_all(args: &BenchArgs) -> Result<Measured> {
             Stage::Denoise => vec![1, 3, h.next_multiple_of(2), w.next_multiple_of(2)],
         };
         for threads in args.threads.iter().map(|&t| usize::from(t)) {
-            for &precision in &precisions {
+            for &precision in precisions {
                 let resolved = precision::effective(stage, precision);
                 // int8 without integer dot products runs, slowly: measured to show what it costs,
                 // marked with what the other commands run instead.
@@ -201,7 +386,25 @@ fn measure_all(args: &BenchArgs) -> Result<Measured> {
                     }
                 }
                 let (onnx, bytes) = graph_for(&bundle, &onnx_path, stage, precision)?;
-                let mut row = measure(args, stage, onnx, bytes, &shape, threads, precision, w * h)?;
+                let len: usize = shape.iter().product();
+                // Images in [0, 1]; latents as small integers, as the decoder sees them.
+                let data = filler(len)
+                    .map(|v| {
+                        if stage == Stage::Decode {
+                            f32::from(v % 5) - 2.0
+                        } else {
+                            f32::from(v) / 255.0
+                        }
+                    })
+                    .collect();
+                let subject = Subject {
+                    stage: stage.name().into(),
+                    onnx,
+                    bytes,
+                    names: vec![stage.name().into()],
+                };
+                let inputs = [(shape.clone(), data)];
+                let mut row = measure(args, subject, &inputs, threads, precision, Some(w * h))?;
                 row.runs_as = (resolved.precision != precision).then_some(resolved.precision);
                 rows.push(row);
             }
@@ -221,20 +424,7 @@ fn measure_all(args: &BenchArgs) -> Result<Measured> {
             notes.push(format!("{precision} skipped for {stages}: {reason}"));
         }
     }
-    if args.save_choice {
-        notes.push(save_choice(&cpu, &rows)?);
-    }
-    let after = Thermal::now();
-    Ok(Measured {
-        warning: sysinfo::throttle_warning(&before, &after),
-        cpu,
-        kernel_set: kernel_set.describe(),
-        before,
-        after,
-        notes,
-        precisions,
-        rows,
-    })
+    Ok(rows)
 }
 
 /// What `measure_all` found, with the machine's state around it.
@@ -259,14 +449,14 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
         None => 0,
     };
     if let Some(path) = &args.plot {
-        plot_histograms(&m, args.size, path)?;
+        plot_histograms(&m, args, path)?;
     }
     let report = if args.json {
-        let (w, h) = args.size;
+        let size = args.onnx.is_none().then_some([args.size.0, args.size.1]);
         json_line(json!({"cpu": m.cpu, "throttled": m.warning.is_some(),
                          "throttle_warning": m.warning, "native_f16": precision::native_f16(),
                          "kernel_set": m.kernel_set, "notes": m.notes,
-                         "before": m.before, "after": m.after, "size": [w, h],
+                         "before": m.before, "after": m.after, "size": size,
                          "budget_ms": args.budget_ms, "over_budget": over, "results": m.rows}))
     } else {
         text_report(&m, args.budget_ms, over)?
@@ -278,7 +468,7 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
 }
 
 /// The latency histogram of every combination, as a PNG at `path`.
-fn plot_histograms(m: &Measured, (w, h): (usize, usize), path: &Path) -> Result<()> {
+fn plot_histograms(m: &Measured, args: &BenchArgs, path: &Path) -> Result<()> {
     let series: Vec<(String, Vec<f64>)> = m
         .rows
         .iter()
@@ -287,7 +477,11 @@ fn plot_histograms(m: &Measured, (w, h): (usize, usize), path: &Path) -> Result<
             (name, r.times.clone())
         })
         .collect();
-    let title = format!("latency per run, {w}x{h}, {}", m.cpu.model);
+    let subject = match &args.onnx {
+        Some(onnx) => onnx.display().to_string(),
+        None => format!("{}x{}", args.size.0, args.size.1),
+    };
+    let title = format!("latency per run, {subject}, {}", m.cpu.model);
     let image = plot::histograms(&title, "ms", &series, (900, 500))?;
     let image = image::DynamicImage::ImageRgb8(image);
     output::write(path, &imageio::encode(&image, path)?)?;
@@ -345,7 +539,7 @@ fn text_report(m: &Measured, budget_ms: Option<f64>, over: usize) -> Result<Stri
     for r in rows {
         writeln!(
             report,
-            "{:8} {:>3} {:>5} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>7.1} {:>7.2} {:>7.1} {:>7}",
+            "{:8} {:>3} {:>5} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>7.1} {:>7} {:>7.1} {:>7}",
             r.stage,
             r.threads,
             format!(
@@ -359,7 +553,7 @@ fn text_report(m: &Measured, budget_ms: Option<f64>, over: usize) -> Result<Stri
             r.p95_ms,
             r.p99_ms,
             r.std_ms,
-            r.megapixels_per_s,
+            r.megapixels_per_s.map_or("-".into(), |m| format!("{m:.2}")),
             r.gflops,
             r.peak_rss_mb.map_or("?".into(), |m| format!("{m:.0}"))
         )?;
@@ -400,39 +594,36 @@ fn text_report(m: &Measured, budget_ms: Option<f64>, over: usize) -> Result<Stri
     Ok(report)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What one row measures: its stage name, the graph's path (for the report) and bytes, and
+/// the names of its inputs.
+struct Subject<'a> {
+    stage: String,
+    onnx: String,
+    bytes: &'a [u8],
+    names: Vec<String>,
+}
+
+/// Times `subject`'s graph on `inputs` (each input's shape and data) at `threads` and
+/// `precision`; `pixels` gives the megapixels per second.
 fn measure(
     args: &BenchArgs,
-    stage: Stage,
-    onnx: String,
-    bytes: &[u8],
-    shape: &[usize],
+    subject: Subject,
+    inputs: &[(Vec<usize>, Vec<f32>)],
     threads: usize,
     precision: Precision,
-    pixels: usize,
+    pixels: Option<usize>,
 ) -> Result<Row> {
     sysinfo::reset_peak_rss();
     let load = Instant::now();
-    let graph = Graph::load("bench", bytes, executor(threads))?
+    let graph = Graph::load("bench", subject.bytes, executor(threads))?
         .with_direct_conv(args.direct_conv)
         .with_f16(precision == Precision::F16);
-    graph.prepare(shape, false)?;
+    let shapes: Vec<Vec<usize>> = inputs.iter().map(|(s, _)| s.clone()).collect();
+    graph.prepare_all(&shapes, false)?;
     let load_ms = load.elapsed().as_secs_f64() * 1e3;
-    let len: usize = shape.iter().product();
-    // Images in [0, 1]; latents as small integers, as the decoder sees them.
-    let input: Vec<f32> = (0..len)
-        .map(|i| {
-            let v = (i.wrapping_mul(2_654_435_761) >> 7) % 256;
-            if stage == Stage::Decode {
-                (v % 5) as f32 - 2.0
-            } else {
-                v as f32 / 255.0
-            }
-        })
-        .collect();
     let run = || -> Result<f64> {
         let t = Instant::now();
-        graph.run(shape, input.clone(), false)?;
+        graph.run_all(inputs.to_vec(), false)?;
         Ok(t.elapsed().as_secs_f64() * 1e3)
     };
     let first_ms = run()?;
@@ -449,15 +640,24 @@ fn measure(
     times.sort_by(f64::total_cmp);
     let mean = times.iter().sum::<f64>() / times.len() as f64;
     let std = (times.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / times.len() as f64).sqrt();
-    let fma = graph.fma_count(shape)? as f64;
+    let fma = graph.fma_count(&shapes)? as f64;
     let profile = match args.profile {
-        Some(runs) => op_shares(&graph.profile(shape, &input, runs.max(1))?, runs.max(1)),
+        Some(runs) => op_shares(&graph.profile(inputs, runs.max(1))?, runs.max(1)),
         None => Vec::new(),
     };
     Ok(Row {
-        stage,
-        onnx,
-        input_shape: shape.to_vec(),
+        stage: subject.stage,
+        onnx: subject.onnx,
+        input_shape: shapes[0].clone(),
+        inputs: subject
+            .names
+            .into_iter()
+            .zip(&shapes)
+            .map(|(name, shape)| InputShape {
+                name,
+                shape: shape.clone(),
+            })
+            .collect(),
         threads,
         precision,
         load_ms,
@@ -468,11 +668,11 @@ fn measure(
         p99_ms: percentile(&times, 99.0),
         mean_ms: mean,
         std_ms: std,
-        megapixels_per_s: pixels as f64 / 1e6 / (mean / 1e3),
+        megapixels_per_s: pixels.map(|p| p as f64 / 1e6 / (mean / 1e3)),
         gmac: fma / 1e9,
         gflops: 2.0 * fma / 1e9 / (mean / 1e3),
         peak_rss_mb: sysinfo::peak_rss_mb(),
-        kernels: graph.kernels(shape)?,
+        kernels: graph.kernels(&shapes)?,
         runs_as: None,
         profile,
         times,
@@ -523,7 +723,8 @@ fn save_choice(cpu: &Cpu, rows: &[Row]) -> Result<String> {
         .iter()
         .filter(|r| r.threads == max_threads && r.runs_as.is_none())
     {
-        let best = fastest.entry(r.stage).or_insert(r);
+        let stage: Stage = r.stage.parse()?;
+        let best = fastest.entry(stage).or_insert(r);
         if r.p50_ms < best.p50_ms {
             *best = r;
         }

@@ -16,16 +16,29 @@ use crate::error::Error;
 use crate::runtime::kernels;
 
 type Plan = Arc<TypedRunnableModel>;
+/// A plan's key: the input shapes, and whether it runs on the calling thread alone.
+type PlanKey = (Vec<Vec<usize>>, bool);
 
-/// An ONNX graph with a single f32 input and a cache of optimized plans per input shape and
-/// executor.
+/// An ONNX graph with f32 inputs (our graphs have one) and a cache of optimized plans per input
+/// shapes and executor.
 pub struct Graph {
     name: &'static str,
     model: InferenceModel,
     executor: Executor,
     half: bool,
     direct_conv: bool,
-    plans: Mutex<HashMap<(Vec<usize>, bool), Plan>>,
+    plans: Mutex<HashMap<PlanKey, Plan>>,
+}
+
+/// An input of a graph as its ONNX file declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredInput {
+    /// The input's name.
+    pub name: String,
+    /// Its dims (`None` for a free one), when its rank is declared.
+    pub dims: Option<Vec<Option<i64>>>,
+    /// Its element type as tract names it (`F32`, `I64`, ...), when declared.
+    pub datum: Option<String>,
 }
 
 /// Time spent in one node of an optimized plan, summed over the profiled runs.
@@ -87,24 +100,37 @@ impl Graph {
         Self { half: on, ..self }
     }
 
-    /// The input's dims as the ONNX file declares them (`None` for a free dim), when its rank is
-    /// declared.
+    /// The first input's dims as the ONNX file declares them (`None` for a free dim), when its
+    /// rank is declared.
     pub fn declared_input(&self) -> Option<Vec<Option<i64>>> {
-        let fact = self.model.input_fact(0).ok()?;
-        if fact.shape.is_open() {
-            return None;
-        }
-        let dims = fact
-            .shape
-            .dims()
-            .map(|d| d.concretize().and_then(|d| d.to_i64().ok()));
-        Some(dims.collect())
+        self.inputs().into_iter().next()?.dims
     }
 
-    /// The plan for `shape`, on the graph's executor or (`alone`) on the calling thread only.
-    fn plan(&self, shape: &[usize], alone: bool) -> TractResult<Plan> {
+    /// Every input, in order, as the ONNX file declares it.
+    pub fn inputs(&self) -> Vec<DeclaredInput> {
+        (0..self.model.inputs.len())
+            .filter_map(|i| {
+                let fact = self.model.input_fact(i).ok()?;
+                let dims = (!fact.shape.is_open()).then(|| {
+                    fact.shape
+                        .dims()
+                        .map(|d| d.concretize().and_then(|d| d.to_i64().ok()))
+                        .collect()
+                });
+                Some(DeclaredInput {
+                    name: self.model.node(self.model.inputs[i].node).name.clone(),
+                    dims,
+                    datum: fact.datum_type.concretize().map(|t| format!("{t:?}")),
+                })
+            })
+            .collect()
+    }
+
+    /// The plan for input `shapes`, on the graph's executor or (`alone`) on the calling thread
+    /// only.
+    fn plan(&self, shapes: &[Vec<usize>], alone: bool) -> TractResult<Plan> {
         let alone = alone || matches!(self.executor, Executor::SingleThread);
-        let key = (shape.to_vec(), alone);
+        let key = (shapes.to_vec(), alone);
         let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(plan) = plans.get(&key) {
             return Ok(plan.clone());
@@ -121,7 +147,7 @@ impl Graph {
         let direct = if self.direct_conv { "false" } else { "true" };
         let knobs = KnobScope::new([("TRACT_DISABLE_DIRECT_SPATIAL", direct)])?;
         let plan = knobs.enter(|| {
-            self.decluttered(shape)?
+            self.decluttered(shapes)?
                 .into_optimized()?
                 .into_runnable_with_options(&options)
         })?;
@@ -129,14 +155,13 @@ impl Graph {
         Ok(plan)
     }
 
-    /// The typed, decluttered graph for `shape`, translated to f16 when asked.
-    fn decluttered(&self, shape: &[usize]) -> TractResult<TypedModel> {
-        let mut model = self
-            .model
-            .clone()
-            .with_input_fact(0, f32::fact(shape).into())?
-            .into_typed()?
-            .into_decluttered()?;
+    /// The typed, decluttered graph for input `shapes`, translated to f16 when asked.
+    fn decluttered(&self, shapes: &[Vec<usize>]) -> TractResult<TypedModel> {
+        let mut model = self.model.clone();
+        for (i, shape) in shapes.iter().enumerate() {
+            model = model.with_input_fact(i, f32::fact(shape).into())?;
+        }
+        let mut model = model.into_typed()?.into_decluttered()?;
         if self.half {
             model.transform(&FloatPrecisionTranslator::new(
                 f32::datum_type(),
@@ -147,14 +172,14 @@ impl Graph {
         Ok(model)
     }
 
-    /// The matrix-multiply kernels tract picked for `shape` (for example
+    /// The matrix-multiply kernels tract picked for input `shapes` (for example
     /// `avx512_mmm_f32_16x12` or `arm64fp16_mmm_f16_16x8_gen`), in plan order, without repeats.
-    pub fn kernels(&self, shape: &[usize]) -> Result<Vec<String>, Error> {
-        self.kernels_inner(shape).map_err(|e| self.error(e))
+    pub fn kernels(&self, shapes: &[Vec<usize>]) -> Result<Vec<String>, Error> {
+        self.kernels_inner(shapes).map_err(|e| self.error(e))
     }
 
-    fn kernels_inner(&self, shape: &[usize]) -> TractResult<Vec<String>> {
-        let plan = self.plan(shape, false)?;
+    fn kernels_inner(&self, shapes: &[Vec<usize>]) -> TractResult<Vec<String>> {
+        let plan = self.plan(shapes, false)?;
         let mut kernels = Vec::new();
         for node in plan.model().nodes() {
             for line in node.op.info()? {
@@ -168,14 +193,14 @@ impl Graph {
         Ok(kernels)
     }
 
-    /// Multiply-accumulates of one run on `shape`, summed from tract's per-op cost model (on
-    /// the decluttered graph, before kernel selection).
-    pub fn fma_count(&self, shape: &[usize]) -> Result<u64, Error> {
-        self.fma_inner(shape).map_err(|e| self.error(e))
+    /// Multiply-accumulates of one run on input `shapes`, summed from tract's per-op cost model
+    /// (on the decluttered graph, before kernel selection).
+    pub fn fma_count(&self, shapes: &[Vec<usize>]) -> Result<u64, Error> {
+        self.fma_inner(shapes).map_err(|e| self.error(e))
     }
 
-    fn fma_inner(&self, shape: &[usize]) -> TractResult<u64> {
-        let model = self.decluttered(shape)?;
+    fn fma_inner(&self, shapes: &[Vec<usize>]) -> TractResult<u64> {
+        let model = self.decluttered(shapes)?;
         let mut total = 0i64;
         for node in model.nodes() {
             let inputs = model.node_input_facts(node.id)?;
@@ -191,7 +216,14 @@ impl Graph {
     /// Optimizes the plan for `shape` now (so that a later run measures inference only).
     /// `alone`: the plan that runs on the calling thread only (see [`Graph::run`]).
     pub fn prepare(&self, shape: &[usize], alone: bool) -> Result<(), Error> {
-        self.plan(shape, alone).map(drop).map_err(|e| self.error(e))
+        self.prepare_all(&[shape.to_vec()], alone)
+    }
+
+    /// [`Graph::prepare`] for a graph of several inputs, of `shapes` in order.
+    pub fn prepare_all(&self, shapes: &[Vec<usize>], alone: bool) -> Result<(), Error> {
+        self.plan(shapes, alone)
+            .map(drop)
+            .map_err(|e| self.error(e))
     }
 
     /// Runs the graph on one f32 tensor of `shape` (row-major `data`); returns its first
@@ -203,19 +235,30 @@ impl Graph {
         data: Vec<f32>,
         alone: bool,
     ) -> Result<(Vec<usize>, Vec<f32>), Error> {
-        self.run_inner(shape, data, alone)
-            .map_err(|e| self.error(e))
+        self.run_all(vec![(shape.to_vec(), data)], alone)
+    }
+
+    /// [`Graph::run`] for a graph of several inputs: each input's shape and data, in order.
+    pub fn run_all(
+        &self,
+        inputs: Vec<(Vec<usize>, Vec<f32>)>,
+        alone: bool,
+    ) -> Result<(Vec<usize>, Vec<f32>), Error> {
+        self.run_inner(inputs, alone).map_err(|e| self.error(e))
     }
 
     fn run_inner(
         &self,
-        shape: &[usize],
-        data: Vec<f32>,
+        inputs: Vec<(Vec<usize>, Vec<f32>)>,
         alone: bool,
     ) -> TractResult<(Vec<usize>, Vec<f32>)> {
-        let plan = self.plan(shape, alone)?;
-        let out = plan.run(tvec!(self.input(shape, data)?))?;
-        Self::output(out)
+        let shapes: Vec<Vec<usize>> = inputs.iter().map(|(s, _)| s.clone()).collect();
+        let plan = self.plan(&shapes, alone)?;
+        let values = inputs
+            .into_iter()
+            .map(|(shape, data)| self.input(&shape, data))
+            .collect::<TractResult<TVec<TValue>>>()?;
+        Self::output(plan.run(values)?)
     }
 
     fn input(&self, shape: &[usize], data: Vec<f32>) -> TractResult<TValue> {
@@ -238,30 +281,31 @@ impl Graph {
         Ok((view.shape().to_vec(), view.iter().copied().collect()))
     }
 
-    /// Runs the graph `runs` times on `data` (of `shape`) and returns the time spent in each
-    /// node of the optimized plan, slowest first.
+    /// Runs the graph `runs` times on `inputs` (each input's shape and data, in order) and
+    /// returns the time spent in each node of the optimized plan, slowest first.
     pub fn profile(
         &self,
-        shape: &[usize],
-        data: &[f32],
+        inputs: &[(Vec<usize>, Vec<f32>)],
         runs: usize,
     ) -> Result<Vec<NodeTime>, Error> {
-        self.profile_inner(shape, data, runs)
-            .map_err(|e| self.error(e))
+        self.profile_inner(inputs, runs).map_err(|e| self.error(e))
     }
 
     fn profile_inner(
         &self,
-        shape: &[usize],
-        data: &[f32],
+        inputs: &[(Vec<usize>, Vec<f32>)],
         runs: usize,
     ) -> TractResult<Vec<NodeTime>> {
-        let plan = self.plan(shape, false)?;
+        let shapes: Vec<Vec<usize>> = inputs.iter().map(|(s, _)| s.clone()).collect();
+        let plan = self.plan(&shapes, false)?;
         let mut state = plan.spawn()?;
         let mut times = vec![Duration::ZERO; plan.model().nodes().len()];
         for _ in 0..runs {
-            let input = self.input(shape, data.to_vec())?;
-            state.run_plan_with_eval(tvec!(input), |ctx, op_state, node, inputs| {
+            let values = inputs
+                .iter()
+                .map(|(shape, data)| self.input(shape, data.clone()))
+                .collect::<TractResult<TVec<TValue>>>()?;
+            state.run_plan_with_eval(values, |ctx, op_state, node, inputs| {
                 let start = Instant::now();
                 let out = eval(ctx, op_state, node, inputs);
                 times[node.id] += start.elapsed();

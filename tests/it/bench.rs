@@ -2,23 +2,20 @@
 
 use std::path::Path;
 
-use crate::common::{json, latent, latent_env, s};
+use crate::common::{assert_fails_with, data, json, latent, latent_env, s};
 
-const QUICK: [&str; 8] = [
-    "--size",
-    "64x48",
-    "--runs",
-    "2",
-    "--warmup",
-    "0",
-    "--min-secs",
-    "0",
-];
+/// Two timed runs and no warm-up.
+const FEW_RUNS: [&str; 6] = ["--runs", "2", "--warmup", "0", "--min-secs", "0"];
+
+/// A small picture, few runs.
+fn quick<'a>() -> impl Iterator<Item = &'a str> {
+    ["--size", "64x48"].into_iter().chain(FEW_RUNS)
+}
 
 #[test]
 fn json_report_has_every_field_for_every_combination() {
     let mut args = vec!["bench", "--threads", "1,2", "--json"];
-    args.extend(QUICK);
+    args.extend(quick());
     let v = json(&latent(&args));
     assert!(v["cpu"]["model"].is_string());
     assert!(v["cpu"]["features"].is_array());
@@ -64,7 +61,7 @@ fn kernel_set_matches_the_kernels_picked() {
     let run = |precision: &str, vars: &[(&str, &Path)]| {
         let mut args = vec!["bench", "--stage", "encode", "--threads", "1", "--json"];
         args.extend(["--precision", precision]);
-        args.extend(QUICK);
+        args.extend(quick());
         json(&latent_env(&args, vars))
     };
     let v = run("f32", &[]);
@@ -95,7 +92,7 @@ fn over_budget_exits_with_3() {
         "--budget-ms",
         "0.000001",
     ];
-    args.extend(QUICK);
+    args.extend(quick());
     let out = latent(&args);
     assert_eq!(
         out.status.code(),
@@ -119,7 +116,7 @@ fn precisions_side_by_side_with_their_graphs_and_kernels() {
         "f32,f16,int8",
         "--json",
     ];
-    args.extend(QUICK);
+    args.extend(quick());
     let v = json(&latent(&args));
     let native_f16 = v["native_f16"].as_bool().unwrap();
     let rows = v["results"].as_array().unwrap();
@@ -182,7 +179,7 @@ fn save_choice_makes_auto_use_the_measured_fastest() {
         "--precision",
         "f32,int8",
     ];
-    args.extend(QUICK);
+    args.extend(quick());
     args.push("--save-choice");
     let out = latent_env(&args, &env);
     assert!(
@@ -243,7 +240,7 @@ fn plot_writes_a_latency_histogram() {
         "--plot",
         png.to_str().unwrap(),
     ];
-    args.extend(QUICK);
+    args.extend(quick());
     let out = latent(&args);
     assert!(
         out.status.success(),
@@ -275,7 +272,7 @@ fn int8_without_dot_products_runs_f32_with_a_warning() {
     ];
     let mut args = vec!["bench", "--stage", "decode", "--threads", "1"];
     args.extend(["--precision", "f32,int8", "--json", "--save-choice"]);
-    args.extend(QUICK);
+    args.extend(quick());
     let v = json(&latent_env(&args, &env));
     let rows = v["results"].as_array().unwrap();
     let int8 = rows.iter().find(|r| r["precision"] == "int8").unwrap();
@@ -299,4 +296,92 @@ fn int8_without_dot_products_runs_f32_with_a_warning() {
     assert!(stderr.contains("no integer dot product"), "{stderr}");
     let inspect = json(&latent(&["inspect", s(&lat), "--json"]));
     assert_eq!(inspect["encoder_precision"], "f32", "{inspect}");
+}
+
+#[test]
+fn any_onnx_graph_of_several_inputs_is_timed() {
+    let graph = data("onnx/two-inputs.onnx");
+    let mut args = vec![
+        "bench",
+        "--onnx",
+        s(&graph),
+        "--input",
+        "a=1x3x32x48",
+        "--input",
+        "b=1x3x32x48",
+        "--threads",
+        "1,2",
+        "--profile",
+        "1",
+        "--json",
+    ];
+    args.extend(FEW_RUNS);
+    let v = json(&latent(&args));
+    assert!(v["size"].is_null());
+    let rows = v["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "2 thread counts");
+    for r in rows {
+        assert_eq!(r["stage"], "onnx");
+        assert_eq!(r["onnx"], s(&graph));
+        let inputs: Vec<(String, Vec<u64>)> = r["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                let shape = serde_json::from_value(i["shape"].clone()).unwrap();
+                (i["name"].as_str().unwrap().to_string(), shape)
+            })
+            .collect();
+        let shape = vec![1, 3, 32, 48];
+        assert_eq!(inputs, [("a".into(), shape.clone()), ("b".into(), shape)]);
+        // The convolution: 4 outputs x 3 channels x 3x3 per pixel.
+        assert_eq!(r["gmac"].as_f64().unwrap(), 4.0 * 27.0 * 32.0 * 48.0 / 1e9);
+        assert!(r["megapixels_per_s"].as_f64().unwrap() > 0.0);
+        assert!(!r["profile"].as_array().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn onnx_graphs_that_cannot_run_are_clear_errors() {
+    let two = data("onnx/two-inputs.onnx");
+    let (unsupported, not_onnx) = (
+        data("onnx/unsupported.onnx"),
+        crate::common::repo("README.md"),
+    );
+    let cases: [(Vec<&str>, &str); 5] = [
+        (vec!["--onnx", s(&unsupported)], "Frobnicate"),
+        (
+            vec!["--onnx", s(&two), "--input", "a=1x3x8x8"],
+            "input b has free dims (1x3x?x?): give its shape with --input b=",
+        ),
+        (
+            vec!["--onnx", s(&two), "--input", "c=1x3x8x8"],
+            "the graph has no input \"c\" (its inputs: a, b)",
+        ),
+        (
+            vec![
+                "--onnx",
+                s(&two),
+                "--input",
+                "a=1x4x8x8",
+                "--input",
+                "b=1x3x8x8",
+            ],
+            "--input a: shape 1x4x8x8 does not fit its declared 1x3x?x?",
+        ),
+        (vec!["--onnx", s(&not_onnx)], "tract cannot read this graph"),
+    ];
+    for (args, needle) in cases {
+        let out = latent(&[&["bench"], args.as_slice()].concat());
+        assert_fails_with(&out, needle);
+    }
+    for usage in [
+        vec!["--onnx", s(&two), "--stage", "encode"],
+        vec!["--onnx", s(&two), "--precision", "int8"],
+        vec!["--input", "a=1x3x8x8"],
+        vec!["--onnx", s(&two), "--input", "a=1x3x0x8"],
+    ] {
+        let out = latent(&[&["bench"], usage.as_slice()].concat());
+        assert_eq!(out.status.code(), Some(2), "{usage:?}");
+    }
 }

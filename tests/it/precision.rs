@@ -112,7 +112,7 @@ fn f16_uses_tracts_native_kernels_where_the_cpu_has_them() {
         .unwrap()
         .with_f16(true);
     let kernels = graph
-        .kernels(&[1, bundle.prior.latent_channels, 4, 4])
+        .kernels(&[vec![1, bundle.prior.latent_channels, 4, 4]])
         .unwrap();
     if precision::native_f16() {
         assert!(
