@@ -5,6 +5,7 @@ mod common;
 
 mod bench;
 mod cli;
+mod compressai;
 mod demos;
 mod denoise;
 mod denoise_golden;
