@@ -8,6 +8,7 @@ mod denoise;
 mod eval;
 mod link;
 mod packets;
+mod tables;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -319,6 +320,10 @@ enum Command {
     /// sweeps; writes rd.csv, rd.json and an rd.png plot, prints PSNR at 0.25/0.5/1 bpp and
     /// BD-rate against WebP.
     Eval(eval::EvalArgs),
+    /// Fit context tables and a neighbour predictor to a factorized bundle's symbols on a folder
+    /// of photos and write them into its prior.json (the factorized one kept as
+    /// prior.factorized.json); --val measures the saving.
+    Tables(tables::TablesArgs),
     #[command(flatten)]
     Vae2d(demos::DemoCommand),
 }
@@ -376,6 +381,7 @@ pub fn run(args: Args) -> Result<(String, u8)> {
         Command::Send(args) => link::send(&args),
         Command::Receive(args) => link::receive(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Tables(args) => tables::run(&args),
         Command::Vae2d(command) => demos::run(command),
     }?;
     Ok((report, 0))

@@ -148,9 +148,22 @@ impl<'t, 'c> Tables<'t, 'c> {
         (c, p, first): (usize, usize, usize),
         earlier: u32,
     ) -> (&Cdf<'c>, i64) {
+        let (class, guess) = self.context_of(latent, (c, p, first), earlier);
+        (&self.cdfs[c * self.context.classes() + class], guess)
+    }
+
+    /// The context class (which of channel `c`'s tables) and the guess that code position `p` of
+    /// channel `c`, as the coder picks them; for fitting tables to symbols: with `first`
+    /// = 0 the value as a whole latent codes it, with `first` = `p` as the first value of a span.
+    pub fn context_of(
+        &self,
+        latent: &[i32],
+        (c, p, first): (usize, usize, usize),
+        earlier: u32,
+    ) -> (usize, i64) {
         let near = self.neighbours(latent, c, p, first);
         let guess = self.predictor.map_or(0, |pr| pr.guess(c, &near));
-        (self.table(c, activity(&near, guess), earlier), guess)
+        (self.class(activity(&near, guess), earlier), guess)
     }
 
     /// The left, top, top-left and top-right values of position `p` of channel `c`, each known
@@ -169,10 +182,9 @@ impl<'t, 'c> Tables<'t, 'c> {
         ]
     }
 
-    /// The table of channel `c` that the neighbours' `activity` and `earlier` pick.
-    fn table(&self, c: usize, activity: Option<u32>, earlier: u32) -> &Cdf<'c> {
-        let classes = self.context.classes();
-        let class = match self.context {
+    /// The class that the neighbours' `activity` and `earlier` pick.
+    fn class(&self, activity: Option<u32>, earlier: u32) -> usize {
+        match self.context {
             Context::None => 0,
             Context::Neighbours => match activity {
                 None => CONTEXT_CLASSES - 1,
@@ -198,8 +210,7 @@ impl<'t, 'c> Tables<'t, 'c> {
                     _ => 10,
                 },
             },
-        };
-        &self.cdfs[c * classes + class]
+        }
     }
 }
 
@@ -605,9 +616,11 @@ mod tests {
             for ch in 0..c {
                 let earlier = (0..ch).filter(|&k| latent[k * plane + p] != 0).count() as u32;
                 let table = tables.coding(&latent, (ch, p, 0), earlier).0;
-                let class = (0..CHANNEL_CONTEXT_CLASSES)
-                    .find(|&k| core::ptr::eq(table, &cdfs[ch * CHANNEL_CONTEXT_CLASSES + k]))
-                    .unwrap();
+                let class = tables.context_of(&latent, (ch, p, 0), earlier).0;
+                assert!(core::ptr::eq(
+                    table,
+                    &cdfs[ch * CHANNEL_CONTEXT_CLASSES + class]
+                ));
                 assert_eq!(
                     class as i32,
                     want[ch * plane + p],

@@ -9,7 +9,7 @@
 Writes DIR/encoder.onnx (the analysis transform g_a, minus the entropy bottleneck's medians),
 DIR/decoder.onnx (the medians added back, then the synthesis transform g_s) and DIR/prior.json (the
 bottleneck's quantized CDFs and offsets, one table per channel, 16-bit as the runtime codes them;
-the same as prior.factorized.json, which models/codec/context_tables.py turns into context tables).
+the same as prior.factorized.json, which `latent tables` turns into context tables).
 The runtime then codes round(g_a(x) - medians) per channel, the symbols CompressAI's own
 `compress()` codes, with the same tables; only the escape of a value outside its table is
 written differently (Elias-gamma bits instead of CompressAI's 4-bit chunks).
@@ -112,7 +112,7 @@ def export(model, out, name, stride):
                       opset_version=17, dynamo=False)
     prior = {"name": name, "latent_channels": m, "stride": stride, "cdf_precision": 16,
              "channels": tables(model)}
-    # prior.factorized.json too: models/codec/context_tables.py --model DIR reads it and writes
+    # prior.factorized.json too: `latent tables --model DIR PHOTOS` reads it and writes
     # context tables and a neighbour predictor into prior.json.
     for file in ("prior.json", "prior.factorized.json"):
         with open(os.path.join(out, file), "w") as f:

@@ -1,7 +1,9 @@
 //! The photo codec: image → μ → integers → rANS → `.lat`, and back; the entropy model alone
-//! ([`entropy`]) and `.lat` files as packets ([`packets`]).
+//! ([`entropy`]), `.lat` files as packets ([`packets`]), and context tables fitted to a
+//! bundle's symbols ([`fit`]).
 
 pub mod entropy;
+pub mod fit;
 pub mod packets;
 
 use std::sync::Mutex;
@@ -70,6 +72,18 @@ pub struct Analysis {
     header: Header,
     /// Wall time of encoder inference.
     analyze_ms: f64,
+}
+
+impl Analysis {
+    /// The `.lat` header (quality unset until [`Codec::code`]).
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Latent positions per channel.
+    fn plane(&self) -> usize {
+        usize::from(self.header.latent_height) * usize::from(self.header.latent_width)
+    }
 }
 
 /// The result of [`Codec::decode`].
@@ -357,6 +371,12 @@ impl Codec {
         })
     }
 
+    /// The latent symbols of `analysis` at `quality` (channel-major, the shape in its header).
+    pub fn symbols(&self, analysis: &Analysis, quality: u8) -> Result<Vec<i32>, Error> {
+        let level = self.bundle().prior.quality(quality)?;
+        Ok(quantize(&analysis.mu, &level.gain, analysis.plane()))
+    }
+
     /// Quantizes `analysis` at `quality` and entropy codes it into a `.lat` file; `encode_ms`
     /// counts the analysis too.
     pub fn code(&self, analysis: &Analysis, quality: u8) -> Result<Encoded, Error> {
@@ -366,8 +386,7 @@ impl Codec {
             quality,
             ..analysis.header
         };
-        let plane = usize::from(header.latent_height) * usize::from(header.latent_width);
-        let latent = quantize(&analysis.mu, &level.gain, plane);
+        let latent = quantize(&analysis.mu, &level.gain, analysis.plane());
         let bytes = self.entropy.encode(&header, &latent)?;
         Ok(Encoded {
             bytes,

@@ -284,7 +284,7 @@ fn per_channel(context: Context) -> String {
 }
 
 /// One channel's CDF (see [`latent_wire::cdf::Cdf`]).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 pub struct ChannelTable {
     /// Value of symbol 0.
     pub offset: i32,

@@ -20,4 +20,5 @@ mod precision;
 mod quality;
 mod regress;
 mod roundtrip;
+mod tables;
 mod vae2d_golden;
