@@ -236,12 +236,13 @@ impl Codec {
     /// Optimizes both graphs for a `width x height` image ahead of time.
     pub fn prepare(&self, width: u32, height: u32) -> Result<(), Error> {
         let [c, lh, lw] = self.entropy.latent_shape(width, height)?;
-        let s = self.bundle().prior.stride;
+        let prior = &self.bundle().prior;
+        let (s, colours) = (prior.stride, prior.colours);
         let tiles = self.windows(lh, lw);
         let alone = at_once(self.threads, tiles.len());
         let (rows, cols) = &tiles[0];
         self.encoder
-            .prepare(&[1, 3, rows.len * s, cols.len * s], alone)?;
+            .prepare(&[1, colours, rows.len * s, cols.len * s], alone)?;
         self.decoder.prepare(&[1, c, rows.len, cols.len], alone)
     }
 

@@ -26,6 +26,8 @@ fn gray_crop(w: u32, h: u32) -> GrayImage {
 fn a_gray_model_codes_gray_in_one_channel_and_decodes_gray() {
     let codec = gray_codec(1);
     assert_eq!(codec.bundle().prior.colours, 1);
+    // Optimizing ahead of time (as eval and demo do) makes the one-channel plans.
+    codec.prepare(100, 70).unwrap();
     let gray = gray_crop(100, 70);
     let encoded = codec
         .encode(&DynamicImage::ImageLuma8(gray.clone()), 1)
