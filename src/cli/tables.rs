@@ -46,11 +46,12 @@ pub fn run(args: &TablesArgs) -> Result<String> {
     let limits = Limits::default();
     let dir = &args.model;
     let factorized_path = dir.join(FACTORIZED_FILE);
-    let current = read_file(dir, PRIOR_FILE, &limits)?;
-    let base = if factorized_path.exists() {
-        read_file(dir, FACTORIZED_FILE, &limits)?
+    // The factorized prior when it is kept beside (prior.json may then be absent, as after a
+    // training stage), else prior.json itself, which is then kept as the factorized one.
+    let (base, keep) = if factorized_path.exists() {
+        (read_file(dir, FACTORIZED_FILE, &limits)?, false)
     } else {
-        current.clone()
+        (read_file(dir, PRIOR_FILE, &limits)?, true)
     };
     let mut prior: Value = serde_json::from_slice(&base)
         .with_context(|| format!("{}: prior is not JSON", dir.display()))?;
@@ -140,8 +141,8 @@ pub fn run(args: &TablesArgs) -> Result<String> {
         )?),
         None => None,
     };
-    if !factorized_path.exists() {
-        output::write(&factorized_path, &current)?;
+    if keep {
+        output::write(&factorized_path, &base)?;
     }
     output::write(&dir.join(PRIOR_FILE), &fitted)?;
     report(args, &levels, first.done.len(), &first.skipped, saving)
