@@ -443,6 +443,19 @@ fn read_input(path: &Path, limits: &Limits) -> Result<Vec<u8>> {
     })
 }
 
+/// `path` (a file, or stdin for `-`), buffered, so that its first bytes can be looked at
+/// before it is read as a picture or as a stream.
+fn open_input(path: &Path) -> Result<std::io::BufReader<Box<dyn std::io::Read>>> {
+    let reader: Box<dyn std::io::Read> = if is_std(path) {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(
+            std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?,
+        )
+    };
+    Ok(std::io::BufReader::with_capacity(1 << 20, reader))
+}
+
 /// Refuses an `output` that would destroy `input` (see [`output::refuse_input`]).
 fn check_output(input: &Path, output: &Path) -> Result<()> {
     if !is_std(input) && !is_std(output) {

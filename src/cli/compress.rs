@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::batch;
 use super::{
-    ModelOpts, UsageError, check_output, decode_picture, is_std, json_line, read_input,
+    ModelOpts, UsageError, check_output, decode_picture, is_std, json_line, open_input, read_input,
     write_output,
 };
 
@@ -105,18 +105,6 @@ pub fn run(
         )?;
     }
     write_output(output, &encoded.bytes, report)
-}
-
-/// `input` (a file, or stdin for `-`), buffered.
-fn open_input(input: &Path) -> Result<BufReader<Box<dyn Read>>> {
-    let reader: Box<dyn Read> = if is_std(input) {
-        Box::new(std::io::stdin().lock())
-    } else {
-        Box::new(
-            std::fs::File::open(input).map_err(|e| latent_codec::error::IoError::new(input, e))?,
-        )
-    };
-    Ok(BufReader::with_capacity(1 << 20, reader))
 }
 
 /// Every frame of the Y4M stream in `reader` (named `name`) into `output/frame-NNNNN.lat`,

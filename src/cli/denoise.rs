@@ -101,15 +101,7 @@ pub fn run(args: &DenoiseArgs) -> Result<String> {
     if !is_stdin && args.output.as_os_str() != "-" {
         output::refuse_input(&args.input, &args.output)?;
     }
-    let reader: Box<dyn Read> = if is_stdin {
-        Box::new(std::io::stdin().lock())
-    } else {
-        Box::new(
-            std::fs::File::open(&args.input)
-                .with_context(|| format!("cannot read {}", args.input.display()))?,
-        )
-    };
-    let mut reader = BufReader::with_capacity(1 << 20, reader);
+    let mut reader = super::open_input(&args.input)?;
     let y4m = reader
         .fill_buf()
         .map(|b| b.starts_with(b"YUV4MPEG2"))
