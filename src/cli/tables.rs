@@ -102,13 +102,13 @@ pub fn run(args: &TablesArgs) -> Result<String> {
     if first.done.is_empty() {
         bail!("{}: no readable pictures", args.photos.display());
     }
+    let weights: Vec<Vec<i16>> = fits.iter().map(PredictorFit::weights).collect();
     let prior_of = |q: u8| codec.bundle().prior.quality(q).map(|l| l.channels.clone());
     let mut counts = levels
         .iter()
-        .zip(&fits)
-        .map(|(&q, fit)| Ok(TableCounts::new(&prior_of(q)?, fit.weights())))
+        .zip(&weights)
+        .map(|(&q, w)| Ok(TableCounts::new(&prior_of(q)?, w.clone())))
         .collect::<Result<Vec<_>>>()?;
-    let weights: Vec<Vec<i16>> = fits.iter().map(PredictorFit::weights).collect();
     batch::run(&photos, |path, _| {
         for image in shrunk(path, gray, &limits)? {
             let analysis = codec.analyze(&image)?;
