@@ -449,9 +449,8 @@ fn open_input(path: &Path) -> Result<std::io::BufReader<Box<dyn std::io::Read>>>
     let reader: Box<dyn std::io::Read> = if is_std(path) {
         Box::new(std::io::stdin().lock())
     } else {
-        Box::new(
-            std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?,
-        )
+        let file = std::fs::File::open(path);
+        Box::new(file.map_err(|e| latent_codec::error::IoError::new(path, e))?)
     };
     Ok(std::io::BufReader::with_capacity(1 << 20, reader))
 }
