@@ -185,13 +185,18 @@ fn load_bundle(dir: Option<&Path>, limits: &Limits) -> Result<ModelBundle> {
     })
 }
 
+/// `--threads` when given, else every core.
+fn threads_or_all_cores(threads: Option<u16>) -> usize {
+    match threads {
+        Some(n) => n.into(),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }
+}
+
 impl ModelOpts {
     /// `--threads`, or every core.
     fn threads(&self) -> usize {
-        match self.threads {
-            Some(n) => n.into(),
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        }
+        threads_or_all_cores(self.threads)
     }
 
     fn limits(&self) -> Limits {

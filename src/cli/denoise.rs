@@ -84,10 +84,7 @@ impl DenoiseArgs {
     }
 
     fn threads(&self) -> usize {
-        match self.threads {
-            Some(n) => n.into(),
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        }
+        super::threads_or_all_cores(self.threads)
     }
 }
 

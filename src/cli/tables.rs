@@ -73,12 +73,8 @@ pub fn run(args: &TablesArgs) -> Result<String> {
             prior,
         )
     };
-    let threads = args.threads.map_or_else(
-        || std::thread::available_parallelism().map_or(1, |n| n.get()),
-        usize::from,
-    );
+    let threads = super::threads_or_all_cores(args.threads);
     let codec = Codec::new(bundle(&base)?, threads, Precision::F32, limits)?;
-    let gray = codec.bundle().prior.colours == 1;
     let levels: Vec<u8> = codec.qualities();
     let channels = codec.bundle().prior.latent_channels;
     let photos = batch::pictures_in(&args.photos)?;
@@ -89,15 +85,10 @@ pub fn run(args: &TablesArgs) -> Result<String> {
     // the predictors first, then the tables of what they leave.
     let mut fits = vec![PredictorFit::new(channels); levels.len()];
     let first = batch::run(&photos, |path, _| {
-        for image in shrunk(path, gray, &limits)? {
-            let analysis = codec.analyze(&image)?;
-            let h = analysis.header();
-            let (lh, lw) = (h.latent_height.into(), h.latent_width.into());
-            for (fit, &q) in fits.iter_mut().zip(&levels) {
-                fit.add(&codec.symbols(&analysis, q)?, lh, lw);
-            }
-        }
-        Ok(())
+        each_latent(&codec, path, |level, symbols, lh, lw| {
+            fits[level].add(symbols, lh, lw);
+            Ok(())
+        })
     });
     if first.done.is_empty() {
         bail!("{}: no readable pictures", args.photos.display());
@@ -110,15 +101,9 @@ pub fn run(args: &TablesArgs) -> Result<String> {
         .map(|(&q, w)| Ok(TableCounts::new(&prior_of(q)?, w.clone())))
         .collect::<Result<Vec<_>>>()?;
     batch::run(&photos, |path, _| {
-        for image in shrunk(path, gray, &limits)? {
-            let analysis = codec.analyze(&image)?;
-            let h = analysis.header();
-            let (lh, lw) = (h.latent_height.into(), h.latent_width.into());
-            for (count, &q) in counts.iter_mut().zip(&levels) {
-                count.add(&codec.symbols(&analysis, q)?, lh, lw)?;
-            }
-        }
-        Ok(())
+        each_latent(&codec, path, |level, symbols, lh, lw| {
+            counts[level].add(symbols, lh, lw).map_err(Into::into)
+        })
     });
 
     prior["context"] = json!("neighbours+channels");
@@ -148,15 +133,38 @@ pub fn run(args: &TablesArgs) -> Result<String> {
     report(args, &levels, first.done.len(), &first.skipped, saving)
 }
 
-/// The picture at `path` at each of [`SIDES`] (shrunk when larger; luma for a gray model).
-fn shrunk(path: &Path, gray: bool, limits: &Limits) -> Result<Vec<DynamicImage>> {
-    let image = imageio::read(path, limits)?;
-    let image = if gray {
+/// Runs `codec`'s encoder on the picture at `path` at each of [`SIDES`] and passes `each` every
+/// level's symbols (the level's index in `codec.qualities()`, the symbols, the latent's height
+/// and width).
+fn each_latent(
+    codec: &Codec,
+    path: &Path,
+    mut each: impl FnMut(usize, &[i32], usize, usize) -> Result<()>,
+) -> Result<()> {
+    for image in shrunk(&picture(codec, path)?) {
+        let analysis = codec.analyze(&image)?;
+        let h = analysis.header();
+        let (lh, lw) = (h.latent_height.into(), h.latent_width.into());
+        for (level, q) in codec.qualities().into_iter().enumerate() {
+            each(level, &codec.symbols(&analysis, q)?, lh, lw)?;
+        }
+    }
+    Ok(())
+}
+
+/// The picture at `path` as `codec` takes it: its luma for a gray model, else RGB.
+fn picture(codec: &Codec, path: &Path) -> Result<DynamicImage> {
+    let image = imageio::read(path, codec.limits())?;
+    Ok(if codec.bundle().prior.colours == 1 {
         DynamicImage::ImageLuma8(image.to_luma8())
     } else {
         DynamicImage::ImageRgb8(image.to_rgb8())
-    };
-    Ok(SIDES
+    })
+}
+
+/// `image` at each of [`SIDES`] (shrunk when larger).
+fn shrunk(image: &DynamicImage) -> Vec<DynamicImage> {
+    SIDES
         .iter()
         .map(|&side| {
             let (w, h) = (image.width(), image.height());
@@ -170,23 +178,16 @@ fn shrunk(path: &Path, gray: bool, limits: &Limits) -> Result<Vec<DynamicImage>>
             );
             image.resize_exact(w, h, FilterType::Lanczos3)
         })
-        .collect())
+        .collect()
 }
 
 /// Per level: bytes of the photos in `val` with the factorized tables and with `fitted`, and
 /// their pixels.
 fn measure(codec: &Codec, fitted: EntropyModel, val: &Path) -> Result<Saving> {
-    let gray = codec.bundle().prior.colours == 1;
     let levels = codec.qualities();
     let photos = batch::pictures_in(val)?;
-    let limits = *codec.limits();
     let outcome = batch::run(&photos, |path, _| {
-        let image = imageio::read(path, &limits)?;
-        let image = if gray {
-            DynamicImage::ImageLuma8(image.to_luma8())
-        } else {
-            image
-        };
+        let image = picture(codec, path)?;
         let analysis = codec.analyze(&image)?;
         let pixels = u64::from(image.width()) * u64::from(image.height());
         levels
