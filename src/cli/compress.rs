@@ -155,24 +155,21 @@ fn stream(
     let frames = times.len();
     let bpp = 8.0 * bytes as f64 / (width * height * frames).max(1) as f64;
     let latency = batch::Latency::of(&times);
-    let colour = if header.format.chroma == Chroma::Mono {
-        "gray"
-    } else {
-        "colour"
-    };
+    let gray = header.format.chroma == Chroma::Mono;
     Ok(if json {
         json_line(json!({
             "input": name, "output": output, "frames": frames, "width": width, "height": height,
-            "gray": colour == "gray", "bytes": bytes, "bpp": bpp,
+            "gray": gray, "bytes": bytes, "bpp": bpp,
             "model": codec.bundle().prior.name, "precision": codec.precision(),
             "latency_ms": latency.json(),
         }))
     } else {
         format!(
-            "{} -> {}/: {frames} {width}x{height} {colour} frames compressed; {bytes} bytes, \
+            "{} -> {}/: {frames} {width}x{height} {} frames compressed; {bytes} bytes, \
              {bpp:.3} bpp; {}\n",
             name.display(),
             output.display(),
+            if gray { "gray" } else { "colour" },
             latency.text()
         )
     })
