@@ -49,6 +49,14 @@ pub struct Meta {
     pub name: String,
     /// Pixels of context each tile needs on every side (at least the receptive-field radius).
     pub overlap: usize,
+    /// What the graph's height and width must be multiples of (`"multiple"`, default 2); tiles
+    /// are padded up to it.
+    #[serde(default = "two")]
+    pub multiple: usize,
+}
+
+fn two() -> usize {
+    2
 }
 
 impl Meta {
@@ -62,6 +70,9 @@ impl Meta {
         let meta: Self = serde_json::from_slice(json).map_err(|e| bad(e.to_string()))?;
         if meta.overlap > 256 {
             return Err(bad(format!("overlap {} is over 256", meta.overlap)));
+        }
+        if !(1..=64).contains(&meta.multiple) {
+            return Err(bad(format!("multiple {} is not in 1..=64", meta.multiple)));
         }
         Ok(meta)
     }
@@ -159,10 +170,12 @@ impl Denoiser {
             .collect();
         let alone = at_once(self.threads, tiles.len());
         each_tile(&tiles, self.threads, |&(ty, tx)| {
-            // The tile with its context, clipped to the image, grown to even sizes.
+            // The tile with its context, clipped to the image, grown to the sizes the graph
+            // takes (edge pixels repeated).
             let (x0, y0) = (tx.saturating_sub(o), ty.saturating_sub(o));
             let (x1, y1) = ((tx + tile + o).min(w), (ty + tile + o).min(h));
-            let (tw, th) = ((x1 - x0).next_multiple_of(2), (y1 - y0).next_multiple_of(2));
+            let m = self.meta.multiple;
+            let (tw, th) = ((x1 - x0).next_multiple_of(m), (y1 - y0).next_multiple_of(m));
             let plane = tw * th;
             let mut input = vec![0f32; 3 * plane];
             for y in 0..th {

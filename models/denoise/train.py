@@ -96,8 +96,9 @@ def add_noise(clean, gen):
     return (noisy.clamp(0, 1) * 255).round() / 255
 
 
-def batches(photos, batch, crop, device, gen):
-    """Endless random crops (flips, rotations, a fifth gray) from photos held on the device."""
+def batches(photos, batch, crop, device, gen, gray_share=0.2):
+    """Endless random crops (flips, rotations, `gray_share` of them gray) from photos held on the
+    device."""
     tensors = [torch.from_numpy(p.copy()).to(device).permute(2, 0, 1) for p in photos
                if min(p.shape[:2]) >= crop]
     while True:
@@ -114,7 +115,7 @@ def batches(photos, batch, crop, device, gen):
                 c = c.flip(2)
             out.append(c)
         b = torch.stack(out).float() / 255
-        gray = (torch.rand(batch, device="cpu", generator=gen) < 0.2).to(device)
+        gray = (torch.rand(batch, device="cpu", generator=gen) < gray_share).to(device)
         luma = (0.299 * b[:, 0] + 0.587 * b[:, 1] + 0.114 * b[:, 2]).unsqueeze(1).expand_as(b)
         yield torch.where(gray.view(-1, 1, 1, 1), luma, b)
 

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::{assert_fails_with, json, latent, latent_with_stdin, psnr, s};
+use image::GenericImageView;
+
+use crate::common::{assert_fails_with, json, latent, latent_with_stdin, psnr, repo, s};
 use tempfile::TempDir;
 
 /// A noisy 96x64 crop of the sample photo (Gaussian sigma 25, fixed seed) and its clean version.
@@ -96,6 +98,43 @@ fn tiles_are_seamless() {
         .max()
         .unwrap();
     assert!(worst <= 1, "tiled differs from whole by up to {worst}");
+}
+
+#[test]
+fn a_model_that_takes_multiples_of_16_gets_padded_tiles() {
+    let dir = TempDir::new().unwrap();
+    let (noisy, clean) = noisy_crop(dir.path());
+    let model = dir.path().join("model");
+    std::fs::create_dir(&model).unwrap();
+    std::fs::copy(
+        repo("models/denoise/denoiser.onnx"),
+        model.join("denoiser.onnx"),
+    )
+    .unwrap();
+    let meta = |multiple: u32| {
+        let json = format!(r#"{{"name": "padded", "overlap": 16, "multiple": {multiple}}}"#);
+        std::fs::write(model.join("model.json"), json).unwrap();
+    };
+    meta(16);
+    // 96x64 in tiles of 40: tiles and their context are 56 to 96 wide, padded to 64 and 96.
+    let out = dir.path().join("out.png");
+    let r = json(&latent(&[
+        "denoise",
+        s(&noisy),
+        "-o",
+        s(&out),
+        "--model",
+        s(&model),
+        "--tile",
+        "40",
+        "--json",
+    ]));
+    assert_eq!(r["model"], "padded");
+    assert_eq!(image::open(&out).unwrap().dimensions(), (96, 64));
+    assert!(psnr(&out, &clean) > psnr(&noisy, &clean) + 5.0);
+    meta(0);
+    let run = latent(&["denoise", s(&noisy), "-o", s(&out), "--model", s(&model)]);
+    assert_fails_with(&run, "multiple 0 is not in 1..=64");
 }
 
 #[test]
