@@ -30,7 +30,10 @@ high-resolution photos over 1 dB worse.
 The denoiser has no int8 graph: rounding its weights alone to int8 (per channel, activations f32)
 costs 0.8 dB of PSNR on the validation photos, over the 0.3 dB budget (models/PRECISION.md).
 
-    python3 models/quantize.py --data DIR [--codec BUNDLE_DIR]
+    python3 models/quantize.py --data DIR [--codec BUNDLE_DIR] [--percentile P] [--decoder-f32-first K]
+
+codec-gray needs --percentile 99.99 --decoder-f32-first 2: at its default quality its decoder's
+activations are finer than the defaults' uint8 grid resolves (its model card has the figures).
 
 DIR is made by `bash shared/data/gather-images.sh DIR`. Needs onnx, onnxruntime, numpy, pillow.
 Deterministic for a given DIR and onnxruntime version.
@@ -117,8 +120,8 @@ def quantize(path, feeds, out_path, keep_f32=(), percentile=PERCENTILE):
     out = onnx.load(out_path)
     del out.graph.value_info[:]
     int8_weights(out, keep_f32)
-    out.doc_string = (f"int8 of {os.path.basename(path)}: models/quantize.py, {CROPS} training crops, "
-                      f"percentile {PERCENTILE}")
+    out.doc_string = (f"int8 of {os.path.basename(path)}: models/quantize.py, {2 * CROPS} training crops, "
+                      f"percentile {percentile}, f32 convs {', '.join(keep_f32) or 'none'}")
     onnx.save(out, out_path)
 
 
@@ -164,6 +167,10 @@ def main():
     add_data_arg(ap, "directory made by gather-images.sh")
     ap.add_argument("--codec", default=os.path.join(HERE, "codec-v5"),
                     help="bundle directory (default: the embedded one, models/codec-v5)")
+    ap.add_argument("--percentile", type=float, default=PERCENTILE,
+                    help=f"activation range: this percentile of each histogram (default {PERCENTILE})")
+    ap.add_argument("--decoder-f32-first", type=int, default=1, metavar="K",
+                    help="with quality levels: the decoder's first K weight convs (and its last) compute in f32")
     args = ap.parse_args()
     logging.disable(logging.WARNING)
     codec = args.codec
@@ -177,12 +184,12 @@ def main():
     # Levelled priors: the first conv (off-grid input) and the last (whose input's uint8 grid is
     # visible in the picture at high qualities) compute in f32.
     convs = weight_convs(onnx.load(decoder))
-    decoder_f32 = (convs[0], convs[-1]) if prior.get("qualities") else ()
+    decoder_f32 = (*convs[:args.decoder_f32_first], convs[-1]) if prior.get("qualities") else ()
     encoder_f32 = (weight_convs(onnx.load(encoder))[0], *MU_HEAD)
     for path, feeds, keep_f32 in [(encoder, images, encoder_f32),
                                   (decoder, latents, decoder_f32)]:
         out = path[:-len(".onnx")] + ".int8.onnx"
-        quantize(path, feeds, out, keep_f32)
+        quantize(path, feeds, out, keep_f32, args.percentile)
         print(f"{out}: {os.path.getsize(out):,} bytes (f32 {os.path.getsize(path):,})")
 
 

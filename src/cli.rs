@@ -7,6 +7,7 @@ mod demos;
 mod denoise;
 mod eval;
 mod link;
+mod models;
 mod packets;
 mod tables;
 
@@ -17,12 +18,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use latent_codec::runtime::bundle::MAX_QUALITY;
 use latent_codec::runtime::bundle::hex;
+use latent_codec::runtime::bundle::{Embedded, MAX_QUALITY};
 use latent_codec::runtime::precision::{self, Request, Stage};
 use latent_codec::{
-    Codec, EntropyModel, Limits, ModelBundle, Precision, io::imageio, io::output, report::metrics,
-    sample,
+    EntropyModel, Limits, ModelBundle, Precision, io::imageio, io::output, report::metrics, sample,
 };
 use latent_wire::container::LatFile;
 use serde_json::json;
@@ -46,10 +46,12 @@ pub fn version() -> String {
             Err(e) => write!(text, "\n{role:9} unreadable: {e}"),
         };
     };
-    line(
-        "codec",
-        ModelBundle::embedded().map(|b| (b.prior.name.clone(), b.fingerprint)),
-    );
+    for which in Embedded::ALL {
+        line(
+            "codec",
+            ModelBundle::compiled_in(which).map(|b| (b.prior.name.clone(), b.fingerprint)),
+        );
+    }
     line("denoiser", latent_codec::denoise::embedded_id());
     match latent_codec::demos::vae2d::embedded_ids() {
         Ok(ids) => ids.into_iter().for_each(|id| line("demo", Ok(id))),
@@ -177,14 +179,6 @@ struct ModelOpts {
     limits: LimitOpts,
 }
 
-/// The bundle in `dir`, or the embedded one.
-fn load_bundle(dir: Option<&Path>, limits: &Limits) -> Result<ModelBundle> {
-    Ok(match dir {
-        Some(dir) => ModelBundle::from_dir(dir, limits)?,
-        None => ModelBundle::embedded()?,
-    })
-}
-
 /// `--threads` when given, else every core.
 fn threads_or_all_cores(threads: Option<u16>) -> usize {
     match threads {
@@ -203,21 +197,21 @@ impl ModelOpts {
         self.limits.limits()
     }
 
-    fn bundle(&self) -> Result<ModelBundle> {
-        load_bundle(self.model.as_deref(), &self.limits())
+    /// The `--model` bundle, or the embedded one `which` names.
+    fn bundle(&self, which: Embedded) -> Result<ModelBundle> {
+        Ok(match &self.model {
+            Some(dir) => ModelBundle::from_dir(dir, &self.limits())?,
+            None => ModelBundle::compiled_in(which)?,
+        })
     }
 
-    /// The bundle's entropy model alone: no graph loaded.
-    fn entropy(&self) -> Result<EntropyModel> {
-        Ok(EntropyModel::new(self.bundle()?, self.limits()))
-    }
-
-    /// The codec at the precision resolved for `stage` (encode or decode).
-    fn codec(&self, stage: Stage) -> Result<Codec> {
-        let bundle = self.bundle()?;
-        let threads = self.threads();
-        let precision = self.precision.resolve(stage);
-        Ok(Codec::new(bundle, threads, precision, self.limits())?)
+    /// The entropy model alone (no graph loaded) of the bundle that made the `.lat` file `lat`
+    /// (see [`models::for_lat`]).
+    fn entropy_for_lat(&self, lat: &[u8]) -> Result<EntropyModel> {
+        Ok(EntropyModel::new(
+            self.bundle(models::for_lat(self, lat))?,
+            self.limits(),
+        ))
     }
 }
 
@@ -486,8 +480,9 @@ fn write_output(path: &Path, bytes: &[u8], report: String) -> Result<String> {
 fn decompress(input: &Path, output: &Path, opts: &ModelOpts, json: bool) -> Result<String> {
     check_output(input, output)?;
     let mut report = String::new();
-    let codec = opts.codec(Stage::Decode)?;
     let lat = read_input(input, &opts.limits())?;
+    let codecs = models::Codecs::new(opts, Stage::Decode);
+    let codec = codecs.for_lat(&lat)?;
     let decoded = codec
         .decode(&lat)
         .with_context(|| input.display().to_string())?;
@@ -529,6 +524,7 @@ fn inspect(input: &Path, limits: &Limits, json: bool) -> Result<String> {
         for (k, v) in map {
             let v = match v {
                 serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => "-".into(),
                 serde_json::Value::Array(items) => {
                     let items: Vec<String> = items.iter().map(|i| i.to_string()).collect();
                     items.join(" x ")
@@ -541,6 +537,14 @@ fn inspect(input: &Path, limits: &Limits, json: bool) -> Result<String> {
     Ok(report)
 }
 
+/// The name of the embedded model with `fingerprint`, if one has it.
+fn embedded_name(fingerprint: [u8; 8]) -> Option<String> {
+    let which = Embedded::ALL
+        .into_iter()
+        .find(|w| w.fingerprint() == fingerprint)?;
+    ModelBundle::compiled_in(which).ok().map(|b| b.prior.name)
+}
+
 fn header_json(file: &LatFile) -> serde_json::Value {
     let h = file.header();
     json!({
@@ -551,6 +555,7 @@ fn header_json(file: &LatFile) -> serde_json::Value {
         "quality": h.quality,
         "encoder_precision": Precision::from_wire(h.precision),
         "fingerprint": hex(&h.fingerprint),
+        "model": embedded_name(h.fingerprint),
         "latent_shape": [h.latent_channels, h.latent_height, h.latent_width],
         "payload_bytes": file.payload().len(),
         "bytes": latent_wire::container::HEADER_LEN + file.payload().len(),
@@ -562,7 +567,8 @@ fn header_json(file: &LatFile) -> serde_json::Value {
 fn demo(dir: &Path, opts: &ModelOpts) -> Result<String> {
     let mut report = String::new();
     let load = Instant::now();
-    let codec = opts.codec(Stage::Encode)?;
+    let codecs = models::Codecs::new(opts, Stage::Encode);
+    let codec = codecs.for_gray(false)?;
     let image = imageio::decode(Path::new("sample.png"), sample::SAMPLE_PNG, &opts.limits())?;
     codec.prepare(image.width(), image.height())?;
     let load_ms = load.elapsed().as_secs_f64() * 1e3;

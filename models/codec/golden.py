@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Golden input/output of the codec graphs, computed by onnxruntime, for tests/it/golden.rs.
 
-Writes golden/input.png (a 96x64 crop of tests/data/sample.png), golden/encoder_mu.f32 (encoder output),
+Writes golden/input.png (a 96x64 crop of tests/data/sample.png, gray for a gray model), golden/encoder_mu.f32 (encoder output),
 golden/latent.f32 (the decoder input: round(mu), or with quality levels
 round(mu x gain) x inverse gain at the default quality, as the runtime computes it) and golden/decoder_image.f32 (decoder output), all raw
 little-endian float32 in NCHW order, and golden/golden.json with their shapes, in the bundle's folder.
@@ -26,14 +26,17 @@ def main():
     bundle = ap.parse_args().codec
     out = os.path.join(bundle, "golden")
     os.makedirs(out, exist_ok=True)
+    with open(os.path.join(bundle, "prior.json")) as f:
+        prior = json.load(f)
+    # A gray model ("colours": 1) takes the crop's luma as Pillow computes it.
+    mode = "L" if prior.get("colours", 3) == 1 else "RGB"
     crop = Image.open(os.path.join(ROOT, "tests", "data", "sample.png")).convert("RGB").crop((240, 160, 336, 224))
+    crop = crop.convert(mode)
     crop.save(os.path.join(out, "input.png"))
-    x = np.asarray(crop, np.float32).transpose(2, 0, 1)[None] / np.float32(255.0)
+    x = np.asarray(crop, np.float32).reshape(crop.height, crop.width, -1).transpose(2, 0, 1)[None] / np.float32(255.0)
     enc = ort.InferenceSession(os.path.join(bundle, "encoder.onnx"), providers=["CPUExecutionProvider"])
     dec = ort.InferenceSession(os.path.join(bundle, "decoder.onnx"), providers=["CPUExecutionProvider"])
     mu = enc.run(None, {"image": x})[0]
-    with open(os.path.join(bundle, "prior.json")) as f:
-        prior = json.load(f)
     levels = {lv["quality"]: lv for lv in prior.get("qualities", [])}
     if levels:
         level = levels[prior["default_quality"]]

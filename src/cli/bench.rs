@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use latent_codec::denoise;
-use latent_codec::runtime::bundle::{EMBEDDED_DIR, ModelBundle, Role};
+use latent_codec::runtime::bundle::{Embedded, ModelBundle, Role};
 use latent_codec::runtime::engine::{DeclaredInput, Graph, NodeTime, executor};
 use latent_codec::runtime::precision::{self, Choices, Precision, Stage};
 use latent_codec::runtime::sysinfo::{self, Cpu, Thermal};
@@ -25,6 +25,9 @@ pub struct BenchArgs {
     /// Codec bundle directory (encoder.onnx, decoder.onnx, prior.json); default: embedded.
     #[arg(long, value_name = "DIR")]
     model: Option<PathBuf>,
+    /// Time the embedded gray model's stages (one channel in and out) instead of the colour one's.
+    #[arg(long, conflicts_with_all = ["model", "onnx"])]
+    gray: bool,
     /// Time this ONNX graph instead of the bundled stages (f32 inputs, filled with values in
     /// [0, 1)).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["model", "stage", "size", "save_choice"])]
@@ -354,10 +357,14 @@ fn measure_stages(
     // (precision, why it does not run as asked, the stages it did not run for that reason, whether
     // it was measured anyway)
     let mut skipped: Vec<(Precision, String, Vec<Stage>, bool)> = Vec::new();
-    let bundle = super::load_bundle(args.model.as_deref(), &Limits::default())?;
+    let which = Embedded::for_picture(args.gray);
+    let bundle = match &args.model {
+        Some(dir) => ModelBundle::from_dir(dir, &Limits::default())?,
+        None => ModelBundle::compiled_in(which)?,
+    };
     let onnx_path = |file: &str| match &args.model {
         Some(dir) => dir.join(file).display().to_string(),
-        None => format!("{EMBEDDED_DIR}/{file}"),
+        None => format!("{}/{file}", which.dir()),
     };
     let s = bundle.prior.stride;
     let (lh, lw) = (h.div_ceil(s), w.div_ceil(s));
@@ -365,7 +372,7 @@ fn measure_stages(
     let mut rows = Vec::new();
     for &stage in &args.stage {
         let shape = match stage {
-            Stage::Encode => vec![1, 3, lh * s, lw * s],
+            Stage::Encode => vec![1, bundle.prior.colours, lh * s, lw * s],
             Stage::Decode => vec![1, c, lh, lw],
             Stage::Denoise => vec![1, 3, h.next_multiple_of(2), w.next_multiple_of(2)],
         };

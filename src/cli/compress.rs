@@ -16,6 +16,7 @@ use latent_codec::{Codec, io::output};
 use serde_json::json;
 
 use super::batch;
+use super::models::Codecs;
 use super::{
     ModelOpts, UsageError, check_output, decode_picture, is_std, json_line, open_input, read_input,
     write_output,
@@ -77,10 +78,11 @@ pub fn run(
         read_input(input, &opts.limits())?
     };
     let mut report = String::new();
-    let codec = opts.codec(Stage::Encode)?;
     let image = decode_picture(name, &bytes, &opts.limits(), |w| eprintln!("{w}"))?;
+    let codecs = Codecs::new(opts, Stage::Encode);
+    let codec = codecs.for_picture(&image)?;
     let pixels = f64::from(image.width()) * f64::from(image.height());
-    let encoded = encode_at(&codec, &image, rate, name)?;
+    let encoded = encode_at(codec, &image, rate, name)?;
     let quality = encoded.header.quality;
     let bpp = 8.0 * encoded.bytes.len() as f64 / pixels;
     if json {
@@ -131,7 +133,9 @@ fn stream(
     let limits = opts.limits();
     let header = Y4mHeader::read(&mut reader, &limits)
         .with_context(|| format!("reading {}", name.display()))?;
-    let codec = opts.codec(Stage::Encode)?;
+    let gray = header.format.chroma == Chroma::Mono;
+    let codec = Codecs::new(opts, Stage::Encode);
+    let codec = codec.for_gray(gray)?;
     batch::output_folder(name, output, "their .lat files")?;
     let (mut bytes, mut times) = (0usize, Vec::new());
     for index in 0u64.. {
@@ -143,7 +147,7 @@ fn stream(
         };
         let start = Instant::now();
         let frame_name = PathBuf::from(format!("{} frame {}", name.display(), index + 1));
-        let encoded = encode_at(&codec, &frame.to_image(), rate, &frame_name)?;
+        let encoded = encode_at(codec, &frame.to_image(), rate, &frame_name)?;
         times.push(start.elapsed().as_secs_f64() * 1e3);
         output::write(
             &output.join(format!("frame-{:05}.lat", index + 1)),
@@ -155,7 +159,6 @@ fn stream(
     let frames = times.len();
     let bpp = 8.0 * bytes as f64 / (width * height * frames).max(1) as f64;
     let latency = batch::Latency::of(&times);
-    let gray = header.format.chroma == Chroma::Mono;
     Ok(if json {
         json_line(json!({
             "input": name, "output": output, "frames": frames, "width": width, "height": height,
@@ -206,7 +209,7 @@ fn folder(input: &Path, output: &Path, rate: Rate, opts: &ModelOpts, json: bool)
         ))
         .into());
     }
-    let codec = opts.codec(Stage::Encode)?;
+    let codecs = Codecs::new(opts, Stage::Encode);
     let files = batch::pictures_in(input)?;
     batch::output_folder(input, output, "their .lat files")?;
     let limits = opts.limits();
@@ -220,7 +223,7 @@ fn folder(input: &Path, output: &Path, rate: Rate, opts: &ModelOpts, json: bool)
         }
         let bytes = limits.read_file(path)?;
         let image = decode_picture(path, &bytes, &limits, |w| bar.suspend(|| eprintln!("{w}")))?;
-        let encoded = encode_at(&codec, &image, rate, path)?;
+        let encoded = encode_at(codecs.for_picture(&image)?, &image, rate, path)?;
         output::write(&out, &encoded.bytes)?;
         Ok((
             encoded.bytes.len(),
@@ -234,8 +237,8 @@ fn folder(input: &Path, output: &Path, rate: Rate, opts: &ModelOpts, json: bool)
     Ok(if json {
         json_line(json!({
             "input": input, "output": output, "pictures": done, "skipped": skipped,
-            "bytes": bytes, "bpp": bpp, "model": codec.bundle().prior.name,
-            "precision": codec.precision(), "latency_ms": outcome.latency.json(),
+            "bytes": bytes, "bpp": bpp, "model": codecs.names(),
+            "precision": codecs.precision(), "latency_ms": outcome.latency.json(),
         }))
     } else {
         let mut s = format!(

@@ -8,12 +8,13 @@ use anyhow::{Context, Result, bail};
 use image::DynamicImage;
 use latent_codec::report::rd::{Coder, Point, Sample, Summary};
 use latent_codec::report::reference::{self, ReferenceError};
-use latent_codec::runtime::bundle::MAX_QUALITY;
+use latent_codec::runtime::bundle::{Embedded, MAX_QUALITY};
 use latent_codec::runtime::precision::Stage;
-use latent_codec::{Codec, io::imageio, io::output, report::metrics, report::plot};
+use latent_codec::{io::imageio, io::output, report::metrics, report::plot};
 use serde::Serialize;
 use serde_json::json;
 
+use super::models::Codecs;
 use super::{ModelOpts, json_line};
 
 /// JPEG qualities swept (the `image` crate's encoder).
@@ -61,14 +62,16 @@ struct Row {
 
 /// Runs `latent eval`.
 pub fn run(args: &EvalArgs) -> Result<String> {
-    let codec = args.model.codec(Stage::Encode)?;
+    let codecs = Codecs::new(&args.model, Stage::Encode);
+    // The qualities of the --model bundle, or of the embedded ones (both 1..=8).
+    let offered = args.model.bundle(Embedded::Colour)?.prior;
     let qualities = if args.quality.is_empty() {
-        codec.qualities()
+        offered.quality_numbers()
     } else {
         args.quality.clone()
     };
     for &q in &qualities {
-        codec.bundle().prior.quality(q)?;
+        offered.quality(q)?;
     }
     let files = files_in(&args.dir)?;
     let bar = super::file_progress(files.len());
@@ -80,7 +83,7 @@ pub fn run(args: &EvalArgs) -> Result<String> {
             .to_string_lossy()
             .into_owned();
         bar.set_message(name.clone());
-        match image_rows(&codec, path, &name, &qualities, |w| {
+        match image_rows(&codecs, path, &name, &qualities, |w| {
             bar.suspend(|| eprintln!("warning: {name}: {w}"))
         }) {
             Ok(r) => rows.extend(r),
@@ -115,8 +118,9 @@ pub fn run(args: &EvalArgs) -> Result<String> {
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
     output::write(&args.output.join("rd.csv"), csv(&rows).as_bytes())?;
+    let models = codecs.names();
     let report = json!({
-        "dir": args.dir, "model": codec.bundle().prior.name, "precision": codec.precision(),
+        "dir": args.dir, "model": models, "precision": codecs.precision(),
         "qualities": qualities, "skipped": skipped, "summary": summary_json(&summary), "rows": rows,
     });
     output::write(
@@ -124,11 +128,7 @@ pub fn run(args: &EvalArgs) -> Result<String> {
         serde_json::to_string_pretty(&super::rounded(report))?.as_bytes(),
     )?;
     let png = plot::rd_curves(
-        &format!(
-            "{}: mean of {} images",
-            codec.bundle().prior.name,
-            summary.images()
-        ),
+        &format!("{models}: mean of {} images", summary.images()),
         &labelled_curves(&summary),
         x_max(&summary),
         (900, 560),
@@ -163,14 +163,15 @@ fn files_in(dir: &Path) -> Result<Vec<PathBuf>> {
 /// Every coded version of one image: ours at `qualities`, JPEG and WebP over their sweeps. A
 /// reference codec that cannot code the image is reported through `warn` and left out.
 fn image_rows(
-    codec: &Codec,
+    codecs: &Codecs,
     path: &Path,
     name: &str,
     qualities: &[u8],
     mut warn: impl FnMut(String),
 ) -> Result<Vec<Row>> {
     // A gray picture is measured on its gray values, against gray references.
-    let picture = reference::measured(&imageio::read(path, codec.limits())?);
+    let picture = reference::measured(&imageio::read(path, &codecs.limits())?);
+    let codec = codecs.for_picture(&picture)?;
     let pixels = f64::from(picture.width()) * f64::from(picture.height());
     // `decoded` in the colours of `picture`, as the reference codecs return it.
     let row = |codec: Coder, setting, bytes: usize, decoded: &DynamicImage, ms: (f64, f64)| Row {

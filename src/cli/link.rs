@@ -15,7 +15,8 @@ use image::{DynamicImage, RgbImage};
 use latent_codec::codec::packets;
 use latent_codec::denoise::{DEFAULT_TILE, Denoiser};
 use latent_codec::io::frames::{Chroma, Format, Frame, Y4mHeader, write_y4m_frame};
-use latent_codec::io::{imageio, output};
+use latent_codec::io::imageio::{self, is_gray};
+use latent_codec::io::output;
 use latent_codec::report::metrics;
 use latent_codec::runtime::precision::Stage;
 use latent_codec::{Codec, EntropyModel, Limits};
@@ -23,6 +24,7 @@ use latent_wire::container::MAGIC;
 use latent_wire::packet::{MAX_PACKET, Packet};
 use serde_json::json;
 
+use super::models::Codecs;
 use super::{ModelOpts, json_line};
 
 /// Options of `latent send`.
@@ -262,12 +264,17 @@ pub fn send(args: &SendArgs) -> Result<String> {
     };
     if head.starts_with(&MAGIC) {
         let lat = limits.read_all(&mut reader, &args.input, head.len())?;
-        let entropy = args.model.entropy()?;
+        let entropy = args.model.entropy_for_lat(&lat)?;
         sender.frame(&entropy, &lat, id)?;
     } else {
-        let codec = args.model.codec(Stage::Encode)?;
-        let quality = args.quality.unwrap_or(codec.default_quality());
-        codec.bundle().prior.quality(quality)?;
+        let codecs = Codecs::new(&args.model, Stage::Encode);
+        // The quality asked for, checked against the model a picture gets.
+        let pick = |gray: bool| -> Result<(&Codec, u8)> {
+            let codec = codecs.for_gray(gray)?;
+            let quality = args.quality.unwrap_or(codec.default_quality());
+            codec.bundle().prior.quality(quality)?;
+            Ok((codec, quality))
+        };
         let denoiser = args
             .denoise
             .then(|| {
@@ -284,6 +291,7 @@ pub fn send(args: &SendArgs) -> Result<String> {
         };
         if head.starts_with(b"YUV4MPEG2") {
             let header = Y4mHeader::read(&mut reader, &limits)?;
+            let (codec, quality) = pick(header.format.chroma == Chroma::Mono)?;
             for index in 0u64.. {
                 let Some(frame) = header.read_frame(&mut reader, index)? else {
                     break;
@@ -296,6 +304,7 @@ pub fn send(args: &SendArgs) -> Result<String> {
             bail!("stdin is neither a .lat file nor a Y4M stream");
         } else {
             let picture = imageio::read(&args.input, &limits)?;
+            let (codec, quality) = pick(is_gray(&picture))?;
             let encoded = codec.encode(&clean(picture)?, quality)?;
             sender.frame(codec.entropy(), &encoded.bytes, id)?;
         }
@@ -510,7 +519,7 @@ struct Received {
 
 /// The receiving end: frames by id (widened past 16 bits), the sink, the reference.
 struct Receiver<'a> {
-    codec: &'a Codec,
+    codecs: &'a Codecs<'a>,
     sink: Sink,
     reference: Option<Reference>,
     pending: BTreeMap<i64, Pending>,
@@ -573,19 +582,26 @@ impl Receiver<'_> {
         };
         self.closed = Some(id);
         let index = self.got.frames;
-        let image = match packets::reassemble(self.codec.entropy(), &frame.packets) {
-            Ok(r) => {
+        // No header packet: no model to pick, and nothing to draw.
+        let codec = match packets::header_of(&frame.packets) {
+            Some(h) => Some(self.codecs.for_fingerprint(Some(h.fingerprint))?),
+            None => None,
+        };
+        let reassembled =
+            codec.and_then(|c| Some((c, packets::reassemble(c.entropy(), &frame.packets).ok()?)));
+        let image = match reassembled {
+            Some((codec, r)) => {
                 self.got.refused += r.rejected.len() as u64;
                 self.got.packets_missing += r.missing.len() as u64;
                 self.got
                     .concealed
                     .push(r.lost_positions() as f64 / r.positions() as f64);
-                let latent = r.concealed_latent(self.codec.entropy());
-                self.codec.decode_latent(r.header, latent)?.image
+                let latent = r.concealed_latent(codec.entropy());
+                codec.decode_latent(r.header, latent)?.image
             }
             // Both header packets lost: the frame cannot be drawn; a stream repeats the one
             // before so that every frame is still there.
-            Err(_) => match &self.previous {
+            None => match &self.previous {
                 Some(previous) => {
                     self.got.frames_repeated += 1;
                     self.got.packets_missing +=
@@ -616,7 +632,7 @@ impl Receiver<'_> {
 /// Runs `latent receive`.
 pub fn receive(args: &ReceiveArgs) -> Result<String> {
     let limits = args.model.limits();
-    let codec = args.model.codec(Stage::Decode)?;
+    let codecs = Codecs::new(&args.model, Stage::Decode);
     let reference = args
         .reference
         .as_deref()
@@ -627,7 +643,7 @@ pub fn receive(args: &ReceiveArgs) -> Result<String> {
     eprintln!("listening on {}", socket.local_addr()?);
     let single = matches!(Sink::of(&args.output), Sink::Picture(_));
     let mut rx = Receiver {
-        codec: &codec,
+        codecs: &codecs,
         sink: Sink::of(&args.output),
         reference,
         pending: BTreeMap::new(),

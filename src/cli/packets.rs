@@ -8,11 +8,12 @@ use latent_codec::codec::packets;
 use latent_codec::error::PacketError;
 use latent_codec::limits::Bound;
 use latent_codec::runtime::precision::Stage;
-use latent_codec::{Limits, io::imageio, io::output};
+use latent_codec::{EntropyModel, Limits, io::imageio, io::output};
 use latent_wire::container::HEADER_LEN;
 use latent_wire::packet::MAX_PACKET;
 use serde_json::json;
 
+use super::models::{self, Codecs};
 use super::{ModelOpts, json_line};
 
 /// Extension of packet files.
@@ -26,8 +27,8 @@ pub fn packetize(
     opts: &ModelOpts,
     json: bool,
 ) -> Result<String> {
-    let model = opts.entropy()?;
     let lat = opts.limits().read_file(input)?;
+    let model = opts.entropy_for_lat(&lat)?;
     let p = packets::packetize(&model, &lat, mtu).with_context(|| input.display().to_string())?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let holds_packets = std::fs::read_dir(dir)
@@ -127,24 +128,26 @@ pub fn depacketize(dir: &Path, output: &Path, opts: &ModelOpts, json: bool) -> R
     let as_lat = output
         .extension()
         .is_some_and(|x| x.eq_ignore_ascii_case("lat"));
+    let (packets, oversized) = read_packets(dir, &opts.limits())?;
+    let which = models::for_fingerprint(opts, packets::header_of(&packets).map(|h| h.fingerprint));
     // The decoder graph only for an image; the bundle is read once either way.
+    let codecs = Codecs::new(opts, Stage::Decode);
     let codec = if as_lat {
         None
     } else {
-        Some(opts.codec(Stage::Decode)?)
+        Some(codecs.get(which)?)
     };
     let owned;
-    let model = match &codec {
+    let model = match codec {
         Some(codec) => codec.entropy(),
         None => {
-            owned = opts.entropy()?;
+            owned = EntropyModel::new(opts.bundle(which)?, opts.limits());
             &owned
         }
     };
-    let (packets, oversized) = read_packets(dir, &opts.limits())?;
     let r = packets::reassemble(model, &packets).with_context(|| dir.display().to_string())?;
     let mut decode_ms = None;
-    if let Some(codec) = &codec {
+    if let Some(codec) = codec {
         let decoded = codec.decode_latent(r.header, r.concealed_latent(model))?;
         decode_ms = Some(decoded.decode_ms);
         output::write(output, &imageio::encode(&decoded.image, output)?)?;

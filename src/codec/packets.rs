@@ -6,7 +6,7 @@ use latent_wire::WireError;
 use latent_wire::checksum::crc32;
 use latent_wire::container::{HEADER_LEN, Header, PayloadInfo};
 use latent_wire::packet::{
-    Kind, MAX_PACKET, MIN_MTU, PACKET_HEADER_LEN, PacketHeader, Reassembler, fit_span,
+    Kind, MAX_PACKET, MIN_MTU, PACKET_HEADER_LEN, Packet, PacketHeader, Reassembler, fit_span,
 };
 use latent_wire::symbols;
 
@@ -135,6 +135,14 @@ pub struct Reassembly {
     latent: Vec<i32>,
     /// Per latent position: whether its slice arrived.
     known: Vec<bool>,
+}
+
+/// The `.lat` header of the first intact header packet among `packets`: which model the stream
+/// is for (its fingerprint), before [`reassemble`] needs that model.
+pub fn header_of(packets: &[(String, Vec<u8>)]) -> Option<Header> {
+    packets
+        .iter()
+        .find_map(|(_, bytes)| Packet::parse(bytes).ok()?.lat_header().map(|(h, _)| h))
 }
 
 /// Puts received `packets` (name, bytes; any order, duplicates and strangers allowed) back

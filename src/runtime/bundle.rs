@@ -5,11 +5,12 @@
 //! channels, stride `s`, colours, CDF precision, and per quality level per-channel gains and
 //! `{offset, cdf}` tables; a single-rate prior has one list of tables and no gains), and optionally
 //! `encoder.int8.onnx` and `decoder.int8.onnx`, the int8 graphs of the same model
-//! (`models/quantize.py`). The default bundle is compiled in.
+//! (`models/quantize.py`). Two bundles are compiled in: the default (colour) and a gray one.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use latent_wire::WireError;
 use latent_wire::cdf::{Cdf, PRECISION};
@@ -34,21 +35,78 @@ pub const ENCODER_INT8_FILE: &str = "encoder.int8.onnx";
 /// See [`ENCODER_FILE`] (optional).
 pub const DECODER_INT8_FILE: &str = "decoder.int8.onnx";
 
-/// Where the compiled-in bundle's files are in the repository.
+/// Where the compiled-in colour bundle's files are in the repository.
 pub const EMBEDDED_DIR: &str = "models/codec-v5";
+/// Where the compiled-in gray bundle's files are in the repository.
+pub const EMBEDDED_GRAY_DIR: &str = "models/codec-gray";
 
-/// One file of [`EMBEDDED_DIR`], compiled in.
-macro_rules! embedded {
-    ($file:literal) => {
-        include_bytes!(concat!("../../models/codec-v5/", $file))
+/// The five files of a bundle folder under `models/`, compiled in.
+macro_rules! embedded_files {
+    ($dir:literal) => {
+        EmbeddedFiles {
+            encoder: include_bytes!(concat!("../../models/", $dir, "/encoder.onnx")),
+            decoder: include_bytes!(concat!("../../models/", $dir, "/decoder.onnx")),
+            prior: include_bytes!(concat!("../../models/", $dir, "/prior.json")),
+            encoder_int8: include_bytes!(concat!("../../models/", $dir, "/encoder.int8.onnx")),
+            decoder_int8: include_bytes!(concat!("../../models/", $dir, "/decoder.int8.onnx")),
+        }
     };
 }
 
-const EMBEDDED_ENCODER: &[u8] = embedded!("encoder.onnx");
-const EMBEDDED_DECODER: &[u8] = embedded!("decoder.onnx");
-const EMBEDDED_PRIOR: &[u8] = embedded!("prior.json");
-const EMBEDDED_ENCODER_INT8: &[u8] = embedded!("encoder.int8.onnx");
-const EMBEDDED_DECODER_INT8: &[u8] = embedded!("decoder.int8.onnx");
+/// A compiled-in bundle's bytes.
+struct EmbeddedFiles {
+    encoder: &'static [u8],
+    decoder: &'static [u8],
+    prior: &'static [u8],
+    encoder_int8: &'static [u8],
+    decoder_int8: &'static [u8],
+}
+
+const COLOUR_FILES: EmbeddedFiles = embedded_files!("codec-v5");
+const GRAY_FILES: EmbeddedFiles = embedded_files!("codec-gray");
+
+/// The codec models compiled in: one for colour pictures, one for gray ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Embedded {
+    /// codec-v5 ([`EMBEDDED_DIR`]): RGB pictures (a gray one too, through its three channels).
+    Colour,
+    /// codec-gray ([`EMBEDDED_GRAY_DIR`]): gray pictures only.
+    Gray,
+}
+
+impl Embedded {
+    /// Both, colour first.
+    pub const ALL: [Self; 2] = [Self::Colour, Self::Gray];
+
+    /// The one made for a picture that is gray or not.
+    pub fn for_picture(gray: bool) -> Self {
+        if gray { Self::Gray } else { Self::Colour }
+    }
+
+    /// Its folder in the repository.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Self::Colour => EMBEDDED_DIR,
+            Self::Gray => EMBEDDED_GRAY_DIR,
+        }
+    }
+
+    /// Its fingerprint (see [`ModelBundle::fingerprint`]), without parsing its prior.
+    pub fn fingerprint(self) -> [u8; 8] {
+        static CACHE: [OnceLock<[u8; 8]>; 2] = [OnceLock::new(), OnceLock::new()];
+        *CACHE[self as usize].get_or_init(|| {
+            let files = self.files();
+            fingerprint(&[files.encoder, files.decoder, files.prior])
+        })
+    }
+
+    fn files(self) -> &'static EmbeddedFiles {
+        match self {
+            Self::Colour => &COLOUR_FILES,
+            Self::Gray => &GRAY_FILES,
+        }
+    }
+}
 
 /// Highest quality level a prior may offer (`--quality 1..=MAX_QUALITY`).
 pub const MAX_QUALITY: u8 = 8;
@@ -295,7 +353,7 @@ pub struct ChannelTable {
 /// A loaded, validated model bundle.
 #[derive(Debug, Clone)]
 pub struct ModelBundle {
-    /// Where it came from ("embedded" or the directory).
+    /// Where it came from ("embedded", "embedded (gray)" or the directory).
     pub source: String,
     /// Encoder ONNX bytes.
     pub encoder_onnx: Cow<'static, [u8]>,
@@ -329,17 +387,27 @@ pub struct Int8Graphs {
 }
 
 impl ModelBundle {
-    /// The default photo codec compiled into the binary.
+    /// The default photo codec compiled into the binary ([`Embedded::Colour`]).
     pub fn embedded() -> Result<Self, BundleError> {
+        Self::compiled_in(Embedded::Colour)
+    }
+
+    /// One of the bundles compiled into the binary.
+    pub fn compiled_in(which: Embedded) -> Result<Self, BundleError> {
+        let files = which.files();
+        let name = match which {
+            Embedded::Colour => "embedded",
+            Embedded::Gray => "embedded (gray)",
+        };
         let mut bundle = Self::from_bytes(
-            "embedded".into(),
-            Cow::Borrowed(EMBEDDED_ENCODER),
-            Cow::Borrowed(EMBEDDED_DECODER),
-            EMBEDDED_PRIOR,
+            name.into(),
+            Cow::Borrowed(files.encoder),
+            Cow::Borrowed(files.decoder),
+            files.prior,
         )?;
         bundle.int8 = Some(Int8Graphs {
-            encoder_onnx: Cow::Borrowed(EMBEDDED_ENCODER_INT8),
-            decoder_onnx: Cow::Borrowed(EMBEDDED_DECODER_INT8),
+            encoder_onnx: Cow::Borrowed(files.encoder_int8),
+            decoder_onnx: Cow::Borrowed(files.decoder_int8),
         });
         Ok(bundle)
     }

@@ -54,6 +54,45 @@ fn json_report_has_every_field_for_every_combination() {
     }
 }
 
+#[test]
+fn gray_times_the_embedded_gray_models_one_channel_graphs() {
+    let mut args = vec![
+        "bench",
+        "--gray",
+        "--stage",
+        "encode,decode",
+        "--threads",
+        "1",
+    ];
+    args.extend(quick());
+    args.push("--json");
+    let v = json(&latent(&args));
+    let rows = v["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for r in rows {
+        assert!(
+            r["onnx"]
+                .as_str()
+                .unwrap()
+                .starts_with("models/codec-gray/")
+        );
+        let shape: Vec<u64> = serde_json::from_value(r["input_shape"].clone()).unwrap();
+        // MACs per pixel as its model card states them.
+        let (want, card) = match r["stage"].as_str().unwrap() {
+            "encode" => (vec![1, 1, 48, 64], 10_876.0),
+            _ => (vec![1, 64, 6, 8], 35_184.0),
+        };
+        assert_eq!(shape, want);
+        let mac_per_px = r["gmac"].as_f64().unwrap() * 1e9 / (64.0 * 48.0);
+        assert!(
+            (mac_per_px / card - 1.0).abs() < 0.05,
+            "{mac_per_px} vs {card}"
+        );
+    }
+    let both = latent(&["bench", "--gray", "--model", "models/codec-v5"]);
+    assert_eq!(both.status.code(), Some(2));
+}
+
 /// The kernel set the report names is where the kernels come from: AVX-512 is left out only
 /// without int8 (whose VNNI kernels need it), and `TRACT_CPU_ISA` in the environment wins.
 #[test]

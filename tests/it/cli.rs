@@ -53,6 +53,7 @@ fn compress_decompress_inspect_json() {
     let (lw, lh) = (70usize.div_ceil(stride), 50usize.div_ceil(stride));
     assert_eq!(i["latent_shape"], serde_json::json!([channels, lh, lw]));
     assert_eq!(i["fingerprint"], c["fingerprint"]);
+    assert_eq!(i["model"], "codec-v5");
     let text = latent(&["inspect", s(&lat)]);
     let text = String::from_utf8_lossy(&text.stdout);
     let line = |key: &str| {
@@ -705,8 +706,12 @@ fn a_mono_y4m_stream_compresses_frame_by_frame_as_gray() {
         "1",
     ]));
     assert_eq!(
-        (c["frames"].as_u64(), c["gray"].as_bool()),
-        (Some(2), Some(true))
+        (
+            c["frames"].as_u64(),
+            c["gray"].as_bool(),
+            c["model"].as_str()
+        ),
+        (Some(2), Some(true), Some("codec-gray"))
     );
     // Each frame's file is what the same gray picture alone compresses to.
     for (i, frame) in frames.iter().enumerate() {

@@ -1,11 +1,11 @@
 //! tract against onnxruntime: each codec bundle's graphs on its golden input (`golden/` in the
 //! bundle's folder, made by `models/codec/golden.py --codec DIR`): the embedded codec-v5 and
-//! codec-v4 in `models/codec`.
+//! codec-gray, and codec-v4 in `models/codec`.
 
 use std::path::PathBuf;
 
 use latent_codec::ModelBundle;
-use latent_codec::runtime::bundle::EMBEDDED_DIR;
+use latent_codec::runtime::bundle::{EMBEDDED_DIR, EMBEDDED_GRAY_DIR, Embedded};
 use latent_codec::runtime::engine::{Graph, executor};
 
 use crate::common::{max_abs_diff, read_f32, repo};
@@ -29,14 +29,17 @@ impl Golden {
         dims.try_into().unwrap()
     }
 
-    fn input_planes(&self) -> Vec<f32> {
-        let rgb = image::open(self.0.join("input.png")).unwrap().to_rgb8();
-        let (w, h) = (rgb.width() as usize, rgb.height() as usize);
-        let mut planes = vec![0f32; 3 * w * h];
-        for (i, p) in rgb.pixels().enumerate() {
-            for c in 0..3 {
-                planes[c * w * h + i] = f32::from(p.0[c]) / 255.0;
-            }
+    /// The input picture as planes in [0, 1]: three, or one for a gray model.
+    fn input_planes(&self, colours: usize) -> Vec<f32> {
+        let picture = image::open(self.0.join("input.png")).unwrap();
+        let pixels = match colours {
+            1 => picture.to_luma8().into_raw(),
+            _ => picture.to_rgb8().into_raw(),
+        };
+        let plane = pixels.len() / colours;
+        let mut planes = vec![0f32; pixels.len()];
+        for (i, &v) in pixels.iter().enumerate() {
+            planes[(i % colours) * plane + i / colours] = f32::from(v) / 255.0;
         }
         planes
     }
@@ -45,8 +48,13 @@ impl Golden {
 fn encoder_matches(bundle: &ModelBundle, golden: &Golden) {
     let graph = Graph::load("encoder", &bundle.encoder_onnx, executor(1)).unwrap();
     let image = golden.shape("decoder_image");
+    let colours = bundle.prior.colours;
     let (out_shape, mu) = graph
-        .run(&[1, 3, image[2], image[3]], golden.input_planes(), false)
+        .run(
+            &[1, colours, image[2], image[3]],
+            golden.input_planes(colours),
+            false,
+        )
         .unwrap();
     assert_eq!(out_shape, golden.shape("encoder_mu"));
     let diff = max_abs_diff(&mu, &golden.f32("encoder_mu.f32"));
@@ -77,6 +85,18 @@ fn embedded_encoder_matches_onnxruntime() {
 #[test]
 fn embedded_decoder_matches_onnxruntime() {
     decoder_matches(&ModelBundle::embedded().unwrap(), &Golden::of(EMBEDDED_DIR));
+}
+
+#[test]
+fn embedded_gray_encoder_matches_onnxruntime() {
+    let bundle = ModelBundle::compiled_in(Embedded::Gray).unwrap();
+    encoder_matches(&bundle, &Golden::of(EMBEDDED_GRAY_DIR));
+}
+
+#[test]
+fn embedded_gray_decoder_matches_onnxruntime() {
+    let bundle = ModelBundle::compiled_in(Embedded::Gray).unwrap();
+    decoder_matches(&bundle, &Golden::of(EMBEDDED_GRAY_DIR));
 }
 
 #[test]

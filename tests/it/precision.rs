@@ -1,10 +1,11 @@
 //! Error budgets of the lower precisions, on crops of the bundled sample photo
-//! (`models/PRECISION.md`): decoding the same `.lat` at f16 costs at most 0.05 dB PSNR-RGB against
-//! f32, at int8 at most 0.3 dB; the whole pipeline (encode and decode) at f16/int8 stays within
-//! the same budgets with at most 2 % more or fewer bytes; the denoiser's output likewise at f16
-//! (it has no int8 graph: int8 weights alone cost it 0.8 dB). int8 is checked on a 384x256 crop
-//! (codec-v5: −0.15 dB decode, −0.22 dB pipeline, +0.7 % bytes on x86; the whole photo gives
-//! −0.18, −0.26 dB and +1.0 %), so that CI's three emulated Arm cores run it in reasonable time.
+//! (`models/PRECISION.md`), for both embedded codecs (the gray one on the crops' luma): decoding
+//! the same `.lat` at f16 costs at most 0.05 dB PSNR against f32, at int8 at most 0.3 dB; the
+//! whole pipeline (encode and decode) at f16/int8 stays within the same budgets with at most 2 %
+//! more or fewer bytes; the denoiser's output likewise at f16 (it has no int8 graph: int8 weights
+//! alone cost it 0.8 dB). int8 is checked on a 384x256 crop (codec-v5: −0.15 dB decode, −0.22 dB
+//! pipeline, +0.7 % bytes on x86, the whole photo −0.18, −0.26 dB and +1.0 %; codec-gray: −0.10,
+//! −0.20 dB, +0.6 %), so that CI's three emulated Arm cores run it in reasonable time.
 //!
 //! f16 runs where it is native (tract's fp16 kernels, checked by name) and on x86, where tract
 //! emulates it (slowly, so on a crop): the same f16 arithmetic, so the budget is checked here
@@ -14,6 +15,7 @@
 
 use image::{DynamicImage, RgbImage};
 use latent_codec::denoise::Denoiser;
+use latent_codec::runtime::bundle::Embedded;
 use latent_codec::runtime::engine::{Graph, executor};
 use latent_codec::runtime::precision::{self, Precision};
 use latent_codec::{Codec, Limits, ModelBundle, report::metrics, sample};
@@ -39,8 +41,15 @@ fn codec(precision: Precision) -> Codec {
     embedded_codec(2, precision)
 }
 
-fn psnr(a: &RgbImage, b: &DynamicImage) -> f64 {
-    metrics::psnr(a.as_raw(), b.to_rgb8().as_raw())
+fn model(which: Embedded, precision: Precision) -> Codec {
+    let bundle = ModelBundle::compiled_in(which).unwrap();
+    Codec::new(bundle, 2, precision, Limits::default()).unwrap()
+}
+
+/// PSNR of `b` against `a`, both in the same colours.
+fn psnr(a: &DynamicImage, b: &DynamicImage) -> f64 {
+    assert_eq!(a.color(), b.color());
+    metrics::psnr(a.as_bytes(), b.as_bytes())
 }
 
 /// Whether f16 arithmetic can be checked on this machine (native, or tract's x86 emulation).
@@ -49,20 +58,19 @@ fn f16_runs_here() -> bool {
 }
 
 /// (ΔPSNR of decoding f32's `.lat` at `p`, ΔPSNR of the whole pipeline at `p`, relative change
-/// in bytes), all against f32.
-fn deltas(image: &RgbImage, p: Precision) -> (f64, f64, f64) {
-    let original = DynamicImage::ImageRgb8(image.clone());
-    let (f32_codec, low) = (codec(Precision::F32), codec(p));
+/// in bytes), all against f32, for the embedded model `which` on `original`.
+fn deltas(which: Embedded, original: &DynamicImage, p: Precision) -> (f64, f64, f64) {
+    let (f32_codec, low) = (model(which, Precision::F32), model(which, p));
     let quality = f32_codec.default_quality();
-    let lat = f32_codec.encode(&original, quality).unwrap();
-    let reference = psnr(image, &f32_codec.decode(&lat.bytes).unwrap().image);
-    let decoded_low = psnr(image, &low.decode(&lat.bytes).unwrap().image);
-    let lat_low = low.encode(&original, quality).unwrap();
+    let lat = f32_codec.encode(original, quality).unwrap();
+    let reference = psnr(original, &f32_codec.decode(&lat.bytes).unwrap().image);
+    let decoded_low = psnr(original, &low.decode(&lat.bytes).unwrap().image);
+    let lat_low = low.encode(original, quality).unwrap();
     assert_eq!(Precision::from_wire(lat_low.header.precision), p);
-    let pipeline_low = psnr(image, &low.decode(&lat_low.bytes).unwrap().image);
+    let pipeline_low = psnr(original, &low.decode(&lat_low.bytes).unwrap().image);
     let bytes = lat_low.bytes.len() as f64 / lat.bytes.len() as f64 - 1.0;
     eprintln!(
-        "{p}: f32 {reference:.3} dB; decode at {p} {:+.3} dB; pipeline {:+.3} dB, bytes {:+.2} %",
+        "{which:?} {p}: f32 {reference:.3} dB; decode at {p} {:+.3} dB; pipeline {:+.3} dB, bytes {:+.2} %",
         decoded_low - reference,
         pipeline_low - reference,
         100.0 * bytes
@@ -70,18 +78,35 @@ fn deltas(image: &RgbImage, p: Precision) -> (f64, f64, f64) {
     (reference - decoded_low, reference - pipeline_low, bytes)
 }
 
-#[test]
-fn int8_is_within_its_budget() {
-    let (decode, pipeline, bytes) = deltas(&crop(384, 256), Precision::Int8);
-    assert!(decode <= INT8_BUDGET_DB, "int8 decode costs {decode:.3} dB");
+/// Checks `p`'s deltas against `budget_db` and [`BPP_BUDGET`].
+fn within_budget(which: Embedded, original: &DynamicImage, p: Precision, budget_db: f64) {
+    let (decode, pipeline, bytes) = deltas(which, original, p);
     assert!(
-        pipeline <= INT8_BUDGET_DB,
-        "int8 pipeline costs {pipeline:.3} dB"
+        decode <= budget_db,
+        "{which:?} {p} decode costs {decode:.3} dB"
+    );
+    assert!(
+        pipeline <= budget_db,
+        "{which:?} {p} pipeline costs {pipeline:.3} dB"
     );
     assert!(
         bytes.abs() <= BPP_BUDGET,
-        "int8 changes bytes by {bytes:.4}"
+        "{which:?} {p} changes bytes by {bytes:.4}"
     );
+}
+
+/// A colour crop and its gray version, as the two embedded models take them.
+fn crops(w: u32, h: u32) -> [(Embedded, DynamicImage); 2] {
+    let rgb = DynamicImage::ImageRgb8(crop(w, h));
+    let gray = DynamicImage::ImageLuma8(rgb.to_luma8());
+    [(Embedded::Colour, rgb), (Embedded::Gray, gray)]
+}
+
+#[test]
+fn int8_is_within_its_budget() {
+    for (which, original) in crops(384, 256) {
+        within_budget(which, &original, Precision::Int8, INT8_BUDGET_DB);
+    }
 }
 
 #[test]
@@ -96,13 +121,9 @@ fn f16_is_within_its_budget_where_it_runs() {
         assert!(r.note.unwrap().contains("running f32"));
         return;
     }
-    let (decode, pipeline, bytes) = deltas(&crop(192, 128), Precision::F16);
-    assert!(decode <= F16_BUDGET_DB, "f16 decode costs {decode:.3} dB");
-    assert!(
-        pipeline <= F16_BUDGET_DB,
-        "f16 pipeline costs {pipeline:.3} dB"
-    );
-    assert!(bytes.abs() <= BPP_BUDGET, "f16 changes bytes by {bytes:.4}");
+    for (which, original) in crops(192, 128) {
+        within_budget(which, &original, Precision::F16, F16_BUDGET_DB);
+    }
 }
 
 #[test]
