@@ -399,11 +399,12 @@ impl ModelBundle {
             Embedded::Colour => "embedded",
             Embedded::Gray => "embedded (gray)",
         };
-        let mut bundle = Self::from_bytes(
+        let mut bundle = Self::assemble(
             name.into(),
             Cow::Borrowed(files.encoder),
             Cow::Borrowed(files.decoder),
             files.prior,
+            which.fingerprint(),
         )?;
         bundle.int8 = Some(Int8Graphs {
             encoder_onnx: Cow::Borrowed(files.encoder_int8),
@@ -440,12 +441,23 @@ impl ModelBundle {
         decoder_onnx: Cow<'static, [u8]>,
         prior_json: &[u8],
     ) -> Result<Self, BundleError> {
+        let fingerprint = fingerprint(&[&encoder_onnx, &decoder_onnx, prior_json]);
+        Self::assemble(source, encoder_onnx, decoder_onnx, prior_json, fingerprint)
+    }
+
+    /// [`Self::from_bytes`] with the fingerprint of the three files known.
+    fn assemble(
+        source: String,
+        encoder_onnx: Cow<'static, [u8]>,
+        decoder_onnx: Cow<'static, [u8]>,
+        prior_json: &[u8],
+        fingerprint: [u8; 8],
+    ) -> Result<Self, BundleError> {
         let bad = |reason: String| BundleError::BadPrior {
             source_name: source.clone(),
             reason,
         };
         let prior = Prior::parse(prior_json).map_err(bad)?;
-        let fingerprint = fingerprint(&[&encoder_onnx, &decoder_onnx, prior_json]);
         Ok(Self {
             source,
             encoder_onnx,
