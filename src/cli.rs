@@ -179,6 +179,14 @@ struct ModelOpts {
     limits: LimitOpts,
 }
 
+/// The bundle in `dir`, or the embedded one `which` names.
+fn load_bundle(dir: Option<&Path>, which: Embedded, limits: &Limits) -> Result<ModelBundle> {
+    Ok(match dir {
+        Some(dir) => ModelBundle::from_dir(dir, limits)?,
+        None => ModelBundle::compiled_in(which)?,
+    })
+}
+
 /// `--threads` when given, else every core.
 fn threads_or_all_cores(threads: Option<u16>) -> usize {
     match threads {
@@ -199,10 +207,7 @@ impl ModelOpts {
 
     /// The `--model` bundle, or the embedded one `which` names.
     fn bundle(&self, which: Embedded) -> Result<ModelBundle> {
-        Ok(match &self.model {
-            Some(dir) => ModelBundle::from_dir(dir, &self.limits())?,
-            None => ModelBundle::compiled_in(which)?,
-        })
+        load_bundle(self.model.as_deref(), which, &self.limits())
     }
 
     /// The entropy model alone (no graph loaded) of the bundle that made the `.lat` file `lat`

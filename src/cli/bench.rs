@@ -358,10 +358,7 @@ fn measure_stages(
     // it was measured anyway)
     let mut skipped: Vec<(Precision, String, Vec<Stage>, bool)> = Vec::new();
     let which = Embedded::for_picture(args.gray);
-    let bundle = match &args.model {
-        Some(dir) => ModelBundle::from_dir(dir, &Limits::default())?,
-        None => ModelBundle::compiled_in(which)?,
-    };
+    let bundle = super::load_bundle(args.model.as_deref(), which, &Limits::default())?;
     let onnx_path = |file: &str| match &args.model {
         Some(dir) => dir.join(file).display().to_string(),
         None => format!("{}/{file}", which.dir()),

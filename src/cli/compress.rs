@@ -134,8 +134,8 @@ fn stream(
     let header = Y4mHeader::read(&mut reader, &limits)
         .with_context(|| format!("reading {}", name.display()))?;
     let gray = header.format.chroma == Chroma::Mono;
-    let codec = Codecs::new(opts, Stage::Encode);
-    let codec = codec.for_gray(gray)?;
+    let codecs = Codecs::new(opts, Stage::Encode);
+    let codec = codecs.for_gray(gray)?;
     batch::output_folder(name, output, "their .lat files")?;
     let (mut bytes, mut times) = (0usize, Vec::new());
     for index in 0u64.. {

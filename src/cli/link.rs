@@ -584,7 +584,7 @@ impl Receiver<'_> {
         let index = self.got.frames;
         // No header packet: no model to pick, and nothing to draw.
         let codec = match packets::header_of(&frame.packets) {
-            Some(h) => Some(self.codecs.for_fingerprint(Some(h.fingerprint))?),
+            Some(h) => Some(self.codecs.for_fingerprint(h.fingerprint)?),
             None => None,
         };
         let reassembled =

@@ -58,8 +58,8 @@ impl<'o> Codecs<'o> {
     }
 
     /// The codec for a `.lat` header's `fingerprint` (see [`for_fingerprint`]).
-    pub fn for_fingerprint(&self, fingerprint: Option<[u8; 8]>) -> Result<&Codec> {
-        self.get(for_fingerprint(self.opts, fingerprint))
+    pub fn for_fingerprint(&self, fingerprint: [u8; 8]) -> Result<&Codec> {
+        self.get(for_fingerprint(self.opts, Some(fingerprint)))
     }
 
     /// The codec for the `.lat` file `lat`.
