@@ -4,6 +4,7 @@
 
 pub mod entropy;
 pub mod fit;
+pub mod hyper;
 pub mod packets;
 
 use std::sync::Mutex;

@@ -12,6 +12,7 @@ mod denoise_golden;
 mod eval;
 mod golden;
 mod gray;
+mod hyper;
 mod lat_fixture;
 mod link;
 mod mutations;

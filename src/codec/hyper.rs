@@ -1,0 +1,307 @@
+//! The hyper-decoder of a hyperprior model (CompressAI's `h_s`) in integer arithmetic, so that
+//! the Gaussian table each latent value is coded with is picked identically on every machine.
+//!
+//! `hyper.json` (written by `models/compressai/hyper_int.py`, whose numpy reference this matches
+//! bit for bit) holds the layers as integers. Activations are integers at scale `2^F`
+//! (`frac_bits`); the input is `z_hat = symbols + medians` as `symbols · 2^F + medians` (medians
+//! already at `2^F`). Each convolution or transposed convolution has weights `[out, in, k, k]` at
+//! a power-of-two scale `2^shift` per output channel and a bias at `2^(F + shift)`: a value is the
+//! 64-bit sum of products plus the bias, shifted right by `shift` with rounding
+//! (`(acc + 2^(shift-1)) >> shift`), then ReLU or LeakyReLU (`(x · slope) >> 16` below zero) and
+//! clamped to `i32`. A scale's table index is how many of the scale table's first `L - 1` entries
+//! (at `2^F`) are below `max(scale, lower_bound)`: CompressAI's `build_indexes` on integers.
+
+use serde::Deserialize;
+
+use crate::error::BundleError;
+
+/// File name of the integer hyper-decoder in a bundle.
+pub const HYPER_FILE: &str = "hyper.json";
+
+/// Bits of the LeakyReLU slope's fixed point.
+const SLOPE_BITS: u32 = 16;
+
+/// Largest weight magnitude (exclusive), input channels and kernel side: with activations
+/// clamped to `i32`, a sum of products and the bias stays inside `i64`.
+const WEIGHT_LIMIT: i64 = 1 << 15;
+const MAX_INPUTS: usize = 1024;
+const MAX_KERNEL: usize = 7;
+const BIAS_LIMIT: i64 = 1 << 60;
+
+/// What follows a layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Activation {
+    None,
+    Relu,
+    LeakyRelu,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Kind {
+    Conv,
+    Deconv,
+}
+
+/// One layer as `hyper.json` has it.
+#[derive(Debug, Clone, Deserialize)]
+struct Layer {
+    kind: Kind,
+    #[serde(rename = "in")]
+    inputs: usize,
+    #[serde(rename = "out")]
+    outputs: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    output_padding: usize,
+    shift: Vec<u32>,
+    bias: Vec<i64>,
+    weights: Vec<i64>,
+    activation: Activation,
+    #[serde(default)]
+    slope: i64,
+}
+
+/// The integer hyper-decoder and the scale table its outputs index.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HyperDecoder {
+    frac_bits: u32,
+    medians: Vec<i64>,
+    scale_table: Vec<i64>,
+    lower_bound: i64,
+    layers: Vec<Layer>,
+}
+
+impl HyperDecoder {
+    /// Parses and validates `hyper.json` bytes; `source` names the bundle in errors.
+    pub fn parse(source: &str, json: &[u8]) -> Result<Self, BundleError> {
+        let bad = |reason: String| BundleError::BadMeta {
+            source_name: source.to_string(),
+            file: HYPER_FILE,
+            reason,
+        };
+        let net: Self = serde_json::from_slice(json).map_err(|e| bad(e.to_string()))?;
+        net.check().map_err(bad)?;
+        Ok(net)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.frac_bits > 16 {
+            return Err(format!("frac_bits {} is over 16", self.frac_bits));
+        }
+        if self.scale_table.len() < 2 || self.scale_table.len() > 256 {
+            return Err(format!(
+                "scale_table has {} entries, not 2..=256",
+                self.scale_table.len()
+            ));
+        }
+        let first = self.layers.first().ok_or("no layers")?;
+        if self.medians.len() != first.inputs {
+            return Err(format!(
+                "{} medians for {} input channels",
+                self.medians.len(),
+                first.inputs
+            ));
+        }
+        if self.medians.iter().any(|m| m.abs() >= 1 << 40) {
+            return Err("a median is out of range".into());
+        }
+        for (i, l) in self.layers.iter().enumerate() {
+            let bad = |what: &str| Err(format!("layer {i}: {what}"));
+            if i > 0 && self.layers[i - 1].outputs != l.inputs {
+                return bad("its input channels are not the previous layer's outputs");
+            }
+            if l.inputs == 0 || l.inputs > MAX_INPUTS || l.outputs == 0 || l.outputs > MAX_INPUTS {
+                return bad("channel count not in 1..=1024");
+            }
+            if l.kernel == 0 || l.kernel > MAX_KERNEL || !(1..=4).contains(&l.stride) {
+                return bad("kernel not in 1..=7 or stride not in 1..=4");
+            }
+            if l.padding >= l.kernel || (l.output_padding > 0 && l.output_padding >= l.stride) {
+                return bad("padding not below the kernel or output padding not below the stride");
+            }
+            if l.kind == Kind::Conv && l.output_padding != 0 {
+                return bad("output padding on a convolution");
+            }
+            if l.weights.len() != l.outputs * l.inputs * l.kernel * l.kernel
+                || l.shift.len() != l.outputs
+                || l.bias.len() != l.outputs
+            {
+                return bad("weights, shift or bias of the wrong length");
+            }
+            if l.weights.iter().any(|w| w.abs() >= WEIGHT_LIMIT)
+                || l.bias.iter().any(|b| b.abs() >= BIAS_LIMIT)
+                || l.shift.iter().any(|&s| s > 30)
+            {
+                return bad("a weight, bias or shift out of range");
+            }
+            if l.activation == Activation::LeakyRelu && !(0..=1 << SLOPE_BITS).contains(&l.slope) {
+                return bad("LeakyReLU slope not in 0..=1");
+            }
+        }
+        Ok(())
+    }
+
+    /// Channels of `z` it takes.
+    pub fn input_channels(&self) -> usize {
+        self.first().inputs
+    }
+
+    /// Channels it gives (the latent's channels, twice that with means).
+    pub fn output_channels(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.outputs)
+    }
+
+    fn first(&self) -> &Layer {
+        &self.layers[0]
+    }
+
+    /// The output (`channels x h x w`, at `2^frac_bits`) for the symbols of `z`
+    /// (`input_channels x h x w`, channel-major), and its shape; `None` when the symbols are
+    /// not that many or a layer would leave nothing.
+    pub fn run(&self, symbols: &[i32], h: usize, w: usize) -> Option<(Vec<i32>, [usize; 3])> {
+        let c = self.input_channels();
+        if symbols.len() != c.checked_mul(h)?.checked_mul(w)? {
+            return None;
+        }
+        let plane = h * w;
+        let mut x: Vec<i32> = symbols
+            .iter()
+            .enumerate()
+            .map(|(i, &q)| clamp((i64::from(q) << self.frac_bits) + self.medians[i / plane]))
+            .collect();
+        let mut shape = [c, h, w];
+        for layer in &self.layers {
+            (x, shape) = layer.run(&x, shape)?;
+        }
+        Some((x, shape))
+    }
+
+    /// The table index of each scale (at `2^frac_bits`).
+    pub fn indexes(&self, scales: &[i32]) -> Vec<u8> {
+        let table = &self.scale_table[..self.scale_table.len() - 1];
+        scales
+            .iter()
+            .map(|&s| {
+                let s = i64::from(s).max(self.lower_bound);
+                table.partition_point(|&t| t < s) as u8
+            })
+            .collect()
+    }
+}
+
+impl Layer {
+    fn run(&self, x: &[i32], [c, h, w]: [usize; 3]) -> Option<(Vec<i32>, [usize; 3])> {
+        let (k, s, p) = (self.kernel, self.stride, self.padding);
+        debug_assert_eq!(c, self.inputs);
+        let (oh, ow) = match self.kind {
+            Kind::Conv => (
+                (h + 2 * p).checked_sub(k)? / s + 1,
+                (w + 2 * p).checked_sub(k)? / s + 1,
+            ),
+            Kind::Deconv => (
+                ((h - 1) * s + k + self.output_padding).checked_sub(2 * p)?,
+                ((w - 1) * s + k + self.output_padding).checked_sub(2 * p)?,
+            ),
+        };
+        if oh == 0 || ow == 0 {
+            return None;
+        }
+        let mut acc = vec![0i64; self.outputs * oh * ow];
+        for o in 0..self.outputs {
+            let out = &mut acc[o * oh * ow..(o + 1) * oh * ow];
+            for i in 0..c {
+                let input = &x[i * h * w..(i + 1) * h * w];
+                for dy in 0..k {
+                    for dx in 0..k {
+                        let wt = self.weights[((o * c + i) * k + dy) * k + dx];
+                        if wt == 0 {
+                            continue;
+                        }
+                        match self.kind {
+                            Kind::Conv => {
+                                conv_tap(input, (h, w), out, (oh, ow), (dy, dx), s, p, wt)
+                            }
+                            Kind::Deconv => {
+                                deconv_tap(input, (h, w), out, (oh, ow), (dy, dx), s, p, wt)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let y = acc
+            .chunks(oh * ow)
+            .zip(self.shift.iter().zip(&self.bias))
+            .flat_map(|(row, (&shift, &bias))| {
+                let half = if shift > 0 { 1i64 << (shift - 1) } else { 0 };
+                row.iter().map(move |&a| {
+                    let v = (a + bias + half) >> shift;
+                    clamp(match self.activation {
+                        Activation::None => v,
+                        Activation::Relu => v.max(0),
+                        Activation::LeakyRelu if v < 0 => (v * self.slope) >> SLOPE_BITS,
+                        Activation::LeakyRelu => v,
+                    })
+                })
+            })
+            .collect();
+        Some((y, [self.outputs, oh, ow]))
+    }
+}
+
+/// Adds `wt` times input `(y·s − p + dy, x·s − p + dx)` into each output `(y, x)`.
+#[allow(clippy::too_many_arguments)]
+fn conv_tap(
+    input: &[i32],
+    (h, w): (usize, usize),
+    out: &mut [i64],
+    (oh, ow): (usize, usize),
+    (dy, dx): (usize, usize),
+    s: usize,
+    p: usize,
+    wt: i64,
+) {
+    for y in 0..oh {
+        let Some(iy) = (y * s + dy).checked_sub(p).filter(|&iy| iy < h) else {
+            continue;
+        };
+        let row = &input[iy * w..(iy + 1) * w];
+        for (x, o) in out[y * ow..(y + 1) * ow].iter_mut().enumerate() {
+            if let Some(&v) = (x * s + dx).checked_sub(p).and_then(|ix| row.get(ix)) {
+                *o += wt * i64::from(v);
+            }
+        }
+    }
+}
+
+/// Adds `wt` times each input `(y, x)` into output `(y·s − p + dy, x·s − p + dx)`.
+#[allow(clippy::too_many_arguments)]
+fn deconv_tap(
+    input: &[i32],
+    (h, w): (usize, usize),
+    out: &mut [i64],
+    (oh, ow): (usize, usize),
+    (dy, dx): (usize, usize),
+    s: usize,
+    p: usize,
+    wt: i64,
+) {
+    for y in 0..h {
+        let Some(oy) = (y * s + dy).checked_sub(p).filter(|&oy| oy < oh) else {
+            continue;
+        };
+        let row = &mut out[oy * ow..(oy + 1) * ow];
+        for (x, &v) in input[y * w..(y + 1) * w].iter().enumerate() {
+            if let Some(o) = (x * s + dx).checked_sub(p).and_then(|ox| row.get_mut(ox)) {
+                *o += wt * i64::from(v);
+            }
+        }
+    }
+}
+
+fn clamp(v: i64) -> i32 {
+    v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+}
