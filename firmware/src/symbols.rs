@@ -3,7 +3,9 @@
 //! [`Tables`] says which table codes each value: its channel's one table (a factorized prior), or
 //! one of several tables of its channel, picked by already-coded values: the neighbours in the
 //! same channel ([`Context::Neighbours`]), or those and the values at the same position in the
-//! channels before it ([`Context::NeighboursAndChannels`]). The class is integer arithmetic on
+//! channels before it ([`Context::NeighboursAndChannels`]); or, for a hyperprior, the table each
+//! value's index names ([`Tables::indexed`]: the indexes come from side information both ends
+//! compute identically). The class is integer arithmetic on
 //! already-decoded symbols, so every machine picks the same table. With a [`Predictor`], what is
 //! coded is the value minus the predictor's integer guess (from the same already-coded values).
 //!
@@ -80,6 +82,7 @@ pub struct Tables<'t, 'c> {
     width: usize,
     plane: usize,
     predictor: Option<Predictor<'t>>,
+    indexes: Option<&'t [u8]>,
 }
 
 impl<'t, 'c> Tables<'t, 'c> {
@@ -107,12 +110,44 @@ impl<'t, 'c> Tables<'t, 'c> {
             width,
             plane,
             predictor: None,
+            indexes: None,
+        })
+    }
+
+    /// Tables shared by all channels, value `i` of the latent (channel-major) coded with
+    /// `cdfs[indexes[i]]`; checks that `indexes` holds whole planes of `width x height` and
+    /// names only tables there are.
+    pub fn indexed(
+        cdfs: &'t [Cdf<'c>],
+        indexes: &'t [u8],
+        width: usize,
+        height: usize,
+    ) -> Result<Self, WireError> {
+        let tables = Self::new(cdfs, Context::None, width, height)?;
+        if indexes.is_empty() || !indexes.len().is_multiple_of(tables.plane) {
+            return Err(WireError::ShapeMismatch {
+                reason: "table indexes are not a whole number of planes",
+            });
+        }
+        if indexes.iter().any(|&i| usize::from(i) >= cdfs.len()) {
+            return Err(WireError::ShapeMismatch {
+                reason: "a table index names no table",
+            });
+        }
+        Ok(Self {
+            indexes: Some(indexes),
+            ..tables
         })
     }
 
     /// These tables coding each value minus `predictor`'s guess; checks that it is made for as
     /// many channels.
     pub fn with_predictor(self, predictor: Predictor<'t>) -> Result<Self, WireError> {
+        if self.indexes.is_some() {
+            return Err(WireError::ShapeMismatch {
+                reason: "indexed tables take no predictor",
+            });
+        }
         if predictor.channels() != self.channels() {
             return Err(WireError::ShapeMismatch {
                 reason: "predictor and tables disagree on the channel count",
@@ -126,7 +161,10 @@ impl<'t, 'c> Tables<'t, 'c> {
 
     /// Latent channels.
     pub fn channels(&self) -> usize {
-        self.cdfs.len() / self.context.classes()
+        match self.indexes {
+            Some(indexes) => indexes.len() / self.plane,
+            None => self.cdfs.len() / self.context.classes(),
+        }
     }
 
     /// Positions per row.
@@ -148,6 +186,9 @@ impl<'t, 'c> Tables<'t, 'c> {
         (c, p, first): (usize, usize, usize),
         earlier: u32,
     ) -> (&Cdf<'c>, i64) {
+        if let Some(indexes) = self.indexes {
+            return (&self.cdfs[usize::from(indexes[c * self.plane + p])], 0);
+        }
         let (class, guess) = self.context_of(latent, (c, p, first), earlier);
         (&self.cdfs[c * self.context.classes() + class], guess)
     }
@@ -472,6 +513,39 @@ mod tests {
         ] {
             assert!(encode_span(&latent, &tables, bad, &mut buf).is_err());
         }
+    }
+
+    #[test]
+    fn indexed_tables_code_each_value_with_its_table() {
+        // Three channels of 2x2 sharing two tables; values inside and outside each table.
+        let latent = [-2, 0, 1, 5, 0, 1, 1, -3, 2, 0, 0, 0];
+        let indexes = [0, 1, 0, 0, 1, 1, 0, 1, 0, 0, 1, 1];
+        let cdfs = cdfs();
+        let tables = Tables::indexed(&cdfs, &indexes, 2, 2).unwrap();
+        assert_eq!(tables.channels(), 3);
+        let mut buf = [0u8; 256];
+        let whole = encode(&latent, &tables, &mut buf).unwrap().to_vec();
+        let mut out = [0i32; 12];
+        decode(&whole, &tables, &mut out).unwrap();
+        assert_eq!(out, latent);
+        // Other indexes code other bytes (so they are used), and spans still decode alone.
+        let swapped = indexes.map(|i| 1 - i);
+        let other = Tables::indexed(&cdfs, &swapped, 2, 2).unwrap();
+        assert_ne!(encode(&latent, &other, &mut buf).unwrap(), &whole[..]);
+        let mut out = [100i32; 12];
+        for span in [Span { first: 0, count: 3 }, Span { first: 3, count: 1 }] {
+            let coded = encode_span(&latent, &tables, span, &mut buf).unwrap();
+            decode_span(coded, &tables, span, &mut out).unwrap();
+        }
+        assert_eq!(out, latent);
+        assert!(
+            Tables::indexed(&cdfs, &indexes[..11], 2, 2).is_err(),
+            "not whole planes"
+        );
+        assert!(
+            Tables::indexed(&cdfs, &[0, 1, 2, 0], 2, 2).is_err(),
+            "no table 2"
+        );
     }
 
     #[test]
