@@ -3,7 +3,7 @@
 //! (`cargo bench --bench pipeline`).
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use latent_codec::denoise::Denoiser;
+use latent_codec::denoise::{Denoiser, Embedded, Source};
 use latent_codec::{Codec, Limits, ModelBundle, Precision};
 use latent_wire::symbols;
 
@@ -41,7 +41,13 @@ fn bench(c: &mut Criterion) {
         b.iter(|| symbols::decode(&coded, &tables, &mut out).unwrap())
     });
 
-    let denoiser = Denoiser::load(None, 1, Precision::F32, &Limits::default()).unwrap();
+    let denoiser = Denoiser::load(
+        Source::Embedded(Embedded::Fast),
+        1,
+        Precision::F32,
+        &Limits::default(),
+    )
+    .unwrap();
     let tile = crop.to_rgb8();
     denoiser.denoise(&tile, 0).unwrap();
     c.bench_function("denoise/tile 256x192", |b| {

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""int8 variants of the codec graphs: per-channel static quantization calibrated on training photos.
+"""int8 variants of the codec and denoiser graphs: per-channel static quantization calibrated on
+training photos.
 
 Writes `encoder.int8.onnx` and `decoder.int8.onnx` next to the f32 files of a codec bundle
 (models/codec-v5 by default), in QOperator form: every Conv with stored weights becomes a
@@ -27,10 +28,14 @@ on average over the validation photos (worst 0.85 dB, a smooth 43 dB photo) inst
 cost, are in models/PRECISION.md: min/max ranges, or downscaled crops only, left some smooth
 high-resolution photos over 1 dB worse.
 
-The denoiser has no int8 graph: rounding its weights alone to int8 (per channel, activations f32)
-costs 0.8 dB of PSNR on the validation photos, over the 0.3 dB budget (models/PRECISION.md).
+A denoiser bundle (--denoiser DIR) gets `denoiser.int8.onnx` the same way, calibrated on the same
+crops with Gaussian noise of sigma ~ U(0, 50) levels (seed 1, clipped, 8-bit), its first and last
+convs computing in f32: the input's noise and the noise estimate it outputs are finer than a uint8
+grid resolves. (Rounding denoise-v1's weights alone to int8 with every conv in int8 arithmetic cost
+0.8 dB.)
 
     python3 models/quantize.py --data DIR [--codec BUNDLE_DIR] [--percentile P] [--decoder-f32-first K]
+    python3 models/quantize.py --data DIR --denoiser BUNDLE_DIR [--percentile P]
 
 codec-gray needs --percentile 99.99 --decoder-f32-first 2: at its default quality its decoder's
 activations are finer than the defaults' uint8 grid resolves (its model card has the figures).
@@ -162,17 +167,40 @@ def decoder_inputs(mus, prior):
     return out
 
 
+def noisy(images):
+    """Each crop with Gaussian noise of sigma ~ U(0, 50) levels, clipped and rounded to 8 bits."""
+    rng = np.random.default_rng(1)
+    out = []
+    for x in images:
+        sigma = rng.uniform(0, 50) / 255
+        y = np.round(np.clip(x + sigma * rng.standard_normal(x.shape), 0, 1) * 255) / 255
+        out.append(y.astype(np.float32))
+    return out
+
+
+def quantize_denoiser(bundle, data, percentile):
+    path = os.path.join(bundle, "denoiser.onnx")
+    convs = weight_convs(onnx.load(path))
+    out = os.path.join(bundle, "denoiser.int8.onnx")
+    quantize(path, noisy(crops(data)), out, (convs[0], convs[-1]), percentile)
+    print(f"{out}: {os.path.getsize(out):,} bytes (f32 {os.path.getsize(path):,})")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_data_arg(ap, "directory made by gather-images.sh")
     ap.add_argument("--codec", default=os.path.join(HERE, "codec-v5"),
                     help="bundle directory (default: the embedded one, models/codec-v5)")
+    ap.add_argument("--denoiser", metavar="BUNDLE_DIR", help="quantize this denoiser bundle instead of a codec")
     ap.add_argument("--percentile", type=float, default=PERCENTILE,
                     help=f"activation range: this percentile of each histogram (default {PERCENTILE})")
     ap.add_argument("--decoder-f32-first", type=int, default=1, metavar="K",
                     help="with quality levels: the decoder's first K weight convs (and its last) compute in f32")
     args = ap.parse_args()
     logging.disable(logging.WARNING)
+    if args.denoiser:
+        quantize_denoiser(args.denoiser, args.data, args.percentile)
+        return
     codec = args.codec
     with open(os.path.join(codec, "prior.json")) as f:
         prior = json.load(f)

@@ -52,7 +52,9 @@ pub fn version() -> String {
             ModelBundle::compiled_in(which).map(|b| (b.prior.name.clone(), b.fingerprint)),
         );
     }
-    line("denoiser", latent_codec::denoise::embedded_id());
+    for which in latent_codec::denoise::Embedded::ALL {
+        line("denoiser", which.id());
+    }
     match latent_codec::demos::vae2d::embedded_ids() {
         Ok(ids) => ids.into_iter().for_each(|id| line("demo", Ok(id))),
         Err(e) => line("demo", Err(e)),

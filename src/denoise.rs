@@ -1,10 +1,12 @@
-//! The denoiser: a blind denoising VAE run in overlapping tiles, so memory stays bounded and the
-//! result has no seams.
+//! The denoisers: blind models run in overlapping tiles, so memory stays bounded and the result
+//! has no seams.
 //!
-//! A bundle directory holds `denoiser.onnx` (noisy `1x3xHxW` in `[0, 1]`, H and W even → clean
-//! image of the same shape) and `model.json` (name, the overlap each tile needs). The default
-//! model is compiled in; `models/denoise/` has its recipe and model card. It runs at f32 or f16:
-//! int8 weights alone cost it 0.8 dB, over the int8 budget (`models/PRECISION.md`).
+//! A bundle directory holds `denoiser.onnx` (noisy `1x3xHxW` in `[0, 1]` → clean image of the
+//! same shape; H and W multiples of `model.json`'s `multiple`, the runtime pads) and `model.json`
+//! (name, the overlap each tile needs). Two models are compiled in ([`Embedded`]): a fast one for
+//! streams and a quality one for photos; `models/denoise/` and `models/denoise-v2/` have their
+//! recipes and model cards. They run at f32 or f16: denoise-v1's int8 weights alone cost it
+//! 0.8 dB, over the int8 budget (`models/PRECISION.md`).
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -25,18 +27,81 @@ pub const GRAPH_FILE: &str = "denoiser.onnx";
 /// See [`GRAPH_FILE`].
 pub const META_FILE: &str = "model.json";
 
-/// The embedded model's graph.
-pub const EMBEDDED_GRAPH: &[u8] = include_bytes!("../models/denoise/denoiser.onnx");
-const EMBEDDED_META: &[u8] = include_bytes!("../models/denoise/model.json");
+/// The denoisers compiled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Embedded {
+    /// denoise-v1 (`models/denoise/`, 8.6 kMAC per pixel): real time on camera streams.
+    Fast,
+    /// denoise-v2 (`models/denoise-v2/`, a U-Net of 50 kMAC per pixel): photos and still frames.
+    Quality,
+}
 
-/// The compiled-in denoiser's name and [`fingerprint`](crate::runtime::bundle::fingerprint) (of its
-/// graph and `model.json`).
-pub fn embedded_id() -> Result<(String, [u8; 8]), BundleError> {
-    let meta = Meta::parse("embedded", EMBEDDED_META)?;
-    Ok((
-        meta.name,
-        crate::runtime::bundle::fingerprint(&[EMBEDDED_GRAPH, EMBEDDED_META]),
-    ))
+impl Embedded {
+    /// Both, fast first.
+    pub const ALL: [Self; 2] = [Self::Fast, Self::Quality];
+
+    /// Its name on the command line (`fast`, `quality`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fast => "fast",
+            Self::Quality => "quality",
+        }
+    }
+
+    /// The one named `name` on the command line.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// Its folder in the repository.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Self::Fast => "models/denoise",
+            Self::Quality => "models/denoise-v2",
+        }
+    }
+
+    /// Its graph.
+    pub fn graph(self) -> &'static [u8] {
+        match self {
+            Self::Fast => include_bytes!("../models/denoise/denoiser.onnx"),
+            Self::Quality => include_bytes!("../models/denoise-v2/denoiser.onnx"),
+        }
+    }
+
+    fn meta_json(self) -> &'static [u8] {
+        match self {
+            Self::Fast => include_bytes!("../models/denoise/model.json"),
+            Self::Quality => include_bytes!("../models/denoise-v2/model.json"),
+        }
+    }
+
+    /// Its model name and [`fingerprint`](crate::runtime::bundle::fingerprint) (of its graph and
+    /// `model.json`).
+    pub fn id(self) -> Result<(String, [u8; 8]), BundleError> {
+        Ok((
+            self.meta()?.name,
+            crate::runtime::bundle::fingerprint(&[self.graph(), self.meta_json()]),
+        ))
+    }
+
+    /// Its validated `model.json`.
+    pub fn meta(self) -> Result<Meta, BundleError> {
+        Meta::parse(&self.source_name(), self.meta_json())
+    }
+
+    fn source_name(self) -> String {
+        format!("embedded {}", self.name())
+    }
+}
+
+/// Where a denoiser comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// A compiled-in model.
+    Embedded(Embedded),
+    /// A bundle directory.
+    Dir(&'a Path),
 }
 
 /// Default tile side in pixels (before overlap).
@@ -80,7 +145,7 @@ impl Meta {
 
 /// A loaded denoiser.
 pub struct Denoiser {
-    /// Where it came from ("embedded" or the directory).
+    /// Where it came from ("embedded fast", "embedded quality" or the directory).
     pub source: String,
     /// The validated metadata.
     pub meta: Meta,
@@ -91,17 +156,28 @@ pub struct Denoiser {
 }
 
 impl Denoiser {
-    /// The compiled-in model, or the bundle in `dir` (files within `limits`), at `precision`
-    /// (f32 or f16, as given: resolve a user's request with [`crate::runtime::precision`] first);
+    /// The model `source` names (a directory's files within `limits`), at `precision` (f32 or
+    /// f16, as given: resolve a user's request with [`crate::runtime::precision`] first);
     /// inference on `threads` threads (a picture of several tiles runs that many tiles at once,
     /// each on one thread; the result is the same whatever `threads`).
     pub fn load(
-        dir: Option<&Path>,
+        source: Source<'_>,
         threads: usize,
         precision: Precision,
         limits: &Limits,
     ) -> Result<Self, Error> {
-        let source = dir.map_or("embedded".into(), |d| d.display().to_string());
+        let (source, graph, meta): (String, Cow<'_, [u8]>, Cow<'_, [u8]>) = match source {
+            Source::Embedded(which) => (
+                which.source_name(),
+                Cow::Borrowed(which.graph()),
+                Cow::Borrowed(which.meta_json()),
+            ),
+            Source::Dir(dir) => (
+                dir.display().to_string(),
+                Cow::Owned(read_file(dir, GRAPH_FILE, limits)?),
+                Cow::Owned(read_file(dir, META_FILE, limits)?),
+            ),
+        };
         if precision == Precision::Int8 {
             return Err(BundleError::NoInt8 {
                 source_name: source,
@@ -109,13 +185,6 @@ impl Denoiser {
             }
             .into());
         }
-        let (graph, meta): (Cow<'_, [u8]>, Cow<'_, [u8]>) = match dir {
-            None => (Cow::Borrowed(EMBEDDED_GRAPH), Cow::Borrowed(EMBEDDED_META)),
-            Some(dir) => (
-                Cow::Owned(read_file(dir, GRAPH_FILE, limits)?),
-                Cow::Owned(read_file(dir, META_FILE, limits)?),
-            ),
-        };
         let meta = Meta::parse(&source, &meta)?;
         let bad = |reason: String| BundleError::BadGraph {
             source_name: source.clone(),
@@ -157,23 +226,29 @@ impl Denoiser {
         self
     }
 
-    /// Denoises `src` in tiles of `tile` pixels (plus the model's overlap on each side);
-    /// `tile = 0` runs the whole image as one tile.
+    /// Denoises `src` in tiles of at most `tile` pixels a side (as many along each axis as that
+    /// needs, of equal size), each with the model's overlap on every side; `tile = 0` runs the
+    /// whole image as one tile.
     pub fn denoise(&self, src: &RgbImage, tile: usize) -> Result<RgbImage, Error> {
         let (w, h) = (src.width() as usize, src.height() as usize);
-        let tile = if tile == 0 { w.max(h) } else { tile.max(16) };
+        let tile = if tile == 0 {
+            w.max(h).max(1)
+        } else {
+            tile.max(16)
+        };
+        let (tile_w, tile_h) = (even_tile(w, tile), even_tile(h, tile));
         let o = self.meta.overlap;
         let out = Mutex::new(RgbImage::new(src.width(), src.height()));
         let tiles: Vec<(usize, usize)> = (0..h)
-            .step_by(tile)
-            .flat_map(|ty| (0..w).step_by(tile).map(move |tx| (ty, tx)))
+            .step_by(tile_h)
+            .flat_map(|ty| (0..w).step_by(tile_w).map(move |tx| (ty, tx)))
             .collect();
         let alone = at_once(self.threads, tiles.len());
         each_tile(&tiles, self.threads, |&(ty, tx)| {
             // The tile with its context, clipped to the image, grown to the sizes the graph
             // takes (edge pixels repeated).
             let (x0, y0) = (tx.saturating_sub(o), ty.saturating_sub(o));
-            let (x1, y1) = ((tx + tile + o).min(w), (ty + tile + o).min(h));
+            let (x1, y1) = ((tx + tile_w + o).min(w), (ty + tile_h + o).min(h));
             let m = self.meta.multiple;
             let (tw, th) = ((x1 - x0).next_multiple_of(m), (y1 - y0).next_multiple_of(m));
             let plane = tw * th;
@@ -198,8 +273,8 @@ impl Denoiser {
                 .into());
             }
             let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
-            for y in ty..(ty + tile).min(h) {
-                for x in tx..(tx + tile).min(w) {
+            for y in ty..(ty + tile_h).min(h) {
+                for x in tx..(tx + tile_w).min(w) {
                     let at = (y - y0) * tw + (x - x0);
                     let px = std::array::from_fn(|c| {
                         (clean[c * plane + at] * 255.0).round().clamp(0.0, 255.0) as u8
@@ -227,6 +302,12 @@ impl Denoiser {
     }
 }
 
+/// The side of the fewest tiles of at most `tile` that cover `n` pixels, all of (nearly) equal
+/// size, so that tiles run at once take about as long as each other; at least 1.
+fn even_tile(n: usize, tile: usize) -> usize {
+    n.div_ceil(n.div_ceil(tile).max(1)).max(1)
+}
+
 /// Rescales `noisy − clean` so that its RMS is `sigma` (gain clamped to 0..=2).
 fn rescale_removed_noise(noisy: &RgbImage, clean: &mut RgbImage, sigma: f32) {
     let n = noisy.as_raw().len().max(1) as f64;
@@ -245,5 +326,25 @@ fn rescale_removed_noise(noisy: &RgbImage, clean: &mut RgbImage, sigma: f32) {
     for (c, &a) in clean.iter_mut().zip(noisy.as_raw()) {
         let removed = f64::from(a) - f64::from(*c);
         *c = (f64::from(a) - gain * removed).round().clamp(0.0, 255.0) as u8;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::even_tile;
+
+    #[test]
+    fn even_tiles_cover_the_axis_in_the_fewest_equal_parts() {
+        assert_eq!(even_tile(640, 512), 320);
+        assert_eq!(even_tile(480, 512), 480);
+        assert_eq!(even_tile(1025, 512), 342);
+        assert_eq!(even_tile(0, 512), 1);
+        for n in 1..300 {
+            for tile in [16, 17, 64, 100] {
+                let t = even_tile(n, tile);
+                assert!(t <= tile && t >= 1, "n {n} tile {tile}: {t}");
+                assert_eq!(n.div_ceil(t), n.div_ceil(tile), "n {n} tile {tile}: {t}");
+            }
+        }
     }
 }

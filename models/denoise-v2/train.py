@@ -135,6 +135,14 @@ def lr_at(frac, lr):
     return lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
 
 
+def add_noise(clean, gen):
+    """denoise-v1's sensor noise, except that a gray crop (three equal channels) gets one noise
+    field in all three, as a gray picture replicated into the graph's channels has."""
+    noisy = v1.add_noise(clean, gen)
+    gray = ((clean[:, 0] == clean[:, 1]) & (clean[:, 1] == clean[:, 2])).flatten(1).all(dim=1)
+    return torch.where(gray.view(-1, 1, 1, 1), noisy[:, :1].expand_as(noisy), noisy)
+
+
 def save(net, path):
     """Weights only, written beside and renamed: a stage killed mid-write keeps the last one."""
     torch.save(net.state_dict(), path + ".tmp")
@@ -155,7 +163,7 @@ def train(args, net, ckpt):
         for g in opt.param_groups:
             g["lr"] = lr_at(done, args.lr)
         clean = next(data)
-        mse = F.mse_loss(net(v1.add_noise(clean, noise_gen)), clean)
+        mse = F.mse_loss(net(add_noise(clean, noise_gen)), clean)
         opt.zero_grad(set_to_none=True)
         (255 ** 2 * mse).backward()
         opt.step()
@@ -201,7 +209,7 @@ def measure(net, data):
             for gray in (False, True) for s in SIGMAS}
 
 
-def export(net, out):
+def export(net, out, name):
     net.eval()
     x = torch.rand(1, 3, 64, 96)
     axes = {0: "n", 2: "h", 3: "w"}
@@ -211,7 +219,7 @@ def export(net, out):
     radius = receptive_radius(net)
     overlap = math.ceil(radius / MULTIPLE) * MULTIPLE
     with open(os.path.join(out, "model.json"), "w") as f:
-        json.dump({"name": "denoise-v2", "overlap": overlap, "multiple": MULTIPLE}, f)
+        json.dump({"name": name, "overlap": overlap, "multiple": MULTIPLE}, f)
     return radius
 
 
@@ -222,6 +230,7 @@ def main():
     p.add_argument("--time-budget", type=float, default=6600, help="seconds of training in this stage")
     p.add_argument("--save-every", type=float, default=600, help="seconds between checkpoints")
     p.add_argument("--width", type=int, default=32)
+    p.add_argument("--name", default="denoise-v2", help="the model's name in model.json")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--crop", type=int, default=96)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -236,7 +245,7 @@ def main():
     if args.resume or args.export_only:
         net.load_state_dict(torch.load(ckpt, map_location="cpu"))
     if args.export_only:
-        print(f"receptive radius {export(net, args.out)} px")
+        print(f"receptive radius {export(net, args.out, args.name)} px")
         return
     steps, seconds = train(args, net, ckpt)
     record_path = os.path.join(args.out, "metrics.json")
@@ -253,7 +262,7 @@ def main():
     record["params"] = sum(t.numel() for t in net.parameters())
     with open(record_path, "w") as f:
         json.dump(record, f, indent=1)
-    radius = export(net, args.out)
+    radius = export(net, args.out, args.name)
     cells = " | ".join(f"{val[f'colour {s}']:.2f} / {val[f'gray {s}']:.2f}" for s in SIGMAS)
     print(f"| stage {stage['stage']} | {steps:,} | {seconds:,} | {cells} |   (receptive radius {radius} px)")
 

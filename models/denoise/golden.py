@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Golden input/output of denoiser.onnx, computed by onnxruntime, for tests/it/denoise_golden.rs.
+"""Golden input/output of a denoiser bundle's denoiser.onnx, computed by onnxruntime, for
+tests/it/denoise_golden.rs.
 
-Writes golden/input.png (a 64x48 crop of tests/data/sample.png with Gaussian noise, sigma 25, seed 0) and
+Writes, in the bundle (default: this folder, denoise-v1), golden/input.png (a 64x48 crop of tests/data/sample.png with Gaussian noise, sigma 25, seed 0) and
 golden/output.f32 (raw little-endian float32, 1x3x48x64), with golden/golden.json.
-    python3 models/denoise/golden.py
+    python3 models/denoise/golden.py [models/denoise-v2]
 """
 
 import json
+import sys
 import os
 
 import numpy as np
@@ -15,21 +17,22 @@ from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-OUT = os.path.join(HERE, "golden")
 
 
 def main():
-    os.makedirs(OUT, exist_ok=True)
+    bundle = sys.argv[1] if len(sys.argv) > 1 else HERE
+    out = os.path.join(bundle, "golden")
+    os.makedirs(out, exist_ok=True)
     crop = np.asarray(Image.open(os.path.join(ROOT, "tests", "data", "sample.png")).convert("RGB")
                       .crop((300, 180, 364, 228)), np.float64)
     noisy = np.clip(np.round(crop + 25 * np.random.default_rng(0).standard_normal(crop.shape)), 0, 255)
-    Image.fromarray(noisy.astype(np.uint8)).save(os.path.join(OUT, "input.png"))
+    Image.fromarray(noisy.astype(np.uint8)).save(os.path.join(out, "input.png"))
     x = (noisy.astype(np.float32) / np.float32(255)).transpose(2, 0, 1)[None]
-    sess = ort.InferenceSession(os.path.join(HERE, "denoiser.onnx"), providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(os.path.join(bundle, "denoiser.onnx"), providers=["CPUExecutionProvider"])
     y = sess.run(None, {"image": x})[0]
-    y.astype("<f4").tofile(os.path.join(OUT, "output.f32"))
+    y.astype("<f4").tofile(os.path.join(out, "output.f32"))
     meta = {"producer": f"onnxruntime {ort.__version__}", "input": "input.png", "shape": list(y.shape)}
-    with open(os.path.join(OUT, "golden.json"), "w") as f:
+    with open(os.path.join(out, "golden.json"), "w") as f:
         json.dump(meta, f, indent=1)
     print(json.dumps(meta))
 

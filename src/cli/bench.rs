@@ -36,6 +36,9 @@ pub struct BenchArgs {
     /// not all fixed).
     #[arg(long = "input", value_name = "NAME=SHAPE", requires = "onnx", value_parser = parse_input)]
     inputs: Vec<(String, Vec<usize>)>,
+    /// The embedded denoiser the denoise stage times: fast or quality.
+    #[arg(long, value_name = "fast|quality", default_value = "fast", value_parser = parse_denoiser)]
+    denoiser: denoise::Embedded,
     /// Stages to measure: encode, decode, denoise.
     #[arg(long, value_delimiter = ',', default_value = "encode,decode,denoise")]
     stage: Vec<Stage>,
@@ -147,6 +150,7 @@ pub struct Outcome {
 fn graph_for<'a>(
     bundle: &'a ModelBundle,
     onnx_path: &dyn Fn(&str) -> String,
+    denoiser: denoise::Embedded,
     stage: Stage,
     precision: Precision,
 ) -> Result<(String, &'a [u8])> {
@@ -155,8 +159,8 @@ fn graph_for<'a>(
         Stage::Decode => Role::Decoder,
         Stage::Denoise => {
             return Ok((
-                "models/denoise/denoiser.onnx".into(),
-                denoise::EMBEDDED_GRAPH,
+                format!("{}/{}", denoiser.dir(), denoise::GRAPH_FILE),
+                denoiser.graph(),
             ));
         }
     };
@@ -164,6 +168,10 @@ fn graph_for<'a>(
         .graph(role, precision)
         .ok_or_else(|| anyhow::anyhow!("bundle {} has no int8 graphs", bundle.source))?;
     Ok((onnx_path(file), bytes))
+}
+
+fn parse_denoiser(s: &str) -> Result<denoise::Embedded, String> {
+    denoise::Embedded::from_name(s).ok_or_else(|| format!("{s:?} is not fast or quality"))
 }
 
 /// `--size WxH`, each side in 16..=16384.
@@ -366,12 +374,18 @@ fn measure_stages(
     let s = bundle.prior.stride;
     let (lh, lw) = (h.div_ceil(s), w.div_ceil(s));
     let c = bundle.prior.latent_channels;
+    let multiple = args.denoiser.meta()?.multiple;
     let mut rows = Vec::new();
     for &stage in &args.stage {
         let shape = match stage {
             Stage::Encode => vec![1, bundle.prior.colours, lh * s, lw * s],
             Stage::Decode => vec![1, c, lh, lw],
-            Stage::Denoise => vec![1, 3, h.next_multiple_of(2), w.next_multiple_of(2)],
+            Stage::Denoise => vec![
+                1,
+                3,
+                h.next_multiple_of(multiple),
+                w.next_multiple_of(multiple),
+            ],
         };
         for threads in args.threads.iter().map(|&t| usize::from(t)) {
             for &precision in precisions {
@@ -389,7 +403,8 @@ fn measure_stages(
                         continue;
                     }
                 }
-                let (onnx, bytes) = graph_for(&bundle, &onnx_path, stage, precision)?;
+                let (onnx, bytes) =
+                    graph_for(&bundle, &onnx_path, args.denoiser, stage, precision)?;
                 let len: usize = shape.iter().product();
                 // Images in [0, 1]; latents as small integers, as the decoder sees them.
                 let data = filler(len)

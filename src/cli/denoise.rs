@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use image::RgbImage;
-use latent_codec::denoise::{DEFAULT_TILE, Denoiser};
+use latent_codec::denoise::{DEFAULT_TILE, Denoiser, Embedded, Source as ModelSource};
 use latent_codec::io::frames::{Frame, RawFormat, Y4mHeader, write_raw_frame, write_y4m_frame};
 use latent_codec::runtime::precision::Stage;
 use latent_codec::{Limits, io::imageio, io::output};
@@ -26,9 +26,10 @@ pub struct DenoiseArgs {
     /// Output: a picture, a directory, or a stream (file or - for stdout).
     #[arg(short, long)]
     output: PathBuf,
-    /// Denoiser bundle directory (denoiser.onnx, model.json); default: the embedded model.
-    #[arg(long, value_name = "DIR")]
-    model: Option<PathBuf>,
+    /// Denoiser: `quality` (the default for pictures and folders), `fast` (the default for
+    /// streams), or a bundle directory (denoiser.onnx, model.json).
+    #[arg(long, value_name = "fast|quality|DIR", value_parser = parse_model)]
+    model: Option<Model>,
     /// Inference threads (default: all cores).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: Option<u16>,
@@ -38,7 +39,8 @@ pub struct DenoiseArgs {
     /// noise it removes is rescaled to this RMS; 0 leaves frames as they are.
     #[arg(long, value_name = "SIGMA", value_parser = parse_sigma)]
     sigma: Option<f32>,
-    /// Tile side in pixels (0: whole frame as one tile); tiles bound memory.
+    /// Largest tile side in pixels (0: whole frame as one tile); tiles bound memory, and a
+    /// frame is split into tiles of equal size.
     #[arg(long, value_name = "PIXELS", default_value_t = DEFAULT_TILE)]
     tile: usize,
     /// Raw frames of this size (WIDTHxHEIGHT) instead of a Y4M stream.
@@ -50,8 +52,8 @@ pub struct DenoiseArgs {
     /// Per-frame latency budget in ms: the summary counts frames over it.
     #[arg(long, value_name = "MS")]
     budget_ms: Option<f64>,
-    /// After the first frame, pick the threads and tile size that run fastest, to stay under
-    /// --budget-ms.
+    /// After the first frame, pick the model (without --model: quality when it runs within
+    /// --budget-ms, else fast) and the threads and tile size that run it fastest.
     #[arg(long, requires = "budget_ms")]
     fit_budget: bool,
     #[command(flatten)]
@@ -59,6 +61,17 @@ pub struct DenoiseArgs {
     /// Print the summary as one JSON object.
     #[arg(long)]
     json: bool,
+}
+
+/// `--model`: an embedded denoiser or a bundle directory.
+#[derive(Clone, Debug)]
+enum Model {
+    Embedded(Embedded),
+    Dir(PathBuf),
+}
+
+fn parse_model(s: &str) -> Result<Model, String> {
+    Ok(Embedded::from_name(s).map_or_else(|| Model::Dir(s.into()), Model::Embedded))
 }
 
 fn parse_sigma(s: &str) -> Result<f32, String> {
@@ -69,9 +82,15 @@ fn parse_sigma(s: &str) -> Result<f32, String> {
 }
 
 impl DenoiseArgs {
-    fn denoiser(&self, threads: usize) -> Result<Denoiser> {
+    /// The `--model` denoiser, else the embedded one `default` names.
+    fn denoiser(&self, threads: usize, default: Embedded) -> Result<Denoiser> {
+        let source = match &self.model {
+            None => ModelSource::Embedded(default),
+            Some(Model::Embedded(which)) => ModelSource::Embedded(*which),
+            Some(Model::Dir(dir)) => ModelSource::Dir(dir),
+        };
         Ok(Denoiser::load(
-            self.model.as_deref(),
+            source,
             threads,
             self.precision.resolve(Stage::Denoise),
             &self.limits(),
@@ -115,7 +134,7 @@ pub fn run(args: &DenoiseArgs) -> Result<String> {
 }
 
 fn picture(args: &DenoiseArgs) -> Result<String> {
-    let denoiser = args.denoiser(args.threads())?;
+    let denoiser = args.denoiser(args.threads(), Embedded::Quality)?;
     let limits = args.limits();
     let bytes = limits.read_file(&args.input)?;
     let image = decode_picture(&args.input, &bytes, &limits, |w| eprintln!("{w}"))?;
@@ -141,7 +160,7 @@ fn picture(args: &DenoiseArgs) -> Result<String> {
 }
 
 fn folder(args: &DenoiseArgs) -> Result<String> {
-    let denoiser = args.denoiser(args.threads())?;
+    let denoiser = args.denoiser(args.threads(), Embedded::Quality)?;
     let files = batch::pictures_in(&args.input)?;
     batch::output_folder(&args.input, &args.output, "their denoised versions")?;
     let limits = args.limits();
@@ -210,7 +229,7 @@ fn stream(args: &DenoiseArgs, mut reader: BufReader<Box<dyn Read>>) -> Result<St
         threads: args.threads(),
         tile: args.tile,
     };
-    let mut denoiser = args.denoiser(setting.threads)?;
+    let mut denoiser = args.denoiser(setting.threads, Embedded::Fast)?;
     let mut times = Vec::new();
     let mut fitted = None;
     let mut failure = None;
@@ -269,7 +288,8 @@ fn stream(args: &DenoiseArgs, mut reader: BufReader<Box<dyn Read>>) -> Result<St
         if let Some((f, ms)) = fitted {
             let _ = write!(
                 s,
-                "\nfit-budget chose {} threads, tile {} (first frame {ms:.1} ms)",
+                "\nfit-budget chose {}, {} threads, tile {} (first frame {ms:.1} ms)",
+                denoiser.meta.name,
                 f.threads,
                 if f.tile == 0 {
                     "whole frame".to_string()
@@ -293,35 +313,52 @@ fn stream(args: &DenoiseArgs, mut reader: BufReader<Box<dyn Read>>) -> Result<St
 }
 
 /// Times each candidate setting on `frame` (the second of two runs, after a warm-up) and
-/// returns the fastest, its denoiser and its time.
+/// returns the one to use, its denoiser and its time: without `--model`, the quality model's
+/// fastest setting when it is within the budget, else the fast model's; with `--model`, that
+/// model's fastest.
 fn fit(args: &DenoiseArgs, frame: &Frame, current: Setting) -> Result<(Setting, Denoiser, f64)> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut threads: Vec<usize> = vec![1, 2, 4, cores];
     threads.retain(|&t| t <= cores);
     threads.sort_unstable();
     threads.dedup();
+    let models: &[Embedded] = match args.model {
+        None => &[Embedded::Quality, Embedded::Fast],
+        Some(_) => &[Embedded::Fast],
+    };
+    let budget = args.budget_ms.unwrap_or(f64::INFINITY);
     let rgb: RgbImage = frame.to_rgb8();
     let mut best: Option<(Setting, Denoiser, f64)> = None;
-    for &t in &threads {
-        let dn = args.denoiser(t)?;
-        let mut fastest: Option<(Setting, f64)> = None;
-        for tile in [0, 256, 128] {
-            dn.denoise(&rgb, tile)?;
-            let start = Instant::now();
-            dn.denoise(&rgb, tile)?;
-            let ms = start.elapsed().as_secs_f64() * 1e3;
-            if fastest.is_none_or(|f| ms < f.1) {
-                fastest = Some((Setting { threads: t, tile }, ms));
+    for &which in models {
+        best = None;
+        for &t in &threads {
+            let dn = args.denoiser(t, which)?;
+            let mut fastest: Option<(Setting, f64)> = None;
+            for tile in [0, 256, 128] {
+                dn.denoise(&rgb, tile)?;
+                let start = Instant::now();
+                dn.denoise(&rgb, tile)?;
+                let ms = start.elapsed().as_secs_f64() * 1e3;
+                if fastest.is_none_or(|f| ms < f.1) {
+                    fastest = Some((Setting { threads: t, tile }, ms));
+                }
+            }
+            if let Some((s, ms)) = fastest
+                && best.as_ref().is_none_or(|b| ms < b.2)
+            {
+                best = Some((s, dn, ms));
             }
         }
-        if let Some((s, ms)) = fastest
-            && best.as_ref().is_none_or(|b| ms < b.2)
-        {
-            best = Some((s, dn, ms));
+        if best.as_ref().is_some_and(|b| b.2 <= budget) {
+            break;
         }
     }
     match best {
         Some(b) => Ok(b),
-        None => Ok((current, args.denoiser(current.threads)?, f64::NAN)),
+        None => Ok((
+            current,
+            args.denoiser(current.threads, Embedded::Fast)?,
+            f64::NAN,
+        )),
     }
 }

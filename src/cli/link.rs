@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use image::{DynamicImage, RgbImage};
 use latent_codec::codec::packets;
-use latent_codec::denoise::{DEFAULT_TILE, Denoiser};
+use latent_codec::denoise::{self, DEFAULT_TILE, Denoiser, Source};
 use latent_codec::io::frames::{Chroma, Format, Frame, Y4mHeader, write_y4m_frame};
 use latent_codec::io::imageio::{self, is_gray};
 use latent_codec::io::output;
@@ -279,7 +279,12 @@ pub fn send(args: &SendArgs) -> Result<String> {
             .denoise
             .then(|| {
                 let precision = args.model.precision.resolve(Stage::Denoise);
-                Denoiser::load(None, args.model.threads(), precision, &limits)
+                Denoiser::load(
+                    Source::Embedded(denoise::Embedded::Fast),
+                    args.model.threads(),
+                    precision,
+                    &limits,
+                )
             })
             .transpose()?;
         // Gray frames and pictures stay gray (the codec then codes them as gray).

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use image::GenericImageView;
+use latent_codec::denoise::{Denoiser, Embedded, Source};
 
 use crate::common::{assert_fails_with, json, latent, latent_with_stdin, psnr, repo, s};
 use tempfile::TempDir;
@@ -48,19 +49,43 @@ fn pictures_get_cleaner_and_gray_stays_gray() {
     let dir = TempDir::new().unwrap();
     let (noisy, clean) = noisy_crop(dir.path());
     let out = dir.path().join("out.png");
-    let v = json(&latent(&[
-        "denoise",
-        s(&noisy),
-        "-o",
-        s(&out),
-        "--threads",
-        "1",
-        "--json",
-    ]));
-    assert_eq!(v["gray"], false);
-    let (before, after) = (psnr(&noisy, &clean), psnr(&out, &clean));
-    eprintln!("sigma 25 crop: {before:.2} dB noisy -> {after:.2} dB denoised");
-    assert!(after > before + 5.0, "{before:.2} -> {after:.2} dB");
+    let before = psnr(&noisy, &clean);
+    let mut after = Vec::new();
+    // Pictures get the quality model unless --model says otherwise.
+    for (model, name) in [
+        (None, "denoise-v2"),
+        (Some("fast"), "denoise-v1"),
+        (Some("quality"), "denoise-v2"),
+    ] {
+        let mut args = vec![
+            "denoise",
+            s(&noisy),
+            "-o",
+            s(&out),
+            "--threads",
+            "1",
+            "--json",
+        ];
+        args.extend(model.iter().flat_map(|m| ["--model", m]));
+        let v = json(&latent(&args));
+        assert_eq!(v["gray"], false);
+        assert_eq!(v["model"], name, "--model {model:?}");
+        after.push(psnr(&out, &clean));
+        eprintln!(
+            "sigma 25 crop, {name}: {before:.2} dB noisy -> {:.2} dB denoised",
+            after.last().unwrap()
+        );
+        assert!(
+            *after.last().unwrap() > before + 5.0,
+            "{name}: {before:.2} -> {after:?} dB"
+        );
+    }
+    assert!(
+        after[0] > after[1],
+        "quality {:.2} dB, fast {:.2} dB",
+        after[0],
+        after[1]
+    );
     let gray = dir.path().join("gray.png");
     image::open(&noisy).unwrap().to_luma8().save(&gray).unwrap();
     let gout = dir.path().join("gout.png");
@@ -237,8 +262,21 @@ fn budget_fitting_reports_its_choice() {
     let v: serde_json::Value = serde_json::from_str(stderr.trim()).unwrap();
     assert_eq!(v["frames"], 4);
     assert_eq!(v["over_budget"], 4, "no setting runs in 1 µs");
+    assert_eq!(v["model"], "denoise-v1", "over budget: the fast model");
     assert!(v["fit_budget"]["threads"].as_u64().unwrap() >= 1);
     assert!(v["latency_ms"]["p99"].as_f64().unwrap() >= v["latency_ms"]["p50"].as_f64().unwrap());
+    // A budget the quality model meets; and streams without --fit-budget run the fast model.
+    for (extra, model) in [
+        (&["--budget-ms", "100000", "--fit-budget"][..], "denoise-v2"),
+        (&[][..], "denoise-v1"),
+    ] {
+        let mut args = vec!["denoise", "-", "-o", "-", "--json"];
+        args.extend(extra);
+        let out = latent_with_stdin(&args, &stream);
+        let v: serde_json::Value =
+            serde_json::from_str(String::from_utf8_lossy(&out.stderr).trim()).unwrap();
+        assert_eq!(v["model"], model, "{extra:?}");
+    }
 }
 
 #[test]
@@ -348,24 +386,32 @@ fn int8_runs_f32_with_a_warning() {
 
 #[test]
 fn the_same_pixels_whatever_the_threads() {
-    // 96x64 in tiles of 16 pixels: 24 tiles (plus the model's overlap), one by one on 1 thread,
-    // several at once on 2 and 3.
+    // 96x64 in tiles of 16 pixels (the fast model: 24 tiles) or 32 (the quality model, whose
+    // 96-pixel overlap makes every tile the whole crop: 6), one by one on 1 thread, several at
+    // once on 2 and 3.
     let dir = TempDir::new().unwrap();
     let (noisy, _) = noisy_crop(dir.path());
     let noisy = image::open(noisy).unwrap().to_rgb8();
     let limits = latent_codec::Limits::default();
-    let run = |threads| {
-        latent_codec::denoise::Denoiser::load(None, threads, latent_codec::Precision::F32, &limits)
+    for (which, tile) in [(Embedded::Fast, 16), (Embedded::Quality, 32)] {
+        let run = |threads| {
+            Denoiser::load(
+                Source::Embedded(which),
+                threads,
+                latent_codec::Precision::F32,
+                &limits,
+            )
             .unwrap()
-            .denoise(&noisy, 16)
+            .denoise(&noisy, tile)
             .unwrap()
             .into_raw()
-    };
-    let one = run(1);
-    for threads in [2, 3] {
-        assert!(
-            run(threads) == one,
-            "{threads} threads give other pixels than 1"
-        );
+        };
+        let one = run(1);
+        for threads in [2, 3] {
+            assert!(
+                run(threads) == one,
+                "{which:?}: {threads} threads give other pixels than 1"
+            );
+        }
     }
 }

@@ -14,7 +14,7 @@
 //! and A76 (with `TRACT_CPU_ISA=+fp16`, since qemu shows the host's /proc/cpuinfo).
 
 use image::{DynamicImage, RgbImage};
-use latent_codec::denoise::Denoiser;
+use latent_codec::denoise::{self, Denoiser, Source};
 use latent_codec::runtime::bundle::Embedded;
 use latent_codec::runtime::engine::{Graph, executor};
 use latent_codec::runtime::precision::{self, Precision};
@@ -158,31 +158,38 @@ fn denoiser_is_within_the_f16_budget() {
         let noise = ((state >> 24) as i32 - 128) / 5; // uniform, sigma ~15 levels
         *v = (i32::from(*v) + noise).clamp(0, 255) as u8;
     }
-    let run = |p| {
-        let d = Denoiser::load(None, 2, p, &Limits::default()).unwrap();
-        metrics::psnr(clean.as_raw(), d.denoise(&noisy, 512).unwrap().as_raw())
-    };
     if !f16_runs_here() {
         return; // f16 falls back to f32: checked above
     }
-    let reference = run(Precision::F32);
-    let got = run(Precision::F16);
-    eprintln!(
-        "denoise: f32 {reference:.3} dB, f16 {:+.3} dB",
-        got - reference
-    );
-    assert!(
-        reference - got <= F16_BUDGET_DB,
-        "f16: {got:.3} vs {reference:.3} dB"
-    );
+    for which in denoise::Embedded::ALL {
+        let run = |p| {
+            let d = Denoiser::load(Source::Embedded(which), 2, p, &Limits::default()).unwrap();
+            metrics::psnr(clean.as_raw(), d.denoise(&noisy, 512).unwrap().as_raw())
+        };
+        let reference = run(Precision::F32);
+        let got = run(Precision::F16);
+        eprintln!(
+            "denoise {which:?}: f32 {reference:.3} dB, f16 {:+.3} dB",
+            got - reference
+        );
+        assert!(
+            reference - got <= F16_BUDGET_DB,
+            "{which:?} f16: {got:.3} vs {reference:.3} dB"
+        );
+    }
 }
 
 #[test]
 fn the_denoiser_refuses_int8_and_the_cli_runs_it_at_f32() {
-    let err = Denoiser::load(None, 1, Precision::Int8, &Limits::default())
-        .err()
-        .unwrap()
-        .to_string();
+    let err = Denoiser::load(
+        Source::Embedded(denoise::Embedded::Fast),
+        1,
+        Precision::Int8,
+        &Limits::default(),
+    )
+    .err()
+    .unwrap()
+    .to_string();
     assert!(err.contains("no int8 graphs"), "{err}");
     assert_eq!(
         precision::effective(precision::Stage::Denoise, Precision::Int8).precision,
