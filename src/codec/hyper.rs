@@ -222,10 +222,14 @@ impl Layer {
                         }
                         match self.kind {
                             Kind::Conv => {
-                                conv_tap(input, (h, w), out, (oh, ow), (dy, dx), s, p, wt)
+                                strided_pairs((oh, ow), (h, w), (dy, dx), (s, p), |o, i| {
+                                    out[o] += wt * i64::from(input[i]);
+                                });
                             }
                             Kind::Deconv => {
-                                deconv_tap(input, (h, w), out, (oh, ow), (dy, dx), s, p, wt)
+                                strided_pairs((h, w), (oh, ow), (dy, dx), (s, p), |i, o| {
+                                    out[o] += wt * i64::from(input[i]);
+                                });
                             }
                         }
                     }
@@ -252,51 +256,24 @@ impl Layer {
     }
 }
 
-/// Adds `wt` times input `(y·s − p + dy, x·s − p + dx)` into each output `(y, x)`.
-#[allow(clippy::too_many_arguments)]
-fn conv_tap(
-    input: &[i32],
-    (h, w): (usize, usize),
-    out: &mut [i64],
-    (oh, ow): (usize, usize),
+/// Each position `(y, x)` of a `rows x cols` grid (as `y · cols + x`) with the position
+/// `(y·s + dy − p, x·s + dx − p)` of an `other_rows x other_cols` grid, where that lies on it: a
+/// convolution's output with the input it reads, or a transposed convolution's input with the
+/// output it adds to.
+fn strided_pairs(
+    (rows, cols): (usize, usize),
+    (other_rows, other_cols): (usize, usize),
     (dy, dx): (usize, usize),
-    s: usize,
-    p: usize,
-    wt: i64,
+    (s, p): (usize, usize),
+    mut pair: impl FnMut(usize, usize),
 ) {
-    for y in 0..oh {
-        let Some(iy) = (y * s + dy).checked_sub(p).filter(|&iy| iy < h) else {
+    for y in 0..rows {
+        let Some(oy) = (y * s + dy).checked_sub(p).filter(|&oy| oy < other_rows) else {
             continue;
         };
-        let row = &input[iy * w..(iy + 1) * w];
-        for (x, o) in out[y * ow..(y + 1) * ow].iter_mut().enumerate() {
-            if let Some(&v) = (x * s + dx).checked_sub(p).and_then(|ix| row.get(ix)) {
-                *o += wt * i64::from(v);
-            }
-        }
-    }
-}
-
-/// Adds `wt` times each input `(y, x)` into output `(y·s − p + dy, x·s − p + dx)`.
-#[allow(clippy::too_many_arguments)]
-fn deconv_tap(
-    input: &[i32],
-    (h, w): (usize, usize),
-    out: &mut [i64],
-    (oh, ow): (usize, usize),
-    (dy, dx): (usize, usize),
-    s: usize,
-    p: usize,
-    wt: i64,
-) {
-    for y in 0..h {
-        let Some(oy) = (y * s + dy).checked_sub(p).filter(|&oy| oy < oh) else {
-            continue;
-        };
-        let row = &mut out[oy * ow..(oy + 1) * ow];
-        for (x, &v) in input[y * w..(y + 1) * w].iter().enumerate() {
-            if let Some(o) = (x * s + dx).checked_sub(p).and_then(|ox| row.get_mut(ox)) {
-                *o += wt * i64::from(v);
+        for x in 0..cols {
+            if let Some(ox) = (x * s + dx).checked_sub(p).filter(|&ox| ox < other_cols) {
+                pair(y * cols + x, oy * other_cols + ox);
             }
         }
     }
