@@ -146,24 +146,15 @@ impl HyperDecoder {
 
     /// Channels of `z` it takes.
     pub fn input_channels(&self) -> usize {
-        self.first().inputs
-    }
-
-    /// Channels it gives (the latent's channels, twice that with means).
-    pub fn output_channels(&self) -> usize {
-        self.layers.last().map_or(0, |l| l.outputs)
-    }
-
-    fn first(&self) -> &Layer {
-        &self.layers[0]
+        self.layers[0].inputs
     }
 
     /// The output (`channels x h x w`, at `2^frac_bits`) for the symbols of `z`
-    /// (`input_channels x h x w`, channel-major), and its shape; `None` when the symbols are
-    /// not that many or a layer would leave nothing.
+    /// (`input_channels x h x w`, channel-major), and its shape; `None` when the plane is empty,
+    /// the symbols are not that many, or a layer would leave nothing.
     pub fn run(&self, symbols: &[i32], h: usize, w: usize) -> Option<(Vec<i32>, [usize; 3])> {
         let c = self.input_channels();
-        if symbols.len() != c.checked_mul(h)?.checked_mul(w)? {
+        if h == 0 || w == 0 || symbols.len() != c.checked_mul(h)?.checked_mul(w)? {
             return None;
         }
         let plane = h * w;

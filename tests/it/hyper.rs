@@ -80,4 +80,5 @@ fn bad_hyper_files_are_named_errors() {
     assert!(err.contains("bad hyper.json"), "{err}");
     let net = HyperDecoder::parse("x", &spec).unwrap();
     assert!(net.run(&[0; 5], 3, 4).is_none(), "too few symbols");
+    assert!(net.run(&[], 0, 4).is_none(), "an empty plane");
 }
