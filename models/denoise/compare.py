@@ -85,20 +85,18 @@ def run_bm3d(noisy, sigma, kind):
     return np.clip(np.round(np.asarray(out).reshape(noisy.shape) * 255), 0, 255).astype(np.uint8)
 
 
-def binary_args(method, model_dirs):
-    return ["--model", model_dirs.get(method, method)]
-
-
-def run_binary(args, method, noisy_list, model_dirs):
-    """The release binary on a folder of noisy PNGs; the denoised pictures in the same order."""
+def run_binary(args, method, pictures, model_dirs):
+    """The release binary on a folder of `pictures`: the denoised pictures in the same order and
+    its JSON summary (latency percentiles per picture: read, denoise and write)."""
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = os.path.join(tmp, "in"), os.path.join(tmp, "out")
         os.makedirs(src)
-        for i, n in enumerate(noisy_list):
+        for i, n in enumerate(pictures):
             Image.fromarray(n).save(os.path.join(src, f"{i:03}.png"))
-        subprocess.run([args.bin, "denoise", src, "-o", dst, "--threads", str(args.threads),
-                        *binary_args(method, model_dirs)], check=True, capture_output=True, text=True)
-        return [np.asarray(Image.open(os.path.join(dst, f"{i:03}.png"))) for i in range(len(noisy_list))]
+        out = subprocess.run([args.bin, "denoise", src, "-o", dst, "--threads", str(args.threads), "--json",
+                              "--model", model_dirs.get(method, method)], check=True, capture_output=True, text=True)
+        denoised = [np.asarray(Image.open(os.path.join(dst, f"{i:03}.png"))) for i in range(len(pictures))]
+        return denoised, json.loads(out.stdout)
 
 
 def measure(args, method, data, model_dirs):
@@ -116,7 +114,7 @@ def measure(args, method, data, model_dirs):
         elif method == "bm3d":
             vals, row = [psnr(run_bm3d(n, sigma, kind), c) for n, c in zip(noisy, clean)], {}
         else:
-            outs = run_binary(args, method, noisy, model_dirs)
+            outs, _ = run_binary(args, method, noisy, model_dirs)
             vals, row = [psnr(o, c) for o, c in zip(outs, clean)], {}
         row.update(psnr=round(float(np.mean(vals)), 3), per_image=[round(v, 3) for v in vals])
         rows[f"{kind} {sigma}"] = row
@@ -150,15 +148,9 @@ def timed(f):
 
 def time_binary(args, method, noisy, model_dirs):
     """Median seconds the binary takes per picture on a folder of --repeats copies of `noisy`
-    (its latency p50: read, denoise and write; the first copy also optimizes the plan)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        src, dst = os.path.join(tmp, "in"), os.path.join(tmp, "out")
-        os.makedirs(src)
-        for i in range(args.repeats):
-            Image.fromarray(noisy).save(os.path.join(src, f"{i:03}.png"))
-        out = subprocess.run([args.bin, "denoise", src, "-o", dst, "--threads", str(args.threads), "--json",
-                              *binary_args(method, model_dirs)], check=True, capture_output=True, text=True)
-        return json.loads(out.stdout)["latency_ms"]["p50"] / 1e3
+    (its latency p50; the first copy also optimizes the plan)."""
+    _, summary = run_binary(args, method, [noisy] * args.repeats, model_dirs)
+    return summary["latency_ms"]["p50"] / 1e3
 
 
 def table(results):
