@@ -209,6 +209,15 @@ pub enum LatError {
         /// Image height in the header.
         height: u32,
     },
+    /// A hyperprior `.lat` whose side information is cut short or does not cover the latent.
+    #[error("invalid .lat: hyperprior side information: {0}")]
+    SideInfo(&'static str),
+    /// What codes latent values apart from their side information (packets, concealment,
+    /// fitted tables) asked of a hyperprior model.
+    #[error(
+        "{0} is not possible with a hyperprior model: its values are coded with tables that its side information picks"
+    )]
+    Hyperprior(&'static str),
     /// An image side longer than a `.lat` header can describe.
     #[error(
         "a {width}x{height} image does not fit a .lat file: sides are at most {max} pixels (65535 latent positions at stride {stride})"

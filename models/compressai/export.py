@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""A CompressAI factorized-prior model as a bundle that `latent --model DIR` codes and decodes.
+"""A CompressAI model (factorized prior or hyperprior) as a bundle that `latent --model DIR` codes
+and decodes.
 
     python3 models/compressai/export.py --arch bmshj2018-factorized --quality 3 -o DIR
     python3 models/compressai/export.py --arch bmshj2018-factorized --checkpoint model.pth -o DIR
     python3 models/compressai/export.py --arch bmshj2018-factorized --N 32 --M 48 --seed 1 -o DIR \
         --golden 64,32,96,64 200,120,128,96
+    python3 models/compressai/export.py --arch mbt2018-mean --N 16 --M 24 --seed 1 -o DIR \
+        --golden 0,0,128,128 64,64,192,128
 
 Writes DIR/encoder.onnx (the analysis transform g_a, minus the entropy bottleneck's medians),
 DIR/decoder.onnx (the medians added back, then the synthesis transform g_s) and DIR/prior.json (the
@@ -17,7 +20,20 @@ written differently (Elias-gamma bits instead of CompressAI's 4-bit chunks).
 --checkpoint is a `state_dict` saved with `torch.save(model.state_dict(), path)` (after
 `model.update()`, or the tables are computed here); N and M come from its weights. Without it the
 model is a seeded random init of the zoo's architecture for --quality (or of --N/--M): enough for
-tests. --golden X,Y,W,H crops of the bundled sample photo writes DIR/golden.json with what
+tests.
+
+A hyperprior (bmshj2018-hyperprior, mbt2018-mean) bundle has four parts: DIR/encoder.onnx (g_a: the
+latent y), DIR/hyper_encoder.onnx (h_a, of |y| for bmshj2018-hyperprior, minus the z bottleneck's
+medians), DIR/decoder.onnx (g_s of y_hat) and DIR/hyper.json, the hyper-decoder h_s in integer
+arithmetic (models/compressai/hyper_int.py), whose outputs pick each y value's Gaussian table (and,
+for mbt2018-mean, give its mean) identically on every machine. prior.json then holds the Gaussian
+tables as `channels` and the z bottleneck's tables under `hyperprior`. The runtime codes z, then
+round(y - mean) with the table of each value's scale; CompressAI picks its tables from h_s in
+float, so a few values may take a neighbouring table (hyper_int.py reports how often).
+Hyperprior images are coded at any size (h_s's output is cropped to y); CompressAI's own
+`compress()` needs multiples of 64, so --golden crops of a hyperprior must be.
+
+--golden X,Y,W,H crops of the bundled sample photo writes DIR/golden.json with what
 CompressAI's own `compress()` / `decompress()` give for each: bytes of its strings and the PSNR of
 the 8-bit decoded crop (tests/it/compressai.rs holds the runtime to them).
 """
@@ -35,7 +51,8 @@ from PIL import Image  # noqa: E402
 
 from common import REPO, psnr  # noqa: E402
 
-ARCHS = {"bmshj2018-factorized": 16}  # architecture: its stride
+ARCHS = {"bmshj2018-factorized": 16, "bmshj2018-hyperprior": 16, "mbt2018-mean": 16}  # architecture: its stride
+HYPER_STRIDE = 4  # h_a's downsampling: z is y / 4
 SAMPLE = os.path.join(REPO, "tests", "data", "sample.png")
 
 
@@ -63,18 +80,41 @@ class Synthesis(torch.nn.Module):
         return self.g_s(symbols + self.medians)
 
 
+class HyperAnalysis(torch.nn.Module):
+    """h_a (of |y| where the architecture takes it), then minus the z bottleneck's medians."""
+
+    def __init__(self, model, magnitude):
+        super().__init__()
+        self.h_a = model.h_a
+        self.magnitude = magnitude
+        self.register_buffer("medians", model.entropy_bottleneck._get_medians().reshape(1, -1, 1, 1).detach())
+
+    def forward(self, y):
+        return self.h_a(torch.abs(y) if self.magnitude else y) - self.medians
+
+
+def is_hyper(arch):
+    return arch != "bmshj2018-factorized"
+
+
+def model_class(arch):
+    from compressai.models import FactorizedPrior, MeanScaleHyperprior, ScaleHyperprior
+    return {"bmshj2018-factorized": FactorizedPrior, "bmshj2018-hyperprior": ScaleHyperprior,
+            "mbt2018-mean": MeanScaleHyperprior}[arch]
+
+
 def load(args):
-    from compressai.models import FactorizedPrior
     from compressai.zoo import image_models
 
     torch.manual_seed(args.seed)
+    cls = model_class(args.arch)
     if args.checkpoint:
         state = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
-        model = FactorizedPrior.from_state_dict(state)
+        model = cls.from_state_dict(state)
     elif args.N or args.M:
         if not (args.N and args.M):
             sys.exit("error: --N and --M go together")
-        model = FactorizedPrior(args.N, args.M)
+        model = cls(args.N, args.M)
     else:
         model = image_models[args.arch](quality=args.quality, pretrained=False)
     model.eval()
@@ -82,20 +122,60 @@ def load(args):
     return model
 
 
-def tables(model):
-    """Per channel, the runtime's {offset, cdf}: CompressAI's quantized CDF (its last symbol is
-    the escape, as in the runtime) and the smallest value with a symbol of its own."""
-    eb = model.entropy_bottleneck
-    if eb.entropy_coder_precision != 16:
-        sys.exit(f"error: the bottleneck's tables are {eb.entropy_coder_precision}-bit; the runtime codes 16-bit ones")
+def tables(em):
+    """Per table of a CompressAI entropy model (a bottleneck's channel, or a Gaussian
+    conditional's scale), the runtime's {offset, cdf}: its quantized CDF (the last symbol is the
+    escape, as in the runtime) and the smallest value with a symbol of its own."""
+    if em.entropy_coder_precision != 16:
+        sys.exit(f"error: {type(em).__name__}'s tables are {em.entropy_coder_precision}-bit; the runtime codes 16-bit ones")
     channels = []
-    for c in range(eb._quantized_cdf.shape[0]):
-        length = int(eb._cdf_length[c])
-        cdf = [int(v) for v in eb._quantized_cdf[c, :length]]
+    for c in range(em._quantized_cdf.shape[0]):
+        length = int(em._cdf_length[c])
+        cdf = [int(v) for v in em._quantized_cdf[c, :length]]
         if cdf[0] != 0 or cdf[-1] != 1 << 16 or any(b <= a for a, b in zip(cdf, cdf[1:])):
-            sys.exit(f"error: channel {c}'s table is not a strictly increasing 0..65536 CDF")
-        channels.append({"offset": int(eb._offset[c]), "cdf": cdf})
+            sys.exit(f"error: {type(em).__name__} table {c} is not a strictly increasing 0..65536 CDF")
+        channels.append({"offset": int(em._offset[c]), "cdf": cdf})
     return channels
+
+
+def export_hyper(model, out, name, arch, stride):
+    """The four parts of a hyperprior bundle (see the module's doc)."""
+    from hyper_int import spec_of
+
+    image_axes = {0: "batch", 2: "height", 3: "width"}
+    latent_axes = {0: "batch", 2: "latent_height", 3: "latent_width"}
+    z_axes = {0: "batch", 2: "z_height", 3: "z_width"}
+    m = model.g_a[-1].out_channels
+    x = torch.rand(1, 3, 4 * 4 * stride, 6 * 4 * stride)
+    torch.onnx.export(model.g_a, x, os.path.join(out, "encoder.onnx"), input_names=["image"],
+                      output_names=["mu"], dynamic_axes={"image": image_axes, "mu": latent_axes},
+                      opset_version=17, dynamo=False)
+    y = torch.randn(1, m, 4 * HYPER_STRIDE, 6 * HYPER_STRIDE)
+    torch.onnx.export(HyperAnalysis(model, arch == "bmshj2018-hyperprior"), y,
+                      os.path.join(out, "hyper_encoder.onnx"), input_names=["latent"], output_names=["z"],
+                      dynamic_axes={"latent": latent_axes, "z": z_axes}, opset_version=17, dynamo=False)
+    torch.onnx.export(model.g_s, y, os.path.join(out, "decoder.onnx"), input_names=["latent"],
+                      output_names=["image"], dynamic_axes={"latent": latent_axes, "image": image_axes},
+                      opset_version=17, dynamo=False)
+    gc = model.gaussian_conditional
+    medians = model.entropy_bottleneck._get_medians().reshape(-1).detach().numpy()
+    spec = spec_of(model.h_s, medians, gc.scale_table.numpy(), float(gc.lower_bound_scale.bound))
+    with open(os.path.join(out, "hyper.json"), "w") as f:
+        json.dump(spec, f, separators=(",", ":"))
+    prior = {"name": name, "latent_channels": m, "stride": stride, "cdf_precision": 16,
+             "channels": tables(gc),
+             "hyperprior": {"z_channels": int(medians.shape[0]), "z_stride": HYPER_STRIDE,
+                            "z": tables(model.entropy_bottleneck)}}
+    with open(os.path.join(out, "prior.json"), "w") as f:
+        json.dump(prior, f, separators=(",", ":"))
+    remove_stale(out, ["prior.factorized.json"])
+
+
+def remove_stale(out, files):
+    """Files of the other kind of bundle, left by an earlier export into the same folder."""
+    for file in files:
+        if os.path.exists(os.path.join(out, file)):
+            os.remove(os.path.join(out, file))
 
 
 def export(model, out, name, stride):
@@ -111,19 +191,22 @@ def export(model, out, name, stride):
                       output_names=["image"], dynamic_axes={"latent": latent_axes, "image": image_axes},
                       opset_version=17, dynamo=False)
     prior = {"name": name, "latent_channels": m, "stride": stride, "cdf_precision": 16,
-             "channels": tables(model)}
+             "channels": tables(model.entropy_bottleneck)}
     # prior.factorized.json too: `latent tables --model DIR PHOTOS` reads it and writes
     # context tables and a neighbour predictor into prior.json.
     for file in ("prior.json", "prior.factorized.json"):
         with open(os.path.join(out, file), "w") as f:
             json.dump(prior, f, separators=(",", ":"))
+    remove_stale(out, ["hyper.json", "hyper_encoder.onnx"])
 
 
-def golden(model, out, crops):
+def golden(model, out, crops, arch):
     """What CompressAI itself gives for each crop of the sample photo."""
     photo = Image.open(SAMPLE).convert("RGB")
     rows = []
     for x, y, w, h in crops:
+        if is_hyper(arch) and (w % 64 or h % 64):
+            sys.exit(f"error: --golden {x},{y},{w},{h}: CompressAI's hyperprior compress() needs sides that are multiples of 64")
         crop = np.asarray(photo.crop((x, y, x + w, y + h)))
         t = torch.from_numpy(crop.copy()).permute(2, 0, 1)[None].float() / 255
         with torch.no_grad():
@@ -167,10 +250,13 @@ def main():
         name = f"{args.arch}-N{args.N}-M{args.M}-random{args.seed}"
     else:
         name = f"{args.arch}-q{args.quality}-random{args.seed}"
-    export(model, args.out, name, ARCHS[args.arch])
+    if is_hyper(args.arch):
+        export_hyper(model, args.out, name, args.arch, ARCHS[args.arch])
+    else:
+        export(model, args.out, name, ARCHS[args.arch])
     if crops:
-        golden(model, args.out, crops)
-    print(f"{args.out}: {name}, {model.entropy_bottleneck._quantized_cdf.shape[0]} latent channels")
+        golden(model, args.out, crops, args.arch)
+    print(f"{args.out}: {name}, {model.g_a[-1].out_channels} latent channels")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""What a CompressAI user does, in small: train a factorized-prior model for a few minutes on the
-training photos, with CompressAI's own rate-distortion loss and auxiliary loss, then save its
+"""What a CompressAI user does, in small: train a factorized-prior or hyperprior model for a few
+minutes on the training photos, with CompressAI's own rate-distortion loss and auxiliary loss, then save its
 `state_dict` after `model.update()`, ready for export.py --checkpoint.
 
     python3 models/compressai/train_demo.py --data DATA --minutes 10 --lmbda 0.0067 -o model.pth
+    python3 models/compressai/train_demo.py --data DATA --arch mbt2018-mean --N 16 --M 24 -o m.pth
 
 Crops of 128x128 from DATA/train, batch 8, Adam 1e-4 (aux 1e-3), N 64, M 96 by default. A real
 model trains for days on a GPU; this one shows the path from a CompressAI run to a `.lat`.
@@ -21,6 +22,9 @@ import torch  # noqa: E402
 
 from common import add_data_arg, load_photos  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from export import ARCHS, model_class  # noqa: E402
+
 
 def crops(photos, rng, n, size):
     out = np.empty((n, 3, size, size), np.float32)
@@ -33,10 +37,10 @@ def crops(photos, rng, n, size):
 
 def main():
     from compressai.losses import RateDistortionLoss
-    from compressai.models import FactorizedPrior
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_data_arg(p)
+    p.add_argument("--arch", default="bmshj2018-factorized", choices=sorted(ARCHS))
     p.add_argument("--minutes", type=float, default=10)
     p.add_argument("--lmbda", type=float, default=0.0067, help="CompressAI's rate-distortion trade-off")
     p.add_argument("--N", type=int, default=64)
@@ -47,7 +51,7 @@ def main():
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     photos = load_photos(os.path.join(args.data, "train"))
-    model = FactorizedPrior(args.N, args.M)
+    model = model_class(args.arch)(args.N, args.M)
     aux_params = {n for n, _ in model.named_parameters() if n.endswith(".quantiles")}
     params = dict(model.named_parameters())
     opt = torch.optim.Adam([params[n] for n in params if n not in aux_params], lr=1e-4)

@@ -1,13 +1,36 @@
 //! The entropy model of a bundle: latent symbols to `.lat` bytes and back, with the bundle's
 //! per-quality CDF tables, context rule and predictor. No graph is loaded, so re-slicing coded
 //! bytes (packets) or checking a file costs no tract optimization.
+//!
+//! A hyperprior's payload is the length of z's coded bytes (LEB128), z's bytes (one table per z
+//! channel), then the latent's: each value minus its mean (mean-scale models), coded with the
+//! Gaussian table its scale names. Scales and means come from z through the integer
+//! hyper-decoder, so both ends pick the same tables on every machine.
 
+use latent_wire::cdf::Cdf;
 use latent_wire::container::{HEADER_LEN, Header, LatFile};
-use latent_wire::symbols;
+use latent_wire::symbols::{self, Context, Tables};
 
+use crate::codec::hyper::HyperDecoder;
 use crate::error::{Error, LatError};
 use crate::limits::{Bound, Limits};
-use crate::runtime::bundle::{ModelBundle, hex};
+use crate::runtime::bundle::{HyperTables, ModelBundle, hex};
+
+/// A latent as decoded: its symbols and, for a mean-scale hyperprior, each value's mean (the
+/// decoder gets `symbol + mean`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Latent {
+    /// Channel-major symbols.
+    pub symbols: Vec<i32>,
+    /// One mean per symbol, when the model predicts them.
+    pub means: Option<Vec<f32>>,
+}
+
+/// A hyperprior's side information for one latent: each value's Gaussian table and mean.
+struct Side {
+    indexes: Vec<u8>,
+    means: Option<Vec<f32>>,
+}
 
 /// A bundle's priors within limits on what `.lat` headers may ask for.
 #[derive(Debug, Clone)]
@@ -97,18 +120,105 @@ impl EntropyModel {
 
     /// Entropy-decodes the latent symbols of a `.lat` file already [`checked`](Self::checked).
     pub fn symbols(&self, file: &LatFile) -> Result<Vec<i32>, Error> {
+        Ok(self.latent(file)?.symbols)
+    }
+
+    /// Entropy-decodes the latent of a `.lat` file already [`checked`](Self::checked): its
+    /// symbols and, for a mean-scale hyperprior, their means.
+    pub fn latent(&self, file: &LatFile) -> Result<Latent, Error> {
+        if let (Some(tables), Some(hyper)) = (&self.bundle.prior.hyperprior, &self.bundle.hyper) {
+            return self.hyper_latent(file, tables, &hyper.decoder);
+        }
         let h = file.header();
         let cdfs = self.bundle.cdfs(h.quality)?;
         let tables = self.bundle.tables(&cdfs, h)?;
         let mut latent = vec![0i32; h.latent_len()];
         symbols::decode(file.payload(), &tables, &mut latent).map_err(LatError::Wire)?;
-        Ok(latent)
+        Ok(Latent {
+            symbols: latent,
+            means: None,
+        })
+    }
+
+    fn hyper_latent(
+        &self,
+        file: &LatFile,
+        tables: &HyperTables,
+        decoder: &HyperDecoder,
+    ) -> Result<Latent, Error> {
+        let header = file.header();
+        let payload = file.payload();
+        let (z_len, at) = leb128(payload).ok_or(LatError::SideInfo("cut short"))?;
+        let z_bytes = payload
+            .get(at..)
+            .and_then(|rest| rest.get(..z_len))
+            .ok_or(LatError::SideInfo("longer than the payload"))?;
+        let [zc, zh, zw] = z_shape(tables, header);
+        let z_cdfs = z_cdfs(tables)?;
+        let z_tables = Tables::new(&z_cdfs, Context::None, zw, zh).map_err(LatError::Wire)?;
+        let mut z = vec![0i32; zc * zh * zw];
+        symbols::decode(z_bytes, &z_tables, &mut z).map_err(LatError::Wire)?;
+        let side = side(decoder, &z, [zh, zw], latent_dims(header))?;
+        let cdfs = self.bundle.cdfs(header.quality)?;
+        let (lw, lh) = (header.latent_width.into(), header.latent_height.into());
+        let y_tables = Tables::indexed(&cdfs, &side.indexes, lw, lh).map_err(LatError::Wire)?;
+        let mut latent = vec![0i32; header.latent_len()];
+        symbols::decode(&payload[at + z_len..], &y_tables, &mut latent).map_err(LatError::Wire)?;
+        Ok(Latent {
+            symbols: latent,
+            means: side.means,
+        })
     }
 
     /// Validates a `.lat` file and entropy-decodes its latent symbols.
     pub fn decode_symbols(&self, lat: &[u8]) -> Result<(Header, Vec<i32>), Error> {
         let file = self.checked(lat)?;
         Ok((*file.header(), self.symbols(&file)?))
+    }
+
+    /// The `.lat` file of a hyperprior model's latent `y` (channel-major reals of the shape in
+    /// `header`) with its side information `z` (channel-major symbols), and the latent's symbols.
+    pub fn encode_hyper(
+        &self,
+        header: &Header,
+        z: &[i32],
+        y: &[f32],
+    ) -> Result<(Vec<u8>, Vec<i32>), Error> {
+        let (Some(tables), Some(hyper)) = (&self.bundle.prior.hyperprior, &self.bundle.hyper)
+        else {
+            return Err(LatError::SideInfo("the model is not a hyperprior").into());
+        };
+        let [zc, zh, zw] = z_shape(tables, header);
+        if z.len() != zc * zh * zw || y.len() != header.latent_len() {
+            return Err(LatError::SideInfo("z or the latent is not the header's shape").into());
+        }
+        let z_cdfs = z_cdfs(tables)?;
+        let z_tables = Tables::new(&z_cdfs, Context::None, zw, zh).map_err(LatError::Wire)?;
+        let mut z_buf = vec![0u8; symbols::max_coded_len(z.len())];
+        let z_bytes = symbols::encode(z, &z_tables, &mut z_buf).map_err(LatError::Wire)?;
+        let side = side(&hyper.decoder, z, [zh, zw], latent_dims(header))?;
+        // round(y − mean), ties to even as CompressAI's torch.round; `as` saturates.
+        let latent: Vec<i32> = match &side.means {
+            Some(means) => y
+                .iter()
+                .zip(means)
+                .map(|(v, m)| (v - m).round_ties_even() as i32)
+                .collect(),
+            None => y.iter().map(|v| v.round_ties_even() as i32).collect(),
+        };
+        let cdfs = self.bundle.cdfs(header.quality)?;
+        let (lw, lh) = (header.latent_width.into(), header.latent_height.into());
+        let y_tables = Tables::indexed(&cdfs, &side.indexes, lw, lh).map_err(LatError::Wire)?;
+        let mut y_buf = vec![0u8; symbols::max_coded_len(latent.len())];
+        let y_bytes = symbols::encode(&latent, &y_tables, &mut y_buf).map_err(LatError::Wire)?;
+        let mut payload = Vec::with_capacity(4 + z_bytes.len() + y_bytes.len());
+        push_leb128(&mut payload, z_bytes.len())
+            .ok_or(LatError::SideInfo("z takes 2^28 bytes or more"))?;
+        payload.extend_from_slice(z_bytes);
+        payload.extend_from_slice(y_bytes);
+        let mut bytes = vec![0u8; HEADER_LEN + payload.len()];
+        header.emit(&payload, &mut bytes).map_err(LatError::Wire)?;
+        Ok((bytes, latent))
     }
 
     /// The `.lat` file of `latent` (channel-major symbols of the shape in `header`), coded with
@@ -122,6 +232,91 @@ impl EntropyModel {
         header.emit(payload, &mut bytes).map_err(LatError::Wire)?;
         Ok(bytes)
     }
+}
+
+/// z's shape `[channels, height, width]` for the latent of `header`.
+fn z_shape(tables: &HyperTables, header: &Header) -> [usize; 3] {
+    let s = tables.z_stride;
+    [
+        tables.z_channels,
+        usize::from(header.latent_height).div_ceil(s),
+        usize::from(header.latent_width).div_ceil(s),
+    ]
+}
+
+fn latent_dims(header: &Header) -> [usize; 3] {
+    [
+        header.latent_channels.into(),
+        header.latent_height.into(),
+        header.latent_width.into(),
+    ]
+}
+
+fn z_cdfs(tables: &HyperTables) -> Result<Vec<Cdf<'_>>, Error> {
+    tables
+        .z
+        .iter()
+        .map(|t| Cdf::new(t.offset, &t.cdf))
+        .collect::<Result<_, _>>()
+        .map_err(|e| LatError::Wire(e).into())
+}
+
+/// Runs the hyper-decoder on z's symbols (`zh x zw` per channel) and takes, for the `[c, h, w]`
+/// latent, each value's table index (of the first `c` output channels, the scales) and mean (the
+/// next `c`, if there are).
+fn side(
+    decoder: &HyperDecoder,
+    z: &[i32],
+    [zh, zw]: [usize; 2],
+    [c, h, w]: [usize; 3],
+) -> Result<Side, Error> {
+    let (out, [oc, oh, ow]) = decoder
+        .run(z, zh, zw)
+        .ok_or(LatError::SideInfo("the hyper-decoder leaves no output"))?;
+    if oh < h || ow < w || (oc != c && oc != 2 * c) {
+        return Err(
+            LatError::SideInfo("the hyper-decoder's output does not cover the latent").into(),
+        );
+    }
+    let crop = |first: usize| -> Vec<i32> {
+        let mut v = Vec::with_capacity(c * h * w);
+        for ch in first..first + c {
+            for y in 0..h {
+                let at = (ch * oh + y) * ow;
+                v.extend_from_slice(&out[at..at + w]);
+            }
+        }
+        v
+    };
+    Ok(Side {
+        indexes: decoder.indexes(&crop(0)),
+        means: (oc == 2 * c).then(|| crop(c).into_iter().map(|m| decoder.real(m)).collect()),
+    })
+}
+
+/// Appends `n` as LEB128 (at most 4 bytes: `n < 2^28`); `None` when it does not fit.
+fn push_leb128(out: &mut Vec<u8>, mut n: usize) -> Option<()> {
+    if n >= 1 << 28 {
+        return None;
+    }
+    while n >= 0x80 {
+        out.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+    Some(())
+}
+
+/// A LEB128 unsigned number at the start of `bytes` (at most 4 bytes) and its length.
+fn leb128(bytes: &[u8]) -> Option<(usize, usize)> {
+    let mut n = 0usize;
+    for (i, &b) in bytes.iter().take(4).enumerate() {
+        n |= usize::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some((n, i + 1));
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -149,6 +149,21 @@ impl HyperDecoder {
         self.layers[0].inputs
     }
 
+    /// Channels it gives: the scales, then (a mean-scale model) the means.
+    pub fn output_channels(&self) -> usize {
+        self.layers[self.layers.len() - 1].outputs
+    }
+
+    /// Entries of its scale table: the Gaussian tables its indexes name.
+    pub fn scale_table_len(&self) -> usize {
+        self.scale_table.len()
+    }
+
+    /// An output value (at `2^frac_bits`) as a real number, exactly (a power-of-two scale).
+    pub fn real(&self, v: i32) -> f32 {
+        v as f32 / (1u32 << self.frac_bits) as f32
+    }
+
     /// The output (`channels x h x w`, at `2^frac_bits`) for the symbols of `z`
     /// (`input_channels x h x w`, channel-major), and its shape; `None` when the plane is empty,
     /// the symbols are not that many, or a layer would leave nothing.

@@ -14,7 +14,7 @@ use image::{DynamicImage, GrayImage, ImageBuffer, Pixel, RgbImage};
 use latent_wire::container::Header;
 use sha2::{Digest, Sha256};
 
-use crate::codec::entropy::EntropyModel;
+use crate::codec::entropy::{EntropyModel, Latent};
 use crate::error::{BundleError, Error, LatError};
 use crate::io::imageio::is_gray;
 use crate::limits::Limits;
@@ -47,6 +47,8 @@ pub struct Codec {
     entropy: EntropyModel,
     encoder: Graph,
     decoder: Graph,
+    /// A hyperprior model's latent → z graph.
+    hyper_encoder: Option<Graph>,
     precision: Precision,
     tile: usize,
     threads: usize,
@@ -69,6 +71,8 @@ pub struct Encoded {
 pub struct Analysis {
     /// μ, channel-major, before any quality's gains.
     mu: Vec<f32>,
+    /// A hyperprior's side information: z's symbols, channel-major.
+    z: Option<Vec<i32>>,
     /// The `.lat` header, its quality still unset.
     header: Header,
     /// Wall time of encoder inference.
@@ -143,10 +147,15 @@ impl Codec {
             Ok(loaded.with_f16(precision == Precision::F16))
         };
         let (encoder, decoder) = (load(Role::Encoder)?, load(Role::Decoder)?);
+        let hyper_encoder = match bundle.hyper {
+            Some(_) => Some(load(Role::HyperEncoder)?),
+            None => None,
+        };
         let codec = Self {
             entropy: EntropyModel::new(bundle, limits),
             encoder,
             decoder,
+            hyper_encoder,
             precision,
             tile: DEFAULT_TILE,
             threads: threads.max(1),
@@ -154,6 +163,9 @@ impl Codec {
         codec.check_input(&codec.encoder, codec.bundle().prior.colours)?;
         let latent_channels = codec.bundle().prior.latent_channels;
         codec.check_input(&codec.decoder, latent_channels)?;
+        if let Some(graph) = &codec.hyper_encoder {
+            codec.check_input(graph, latent_channels)?;
+        }
         Ok(codec)
     }
 
@@ -244,6 +256,9 @@ impl Codec {
         let (rows, cols) = &tiles[0];
         self.encoder
             .prepare(&[1, colours, rows.len * s, cols.len * s], alone)?;
+        if let Some(graph) = &self.hyper_encoder {
+            graph.prepare(&[1, c, lh, lw], false)?;
+        }
         self.decoder.prepare(&[1, c, rows.len, cols.len], alone)
     }
 
@@ -325,6 +340,9 @@ impl Codec {
         let (rows, cols) = &tiles[0];
         self.encoder
             .prepare(&[1, colours, rows.len * s, cols.len * s], alone)?;
+        if let Some(graph) = &self.hyper_encoder {
+            graph.prepare(&[1, c, lh, lw], false)?;
+        }
         let start = Instant::now();
         let mu = Mutex::new(vec![0f32; c * lh * lw]);
         each_tile(&tiles, self.threads, |(rows, cols)| {
@@ -355,6 +373,7 @@ impl Codec {
             Ok(())
         })?;
         let mu = mu.into_inner().unwrap_or_else(|e| e.into_inner());
+        let z = self.side_information(&mu, [c, lh, lw])?;
         let header = Header {
             quality: 0,
             image_channels: if is_gray(image) { 1 } else { 3 },
@@ -368,13 +387,44 @@ impl Codec {
         };
         Ok(Analysis {
             mu,
+            z,
             header,
             analyze_ms: start.elapsed().as_secs_f64() * 1e3,
         })
     }
 
-    /// The latent symbols of `analysis` at `quality` (channel-major, the shape in its header).
+    /// A hyperprior's z symbols for latent `mu` (`[c, lh, lw]`), from the hyper-encoder run on
+    /// the whole latent; `None` for other models.
+    fn side_information(
+        &self,
+        mu: &[f32],
+        [c, lh, lw]: [usize; 3],
+    ) -> Result<Option<Vec<i32>>, Error> {
+        let (Some(graph), Some(tables)) = (&self.hyper_encoder, &self.bundle().prior.hyperprior)
+        else {
+            return Ok(None);
+        };
+        let (found, z) = graph.run(&[1, c, lh, lw], mu.to_vec(), false)?;
+        let s = tables.z_stride;
+        let expected = [1, tables.z_channels, lh.div_ceil(s), lw.div_ceil(s)];
+        if found != expected {
+            return Err(self.bad_graph(
+                graph.name(),
+                format!("output shape {found:?}, expected {expected:?}"),
+            ));
+        }
+        // round(·), ties to even as CompressAI's torch.round; `as` saturates.
+        Ok(Some(z.iter().map(|v| v.round_ties_even() as i32).collect()))
+    }
+
+    /// The latent symbols of `analysis` at `quality` (channel-major, the shape in its header);
+    /// a hyperprior's depend on its side information and are refused.
     pub fn symbols(&self, analysis: &Analysis, quality: u8) -> Result<Vec<i32>, Error> {
+        if analysis.z.is_some() {
+            return Err(
+                LatError::Hyperprior("quantizing a latent without its side information").into(),
+            );
+        }
         let level = self.bundle().prior.quality(quality)?;
         Ok(quantize(&analysis.mu, &level.gain, analysis.plane()))
     }
@@ -388,8 +438,13 @@ impl Codec {
             quality,
             ..analysis.header
         };
-        let latent = quantize(&analysis.mu, &level.gain, analysis.plane());
-        let bytes = self.entropy.encode(&header, &latent)?;
+        let bytes = match &analysis.z {
+            Some(z) => self.entropy.encode_hyper(&header, z, &analysis.mu)?.0,
+            None => {
+                let latent = quantize(&analysis.mu, &level.gain, analysis.plane());
+                self.entropy.encode(&header, &latent)?
+            }
+        };
         Ok(Encoded {
             bytes,
             header,
@@ -408,7 +463,7 @@ impl Codec {
         ];
         // Entropy decoding first: a corrupt payload fails before any graph work.
         let start = Instant::now();
-        let symbols = self.entropy.symbols(&file)?;
+        let latent = self.entropy.latent(&file)?;
         let entropy = start.elapsed();
         let tiles = self.windows(lh, lw);
         let (rows, cols) = &tiles[0];
@@ -416,7 +471,7 @@ impl Codec {
             &[1, c, rows.len, cols.len],
             at_once(self.threads, tiles.len()),
         )?;
-        self.render(header, symbols, Instant::now() - entropy)
+        self.render(header, latent, Instant::now() - entropy)
     }
 
     /// Decodes latent `symbols` (channel-major, the shape in `header`) to an image, as
@@ -424,6 +479,11 @@ impl Codec {
     /// `.lat` file (reassembled packets with concealed slices).
     pub fn decode_latent(&self, header: Header, symbols: Vec<i32>) -> Result<Decoded, Error> {
         self.check_header(&header)?;
+        if self.bundle().hyper.is_some() {
+            return Err(
+                LatError::Hyperprior("decoding a latent without its side information").into(),
+            );
+        }
         if symbols.len() != header.latent_len() {
             return Err(LatError::Wire(latent_wire::WireError::ShapeMismatch {
                 reason: "latent length is not channels x plane size",
@@ -431,10 +491,15 @@ impl Codec {
             .into());
         }
         let start = Instant::now();
-        self.render(header, symbols, start)
+        let latent = Latent {
+            symbols,
+            means: None,
+        };
+        self.render(header, latent, start)
     }
 
-    fn render(&self, header: Header, symbols: Vec<i32>, start: Instant) -> Result<Decoded, Error> {
+    fn render(&self, header: Header, latent: Latent, start: Instant) -> Result<Decoded, Error> {
+        let Latent { symbols, means } = latent;
         let [c, lh, lw] = [
             usize::from(header.latent_channels),
             usize::from(header.latent_height),
@@ -454,7 +519,11 @@ impl Codec {
             for (ch, &g) in inverse_gain.iter().enumerate().take(c) {
                 for y in rows.start..rows.start + rows.len {
                     let at = (ch * lh + y) * lw + cols.start;
-                    latent.extend(symbols[at..at + cols.len].iter().map(|&v| v as f32 * g));
+                    let values = symbols[at..at + cols.len].iter().map(|&v| v as f32 * g);
+                    match &means {
+                        Some(m) => latent.extend(values.zip(&m[at..]).map(|(v, m)| v + m)),
+                        None => latent.extend(values),
+                    }
                 }
             }
             let (found, planes) = self

@@ -5,7 +5,10 @@
 //! channels, stride `s`, colours, CDF precision, and per quality level per-channel gains and
 //! `{offset, cdf}` tables; a single-rate prior has one list of tables and no gains), and optionally
 //! `encoder.int8.onnx` and `decoder.int8.onnx`, the int8 graphs of the same model
-//! (`models/quantize.py`). Two bundles are compiled in: the default (colour) and a gray one.
+//! (`models/quantize.py`). A hyperprior bundle adds `hyper_encoder.onnx` (latent → side
+//! information z) and `hyper.json` (the integer hyper-decoder, [`crate::codec::hyper`]); its
+//! `prior.json` holds the Gaussian tables as `channels` and z's tables under `hyperprior`. Two
+//! bundles are compiled in: the default (colour) and a gray one.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -20,7 +23,8 @@ use latent_wire::symbols::{Context, Tables};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::error::BundleError;
+use crate::codec::hyper::{HYPER_FILE, HyperDecoder};
+use crate::error::{BundleError, LatError};
 use crate::limits::Limits;
 use crate::runtime::precision::Precision;
 
@@ -34,6 +38,8 @@ pub const PRIOR_FILE: &str = "prior.json";
 pub const ENCODER_INT8_FILE: &str = "encoder.int8.onnx";
 /// See [`ENCODER_FILE`] (optional).
 pub const DECODER_INT8_FILE: &str = "decoder.int8.onnx";
+/// See [`ENCODER_FILE`] (hyperprior bundles).
+pub const HYPER_ENCODER_FILE: &str = "hyper_encoder.onnx";
 
 /// Where the compiled-in colour bundle's files are in the repository.
 pub const EMBEDDED_DIR: &str = "models/codec-v5";
@@ -108,6 +114,9 @@ impl Embedded {
     }
 }
 
+/// Most latent channels a hyperprior may declare (its tables do not bound them).
+const MAX_LATENT_CHANNELS: usize = 4096;
+
 /// Highest quality level a prior may offer (`--quality 1..=MAX_QUALITY`).
 pub const MAX_QUALITY: u8 = 8;
 
@@ -134,6 +143,20 @@ pub struct Prior {
     pub default_quality: u8,
     /// Quality levels, ascending.
     pub qualities: Vec<QualityLevel>,
+    /// A hyperprior's side information: then the one level's `channels` are the Gaussian
+    /// tables its hyper-decoder's scales index, shared by all latent channels.
+    pub hyperprior: Option<HyperTables>,
+}
+
+/// The side information z of a hyperprior prior (`"hyperprior"` in prior.json).
+#[derive(Debug, Clone, Deserialize)]
+pub struct HyperTables {
+    /// Channels of z.
+    pub z_channels: usize,
+    /// Downsampling between the latent and z: z is `ceil(h / z_stride) x ceil(w / z_stride)`.
+    pub z_stride: usize,
+    /// One table per z channel.
+    pub z: Vec<ChannelTable>,
 }
 
 /// One rate point: the encoder codes `round(μ · gain)`, the decoder gets `symbol · inverse_gain`
@@ -189,6 +212,7 @@ struct PriorFile {
     channels: Option<Vec<ChannelTable>>,
     predictor: Option<PredictorWeights>,
     qualities: Option<Vec<QualityLevel>>,
+    hyperprior: Option<HyperTables>,
 }
 
 impl Prior {
@@ -208,7 +232,13 @@ impl Prior {
         };
         let qualities = match (file.channels, file.qualities) {
             // Checked before the unit gains are allocated: `latent_channels` is untrusted.
-            (Some(channels), None) if Some(channels.len()) != c.checked_mul(context.classes()) => {
+            (Some(_), None) if file.hyperprior.is_some() && c > MAX_LATENT_CHANNELS => {
+                return Err(format!("{c} latent channels, over {MAX_LATENT_CHANNELS}"));
+            }
+            (Some(channels), None)
+                if file.hyperprior.is_none()
+                    && Some(channels.len()) != c.checked_mul(context.classes()) =>
+            {
                 return Err(format!(
                     "{} CDF tables for {c} latent channels{}",
                     channels.len(),
@@ -239,6 +269,7 @@ impl Prior {
             context,
             default_quality,
             qualities,
+            hyperprior: file.hyperprior,
         };
         prior.validate()?;
         Ok(prior)
@@ -276,7 +307,10 @@ impl Prior {
             }
             previous = q;
             let c = self.latent_channels;
-            let tables = c.checked_mul(self.context.classes());
+            let tables = match self.hyperprior {
+                None => c.checked_mul(self.context.classes()),
+                Some(_) => Some(level.channels.len()),
+            };
             if Some(level.channels.len()) != tables
                 || level.gain.len() != c
                 || level.inverse_gain.len() != c
@@ -305,11 +339,47 @@ impl Prior {
                 })?;
             }
         }
+        if let Some(hyper) = &self.hyperprior {
+            self.validate_hyperprior(hyper)?;
+        }
         if self.level(self.default_quality).is_none() {
             return Err(format!(
                 "default_quality {} is not one of its levels",
                 self.default_quality
             ));
+        }
+        Ok(())
+    }
+
+    fn validate_hyperprior(&self, hyper: &HyperTables) -> Result<(), String> {
+        if self.context != Context::None || self.qualities.len() != 1 {
+            return Err("a hyperprior has one level and no context".into());
+        }
+        let level = &self.qualities[0];
+        if level.predictor.is_some() {
+            return Err("a hyperprior takes no predictor".into());
+        }
+        if level.channels.is_empty() || level.channels.len() > 256 {
+            return Err(format!(
+                "{} Gaussian tables, not 1..=256",
+                level.channels.len()
+            ));
+        }
+        if !(1..=16).contains(&hyper.z_stride) {
+            return Err(format!(
+                "hyperprior z_stride {} outside 1..=16",
+                hyper.z_stride
+            ));
+        }
+        if hyper.z_channels == 0 || hyper.z.len() != hyper.z_channels {
+            return Err(format!(
+                "hyperprior: {} z tables for {} z channels",
+                hyper.z.len(),
+                hyper.z_channels
+            ));
+        }
+        for (i, t) in hyper.z.iter().enumerate() {
+            Cdf::new(t.offset, &t.cdf).map_err(|e| format!("hyperprior z channel {i}: {e}"))?;
         }
         Ok(())
     }
@@ -363,9 +433,22 @@ pub struct ModelBundle {
     pub int8: Option<Int8Graphs>,
     /// The prior.
     pub prior: Prior,
-    /// First 8 bytes of SHA-256 over the f32 encoder, decoder and prior bytes: the int8 graphs
-    /// are a variant of the same model, and a `.lat` made at any precision decodes at any other.
+    /// A hyperprior model's side-information parts.
+    pub hyper: Option<Hyperprior>,
+    /// First 8 bytes of SHA-256 over the f32 encoder, decoder and prior bytes (and a hyperprior's
+    /// hyper-encoder and hyper.json): the int8 graphs are a variant of the same model, and a
+    /// `.lat` made at any precision decodes at any other.
     pub fingerprint: [u8; 8],
+}
+
+/// The side-information parts of a hyperprior bundle.
+#[derive(Debug, Clone)]
+pub struct Hyperprior {
+    /// `hyper_encoder.onnx` bytes: latent → z (before rounding).
+    pub encoder_onnx: Cow<'static, [u8]>,
+    /// The integer hyper-decoder (`hyper.json`): z's symbols → each latent value's scale (and
+    /// mean).
+    pub decoder: HyperDecoder,
 }
 
 /// One of a bundle's two graphs.
@@ -375,6 +458,8 @@ pub enum Role {
     Encoder,
     /// Latent → image.
     Decoder,
+    /// Latent → a hyperprior's side information.
+    HyperEncoder,
 }
 
 /// The int8 graphs of a bundle.
@@ -405,6 +490,7 @@ impl ModelBundle {
             Cow::Borrowed(files.decoder),
             files.prior,
             which.fingerprint(),
+            None,
         )?;
         bundle.int8 = Some(Int8Graphs {
             encoder_onnx: Cow::Borrowed(files.encoder_int8),
@@ -418,12 +504,27 @@ impl ModelBundle {
         let encoder = read_file(dir, ENCODER_FILE, limits)?;
         let decoder = read_file(dir, DECODER_FILE, limits)?;
         let prior = read_file(dir, PRIOR_FILE, limits)?;
-        let mut bundle = Self::from_bytes(
-            dir.display().to_string(),
-            Cow::Owned(encoder),
-            Cow::Owned(decoder),
-            &prior,
-        )?;
+        let source = dir.display().to_string();
+        let mut bundle = if dir.join(HYPER_FILE).exists() || dir.join(HYPER_ENCODER_FILE).exists() {
+            let hyper_encoder = read_file(dir, HYPER_ENCODER_FILE, limits)?;
+            let hyper_json = read_file(dir, HYPER_FILE, limits)?;
+            let fingerprint =
+                fingerprint(&[&encoder, &decoder, &prior, &hyper_encoder, &hyper_json]);
+            let hyper = Hyperprior {
+                encoder_onnx: Cow::Owned(hyper_encoder),
+                decoder: HyperDecoder::parse(&source, &hyper_json)?,
+            };
+            Self::assemble(
+                source,
+                Cow::Owned(encoder),
+                Cow::Owned(decoder),
+                &prior,
+                fingerprint,
+                Some(hyper),
+            )?
+        } else {
+            Self::from_bytes(source, Cow::Owned(encoder), Cow::Owned(decoder), &prior)?
+        };
         if dir.join(ENCODER_INT8_FILE).exists() || dir.join(DECODER_INT8_FILE).exists() {
             bundle.int8 = Some(Int8Graphs {
                 encoder_onnx: Cow::Owned(read_file(dir, ENCODER_INT8_FILE, limits)?),
@@ -442,28 +543,53 @@ impl ModelBundle {
         prior_json: &[u8],
     ) -> Result<Self, BundleError> {
         let fingerprint = fingerprint(&[&encoder_onnx, &decoder_onnx, prior_json]);
-        Self::assemble(source, encoder_onnx, decoder_onnx, prior_json, fingerprint)
+        Self::assemble(
+            source,
+            encoder_onnx,
+            decoder_onnx,
+            prior_json,
+            fingerprint,
+            None,
+        )
     }
 
-    /// [`Self::from_bytes`] with the fingerprint of the three files known.
+    /// [`Self::from_bytes`] with the fingerprint of the files known, and a hyperprior's parts.
     fn assemble(
         source: String,
         encoder_onnx: Cow<'static, [u8]>,
         decoder_onnx: Cow<'static, [u8]>,
         prior_json: &[u8],
         fingerprint: [u8; 8],
+        hyper: Option<Hyperprior>,
     ) -> Result<Self, BundleError> {
         let bad = |reason: String| BundleError::BadPrior {
             source_name: source.clone(),
             reason,
         };
         let prior = Prior::parse(prior_json).map_err(bad)?;
+        match (&prior.hyperprior, &hyper) {
+            (None, None) => {}
+            (Some(tables), Some(hyper)) => {
+                fits_hyper_decoder(&prior, tables, &hyper.decoder).map_err(bad)?
+            }
+            (Some(_), None) => {
+                return Err(bad(format!(
+                    "a hyperprior without {HYPER_ENCODER_FILE} and {HYPER_FILE}"
+                )));
+            }
+            (None, Some(_)) => {
+                return Err(bad(format!(
+                    "no \"hyperprior\" tables for {HYPER_ENCODER_FILE} and {HYPER_FILE}"
+                )));
+            }
+        }
         Ok(Self {
             source,
             encoder_onnx,
             decoder_onnx,
             int8: None,
             prior,
+            hyper,
             fingerprint,
         })
     }
@@ -481,11 +607,18 @@ impl ModelBundle {
 
     /// The coding tables of a latent shaped as `header` says, over `cdfs` (its level's tables),
     /// with the level's predictor if it has one.
+    /// A hyperprior's values take tables picked by side information: refused with
+    /// [`LatError::Hyperprior`], naming `what` needed them.
     pub fn tables<'t, 'c>(
         &'t self,
         cdfs: &'t [Cdf<'c>],
         header: &Header,
     ) -> Result<Tables<'t, 'c>, crate::Error> {
+        if self.hyper.is_some() {
+            return Err(
+                LatError::Hyperprior("coding the latent without its side information").into(),
+            );
+        }
         let (w, h) = (header.latent_width.into(), header.latent_height.into());
         let wire = |e| crate::error::LatError::Wire(e).into();
         let tables = Tables::new(cdfs, self.prior.context, w, h).map_err(wire)?;
@@ -509,6 +642,10 @@ impl ModelBundle {
             }
             (Role::Encoder, Precision::F32 | Precision::F16) => (ENCODER_FILE, &self.encoder_onnx),
             (Role::Decoder, Precision::F32 | Precision::F16) => (DECODER_FILE, &self.decoder_onnx),
+            (Role::HyperEncoder, Precision::Int8) => return None,
+            (Role::HyperEncoder, Precision::F32 | Precision::F16) => {
+                (HYPER_ENCODER_FILE, &self.hyper.as_ref()?.encoder_onnx)
+            }
         })
     }
 
@@ -516,6 +653,38 @@ impl ModelBundle {
     pub fn fingerprint_hex(&self) -> String {
         hex(&self.fingerprint)
     }
+}
+
+/// Checks that a hyperprior's tables fit its hyper-decoder: z's channels are its input, the
+/// Gaussian tables are its scale table's, and it gives a scale (or a scale and a mean) per
+/// latent channel.
+fn fits_hyper_decoder(
+    prior: &Prior,
+    tables: &HyperTables,
+    decoder: &HyperDecoder,
+) -> Result<(), String> {
+    if decoder.input_channels() != tables.z_channels {
+        return Err(format!(
+            "{HYPER_FILE} takes {} channels, z has {}",
+            decoder.input_channels(),
+            tables.z_channels
+        ));
+    }
+    let gaussian = prior.qualities[0].channels.len();
+    if decoder.scale_table_len() != gaussian {
+        return Err(format!(
+            "{gaussian} Gaussian tables for the {} scales of {HYPER_FILE}",
+            decoder.scale_table_len()
+        ));
+    }
+    let out = decoder.output_channels();
+    if out != prior.latent_channels && out != 2 * prior.latent_channels {
+        return Err(format!(
+            "{HYPER_FILE} gives {out} channels: neither the {} latent channels' scales nor their scales and means",
+            prior.latent_channels
+        ));
+    }
+    Ok(())
 }
 
 /// Reads `file` from the bundle directory `dir` within `limits`; a missing file is a

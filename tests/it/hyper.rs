@@ -1,9 +1,16 @@
 //! The integer hyper-decoder against its numpy reference (`models/compressai/hyper_int.py`, which
 //! wrote `tests/data/hyper/`): the same outputs and table indexes, bit for bit, for a
-//! bmshj2018-hyperprior (ReLU) and an mbt2018-mean (LeakyReLU, scales then means) h_s. CI runs
-//! this under qemu as Cortex-A53, A72 and A76 too.
+//! bmshj2018-hyperprior (ReLU) and an mbt2018-mean (LeakyReLU, scales then means) h_s; and a
+//! `.lat` of the hyperprior bundle `tests/data/compressai-mbt/` made on x86_64 decoding to the
+//! same symbols. CI runs this under qemu as Cortex-A53, A72 and A76 too.
 
+use std::path::Path;
+
+use latent_codec::codec::entropy::EntropyModel;
 use latent_codec::codec::hyper::HyperDecoder;
+use latent_codec::codec::packets;
+use latent_codec::{Codec, Limits, ModelBundle, Precision};
+use latent_wire::container::{HEADER_LEN, LatFile};
 use serde_json::Value;
 
 use crate::common::data;
@@ -81,4 +88,96 @@ fn bad_hyper_files_are_named_errors() {
     let net = HyperDecoder::parse("x", &spec).unwrap();
     assert!(net.run(&[0; 5], 3, 4).is_none(), "too few symbols");
     assert!(net.run(&[], 0, 4).is_none(), "an empty plane");
+}
+
+#[test]
+fn committed_hyperprior_lat_decodes_to_committed_symbols() {
+    let dir = data("compressai-mbt");
+    let bundle = ModelBundle::from_dir(&dir, &Limits::default()).unwrap();
+    let codec = Codec::new(bundle, 1, Precision::F32, Limits::default()).unwrap();
+    let lat = std::fs::read(dir.join("fixture.lat")).unwrap();
+    let decoded = codec.decode(&lat).unwrap();
+    let meta: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("fixture.json")).unwrap()).unwrap();
+    assert_eq!(
+        decoded.symbols_sha256(),
+        meta["symbols_sha256"].as_str().unwrap()
+    );
+    assert_eq!((decoded.image.width(), decoded.image.height()), (256, 192));
+}
+
+#[test]
+fn hyperprior_lat_refuses_what_needs_independent_values() {
+    let dir = data("compressai-mbt");
+    let bundle = ModelBundle::from_dir(&dir, &Limits::default()).unwrap();
+    let model = EntropyModel::new(bundle, Limits::default());
+    let lat = std::fs::read(dir.join("fixture.lat")).unwrap();
+    let err = packets::packetize(&model, &lat, 512)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("hyperprior"), "{err}");
+    // A payload of the z length alone (z's bytes missing), and one cut inside the latent's.
+    for len in [HEADER_LEN + 1, lat.len() - 100] {
+        let err = model
+            .decode_symbols(&reheader(&lat, len))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("invalid .lat"), "{err}");
+    }
+}
+
+/// `lat` cut to `len` bytes with a header that says so.
+fn reheader(lat: &[u8], len: usize) -> Vec<u8> {
+    let file = LatFile::parse(lat).unwrap();
+    let payload = &lat[HEADER_LEN..len];
+    let mut out = vec![0u8; len];
+    file.header().emit(payload, &mut out).unwrap();
+    out
+}
+
+#[test]
+fn hyperprior_bundle_parts_must_come_together() {
+    let dir = data("compressai-mbt");
+    let tmp = std::env::temp_dir().join(format!("latent-hyper-parts-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let copy = |files: &[&str]| {
+        for f in std::fs::read_dir(&tmp).unwrap() {
+            std::fs::remove_file(f.unwrap().path()).unwrap();
+        }
+        for f in files {
+            std::fs::copy(dir.join(f), tmp.join(f)).unwrap();
+        }
+    };
+    let load = |p: &Path| {
+        ModelBundle::from_dir(p, &Limits::default())
+            .unwrap_err()
+            .to_string()
+    };
+    copy(&["encoder.onnx", "decoder.onnx", "prior.json"]);
+    let err = load(&tmp);
+    assert!(
+        err.contains("a hyperprior without hyper_encoder.onnx and hyper.json"),
+        "{err}"
+    );
+    copy(&["encoder.onnx", "decoder.onnx", "prior.json", "hyper.json"]);
+    let err = load(&tmp);
+    assert!(err.contains("missing hyper_encoder.onnx"), "{err}");
+    copy(&[
+        "encoder.onnx",
+        "decoder.onnx",
+        "hyper_encoder.onnx",
+        "hyper.json",
+    ]);
+    let mut prior: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("prior.json")).unwrap()).unwrap();
+    prior["hyperprior"]["z_channels"] = 15.into();
+    std::fs::write(tmp.join("prior.json"), serde_json::to_vec(&prior).unwrap()).unwrap();
+    let err = load(&tmp);
+    assert!(err.contains("15 z channels"), "{err}");
+    prior["hyperprior"]["z_channels"] = 16.into();
+    prior["channels"].as_array_mut().unwrap().pop();
+    std::fs::write(tmp.join("prior.json"), serde_json::to_vec(&prior).unwrap()).unwrap();
+    let err = load(&tmp);
+    assert!(err.contains("Gaussian tables for the 64 scales"), "{err}");
+    std::fs::remove_dir_all(&tmp).unwrap();
 }
