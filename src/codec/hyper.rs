@@ -216,10 +216,8 @@ impl Layer {
             return None;
         }
         let mut acc = vec![0i64; self.outputs * oh * ow];
-        for o in 0..self.outputs {
-            let out = &mut acc[o * oh * ow..(o + 1) * oh * ow];
-            for i in 0..c {
-                let input = &x[i * h * w..(i + 1) * h * w];
+        for (o, out) in acc.chunks_exact_mut(oh * ow).enumerate() {
+            for (i, input) in x.chunks_exact(h * w).enumerate() {
                 for dy in 0..k {
                     for dx in 0..k {
                         let wt = self.weights[((o * c + i) * k + dy) * k + dx];
@@ -227,15 +225,41 @@ impl Layer {
                             continue;
                         }
                         match self.kind {
+                            // Output (y, x) reads input (y·s + dy − p, x·s + dx − p).
                             Kind::Conv => {
-                                strided_pairs((oh, ow), (h, w), (dy, dx), (s, p), |o, i| {
-                                    out[o] += wt * i64::from(input[i]);
-                                });
+                                let xs = span(ow, w, dx, s, p);
+                                if xs.is_empty() {
+                                    continue;
+                                }
+                                for y in span(oh, h, dy, s, p) {
+                                    let iy = y * s + dy - p;
+                                    axpy(
+                                        &mut out[y * ow + xs.start..],
+                                        1,
+                                        &input[iy * w + xs.start * s + dx - p..],
+                                        s,
+                                        xs.len(),
+                                        wt,
+                                    );
+                                }
                             }
+                            // Input (y, x) adds into output (y·s + dy − p, x·s + dx − p).
                             Kind::Deconv => {
-                                strided_pairs((h, w), (oh, ow), (dy, dx), (s, p), |i, o| {
-                                    out[o] += wt * i64::from(input[i]);
-                                });
+                                let xs = span(w, ow, dx, s, p);
+                                if xs.is_empty() {
+                                    continue;
+                                }
+                                for y in span(h, oh, dy, s, p) {
+                                    let oy = y * s + dy - p;
+                                    axpy(
+                                        &mut out[oy * ow + xs.start * s + dx - p..],
+                                        s,
+                                        &input[y * w + xs.start..],
+                                        1,
+                                        xs.len(),
+                                        wt,
+                                    );
+                                }
                             }
                         }
                     }
@@ -262,25 +286,25 @@ impl Layer {
     }
 }
 
-/// Each position `(y, x)` of a `rows x cols` grid (as `y · cols + x`) with the position
-/// `(y·s + dy − p, x·s + dx − p)` of an `other_rows x other_cols` grid, where that lies on it: a
-/// convolution's output with the input it reads, or a transposed convolution's input with the
-/// output it adds to.
-fn strided_pairs(
-    (rows, cols): (usize, usize),
-    (other_rows, other_cols): (usize, usize),
-    (dy, dx): (usize, usize),
-    (s, p): (usize, usize),
-    mut pair: impl FnMut(usize, usize),
-) {
-    for y in 0..rows {
-        let Some(oy) = (y * s + dy).checked_sub(p).filter(|&oy| oy < other_rows) else {
-            continue;
-        };
-        for x in 0..cols {
-            if let Some(ox) = (x * s + dx).checked_sub(p).filter(|&ox| ox < other_cols) {
-                pair(y * cols + x, oy * other_cols + ox);
-            }
+/// The positions `j` in `0..n` whose `j·s + d − p` lies in `0..m`: along one axis, the outputs
+/// of a convolution that read an input at kernel offset `d`, or the inputs of a transposed
+/// convolution that add to an output.
+fn span(n: usize, m: usize, d: usize, s: usize, p: usize) -> std::ops::Range<usize> {
+    let first = p.saturating_sub(d).div_ceil(s);
+    let end = (m + p).saturating_sub(d).div_ceil(s);
+    first.min(n)..end.clamp(first.min(n), n)
+}
+
+/// `dst[j · dst_step] += weight · src[j · src_step]` for `j` in `0..n`.
+fn axpy(dst: &mut [i64], dst_step: usize, src: &[i32], src_step: usize, n: usize, weight: i64) {
+    if dst_step == 1 && src_step == 1 {
+        for (d, &v) in dst[..n].iter_mut().zip(&src[..n]) {
+            *d += weight * i64::from(v);
+        }
+    } else {
+        let dst = dst.iter_mut().step_by(dst_step);
+        for (d, &v) in dst.zip(src.iter().step_by(src_step)).take(n) {
+            *d += weight * i64::from(v);
         }
     }
 }
