@@ -55,6 +55,12 @@ pub fn run(args: &TablesArgs) -> Result<String> {
     };
     let mut prior: Value = serde_json::from_slice(&base)
         .with_context(|| format!("{}: prior is not JSON", dir.display()))?;
+    if prior.get("hyperprior").is_some() {
+        bail!(
+            "{}: a hyperprior model's tables are picked by its side information; `latent tables` fits factorized priors",
+            dir.display()
+        );
+    }
     if prior.get("context").is_some() {
         bail!(
             "{}: {PRIOR_FILE} has context tables already and there is no {FACTORIZED_FILE} to fit from",

@@ -132,3 +132,19 @@ fn fitted_tables_code_the_same_symbols_in_fewer_bytes() {
     let out = latent(&["tables", "--model", s(&bundle), s(&photos)]);
     assert_fails_with(&out, "has context tables already");
 }
+
+#[test]
+fn a_hyperprior_bundle_is_refused() {
+    let photos = TempDir::new().unwrap();
+    gray_crop(photos.path(), "a", (0, 0, 64, 64));
+    let out = latent(&[
+        "tables",
+        "--model",
+        s(&repo("tests/data/compressai-mbt")),
+        s(photos.path()),
+    ]);
+    assert_fails_with(
+        &out,
+        "a hyperprior model's tables are picked by its side information",
+    );
+}
