@@ -7,9 +7,10 @@
 //! already at `2^F`). Each convolution or transposed convolution has weights `[out, in, k, k]` at
 //! a power-of-two scale `2^shift` per output channel and a bias at `2^(F + shift)`: a value is the
 //! 64-bit sum of products plus the bias, shifted right by `shift` with rounding
-//! (`(acc + 2^(shift-1)) >> shift`), then ReLU or LeakyReLU (`(x · slope) >> 16` below zero) and
-//! clamped to `i32`. A scale's table index is how many of the scale table's first `L - 1` entries
-//! (at `2^F`) are below `max(scale, lower_bound)`: CompressAI's `build_indexes` on integers.
+//! (`(acc + 2^(shift-1)) >> shift`), then ReLU or LeakyReLU (`(x · slope) >> 16` below zero, the
+//! product saturating) and clamped to `i32`. A scale's table index is how many of the scale
+//! table's first `L - 1` entries (at `2^F`) are below `max(scale, lower_bound)`: CompressAI's
+//! `build_indexes` on integers.
 
 use serde::Deserialize;
 
@@ -276,7 +277,9 @@ impl Layer {
                     clamp(match self.activation {
                         Activation::None => v,
                         Activation::Relu => v.max(0),
-                        Activation::LeakyRelu if v < 0 => (v * self.slope) >> SLOPE_BITS,
+                        Activation::LeakyRelu if v < 0 => {
+                            v.saturating_mul(self.slope) >> SLOPE_BITS
+                        }
                         Activation::LeakyRelu => v,
                     })
                 })

@@ -3,6 +3,7 @@
 //! `tests/data/regress/<target>/`, so a crash found once stays fixed.
 
 use latent_codec::Limits;
+use latent_codec::codec::hyper::HyperDecoder;
 use latent_codec::error::FrameError;
 use latent_codec::io::frames::{Frame, RawFormat, Y4mHeader};
 use latent_codec::{ModelBundle, demos::idx, demos::vae2d, denoise};
@@ -64,13 +65,15 @@ pub fn frames(data: &[u8]) {
 }
 
 /// Model-bundle metadata: the first byte picks the codec's `prior.json`, the denoiser's or the
-/// demo models' `model.json`; the rest parses and validates or fails cleanly. A codec prior that
-/// passes has tables that all validate again, at every quality level.
+/// demo models' `model.json`, or a hyperprior's `hyper.json`; the rest parses and validates or
+/// fails cleanly. A codec prior that passes has tables that all validate again, at every quality
+/// level; a hyper-decoder that passes runs on a 2x3 z to an output of the shape it says, every
+/// value's table index inside its scale table.
 pub fn bundle_meta(data: &[u8]) {
     let Some((&pick, json)) = data.split_first() else {
         return;
     };
-    match pick % 3 {
+    match pick % 4 {
         0 => {
             let bundle =
                 ModelBundle::from_bytes("fuzz".into(), (&[][..]).into(), (&[][..]).into(), json);
@@ -86,9 +89,20 @@ pub fn bundle_meta(data: &[u8]) {
         1 => {
             let _ = denoise::Meta::parse("fuzz", json);
         }
-        _ => {
+        2 => {
             if let Ok(meta) = vae2d::Meta::parse("fuzz", json) {
                 assert!(meta.class_means.iter().all(|m| m.len() == meta.latent_dim));
+            }
+        }
+        _ => {
+            if let Ok(net) = HyperDecoder::parse("fuzz", json) {
+                let z = vec![-3; net.input_channels() * 6];
+                if let Some((out, [c, h, w])) = net.run(&z, 2, 3) {
+                    assert_eq!(out.len(), c * h * w);
+                    assert_eq!(c, net.output_channels());
+                    let limit = net.scale_table_len();
+                    assert!(net.indexes(&out).iter().all(|&i| usize::from(i) < limit));
+                }
             }
         }
     }
