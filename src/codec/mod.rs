@@ -249,17 +249,29 @@ impl Codec {
     /// Optimizes both graphs for a `width x height` image ahead of time.
     pub fn prepare(&self, width: u32, height: u32) -> Result<(), Error> {
         let [c, lh, lw] = self.entropy.latent_shape(width, height)?;
-        let prior = &self.bundle().prior;
-        let (s, colours) = (prior.stride, prior.colours);
         let tiles = self.windows(lh, lw);
         let alone = at_once(self.threads, tiles.len());
+        self.prepare_encoders(&tiles[0], [c, lh, lw], alone)?;
         let (rows, cols) = &tiles[0];
+        self.decoder.prepare(&[1, c, rows.len, cols.len], alone)
+    }
+
+    /// Optimizes the encoder for the window `tile` (every window of an `lh x lw` latent is that
+    /// size), and a hyperprior's hyper-encoder for the whole latent.
+    fn prepare_encoders(
+        &self,
+        (rows, cols): &(Window, Window),
+        [c, lh, lw]: [usize; 3],
+        alone: bool,
+    ) -> Result<(), Error> {
+        let prior = &self.bundle().prior;
+        let (s, colours) = (prior.stride, prior.colours);
         self.encoder
             .prepare(&[1, colours, rows.len * s, cols.len * s], alone)?;
         if let Some(graph) = &self.hyper_encoder {
             graph.prepare(&[1, c, lh, lw], false)?;
         }
-        self.decoder.prepare(&[1, c, rows.len, cols.len], alone)
+        Ok(())
     }
 
     /// Quality settings this model offers, ascending.
@@ -337,12 +349,7 @@ impl Codec {
         };
         let tiles = self.windows(lh, lw);
         let alone = at_once(self.threads, tiles.len());
-        let (rows, cols) = &tiles[0];
-        self.encoder
-            .prepare(&[1, colours, rows.len * s, cols.len * s], alone)?;
-        if let Some(graph) = &self.hyper_encoder {
-            graph.prepare(&[1, c, lh, lw], false)?;
-        }
+        self.prepare_encoders(&tiles[0], [c, lh, lw], alone)?;
         let start = Instant::now();
         let mu = Mutex::new(vec![0f32; c * lh * lw]);
         each_tile(&tiles, self.threads, |(rows, cols)| {
