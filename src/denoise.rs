@@ -236,8 +236,11 @@ impl Denoiser {
         } else {
             tile.max(16)
         };
-        let (tile_w, tile_h) = (even_tile(w, tile), even_tile(h, tile));
-        let o = self.meta.overlap;
+        // Tiles and their context start at multiples of the graph's `multiple`, as the whole
+        // picture does: a graph that downsamples sees each tile in the same phase.
+        let m = self.meta.multiple;
+        let (tile_w, tile_h) = (even_tile(w, tile, m), even_tile(h, tile, m));
+        let o = self.meta.overlap.next_multiple_of(m);
         let out = Mutex::new(RgbImage::new(src.width(), src.height()));
         let tiles: Vec<(usize, usize)> = (0..h)
             .step_by(tile_h)
@@ -249,7 +252,6 @@ impl Denoiser {
             // takes (edge pixels repeated).
             let (x0, y0) = (tx.saturating_sub(o), ty.saturating_sub(o));
             let (x1, y1) = ((tx + tile_w + o).min(w), (ty + tile_h + o).min(h));
-            let m = self.meta.multiple;
             let (tw, th) = ((x1 - x0).next_multiple_of(m), (y1 - y0).next_multiple_of(m));
             let plane = tw * th;
             let mut input = vec![0f32; 3 * plane];
@@ -303,9 +305,12 @@ impl Denoiser {
 }
 
 /// The side of the fewest tiles of at most `tile` that cover `n` pixels, all of (nearly) equal
-/// size, so that tiles run at once take about as long as each other; at least 1.
-fn even_tile(n: usize, tile: usize) -> usize {
-    n.div_ceil(n.div_ceil(tile).max(1)).max(1)
+/// size, so that tiles run at once take about as long as each other, rounded up to a multiple
+/// of `multiple` (so a tile may exceed `tile` by less than that); at least 1.
+fn even_tile(n: usize, tile: usize, multiple: usize) -> usize {
+    n.div_ceil(n.div_ceil(tile).max(1))
+        .max(1)
+        .next_multiple_of(multiple)
 }
 
 /// Rescales `noisy − clean` so that its RMS is `sigma` (gain clamped to 0..=2).
@@ -335,15 +340,22 @@ mod tests {
 
     #[test]
     fn even_tiles_cover_the_axis_in_the_fewest_equal_parts() {
-        assert_eq!(even_tile(640, 512), 320);
-        assert_eq!(even_tile(480, 512), 480);
-        assert_eq!(even_tile(1025, 512), 342);
-        assert_eq!(even_tile(0, 512), 1);
+        assert_eq!(even_tile(640, 512, 1), 320);
+        assert_eq!(even_tile(480, 512, 1), 480);
+        assert_eq!(even_tile(1025, 512, 1), 342);
+        assert_eq!(even_tile(1025, 512, 16), 352);
+        assert_eq!(even_tile(0, 512, 1), 1);
+        assert_eq!(even_tile(0, 512, 16), 16);
         for n in 1..300 {
             for tile in [16, 17, 64, 100] {
-                let t = even_tile(n, tile);
-                assert!(t <= tile && t >= 1, "n {n} tile {tile}: {t}");
-                assert_eq!(n.div_ceil(t), n.div_ceil(tile), "n {n} tile {tile}: {t}");
+                for m in [1, 2, 16] {
+                    let t = even_tile(n, tile, m);
+                    assert!(
+                        t < tile + m && t >= 1 && t % m == 0,
+                        "n {n} tile {tile}: {t}"
+                    );
+                    assert!(n.div_ceil(t) <= n.div_ceil(tile), "n {n} tile {tile}: {t}");
+                }
             }
         }
     }

@@ -11,8 +11,13 @@ use tempfile::TempDir;
 
 /// A noisy 96x64 crop of the sample photo (Gaussian sigma 25, fixed seed) and its clean version.
 fn noisy_crop(dir: &Path) -> (PathBuf, PathBuf) {
+    noisy_crop_of(dir, 96, 64)
+}
+
+/// [`noisy_crop`] of `w x h` pixels.
+fn noisy_crop_of(dir: &Path, w: u32, h: u32) -> (PathBuf, PathBuf) {
     let sample = image::load_from_memory(latent_codec::sample::SAMPLE_PNG).unwrap();
-    let clean = sample.crop_imm(300, 180, 96, 64).to_rgb8();
+    let clean = sample.crop_imm(300, 180, w, h).to_rgb8();
     let mut noisy = clean.clone();
     let mut g = latent_codec::demos::gaussian::Normal::new(3);
     for p in noisy.pixels_mut() {
@@ -98,31 +103,38 @@ fn pictures_get_cleaner_and_gray_stays_gray() {
 
 #[test]
 fn tiles_are_seamless() {
+    // 312x200 in tiles of 64 (the quality model: 96 px of context) and 40 (the fast one): sides
+    // that split into tiles not multiples of the graph's 16, which must start in its phase.
     let dir = TempDir::new().unwrap();
-    let (noisy, _) = noisy_crop(dir.path());
+    let (noisy, _) = noisy_crop_of(dir.path(), 312, 200);
     let (whole, tiled) = (dir.path().join("w.png"), dir.path().join("t.png"));
-    assert!(
-        latent(&["denoise", s(&noisy), "-o", s(&whole), "--tile", "0"])
-            .status
-            .success()
-    );
-    assert!(
-        latent(&["denoise", s(&noisy), "-o", s(&tiled), "--tile", "32"])
-            .status
-            .success()
-    );
-    let (a, b) = (
-        image::open(&whole).unwrap().to_rgb8(),
-        image::open(&tiled).unwrap().to_rgb8(),
-    );
-    let worst = a
-        .as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(x, y)| x.abs_diff(*y))
-        .max()
-        .unwrap();
-    assert!(worst <= 1, "tiled differs from whole by up to {worst}");
+    for (model, tile) in [("quality", "64"), ("fast", "40")] {
+        let run = |out: &Path, tile: &str| {
+            let args = ["denoise", s(&noisy), "-o", s(out), "--model", model];
+            assert!(
+                latent(&[&args[..], &["--tile", tile]].concat())
+                    .status
+                    .success()
+            );
+        };
+        run(&whole, "0");
+        run(&tiled, tile);
+        let (a, b) = (
+            image::open(&whole).unwrap().to_rgb8(),
+            image::open(&tiled).unwrap().to_rgb8(),
+        );
+        let worst = a
+            .as_raw()
+            .iter()
+            .zip(b.as_raw())
+            .map(|(x, y)| x.abs_diff(*y))
+            .max()
+            .unwrap();
+        assert!(
+            worst <= 1,
+            "{model}: tiled differs from whole by up to {worst}"
+        );
+    }
 }
 
 #[test]
