@@ -4,9 +4,9 @@
 //! A bundle directory holds `denoiser.onnx` (noisy `1x3xHxW` in `[0, 1]` → clean image of the
 //! same shape; H and W multiples of `model.json`'s `multiple`, the runtime pads) and `model.json`
 //! (name, the overlap each tile needs). Two models are compiled in ([`Embedded`]): a fast one for
-//! streams and a quality one for photos; `models/denoise/` and `models/denoise-v2/` have their
-//! recipes and model cards. They run at f32 or f16: denoise-v1's int8 weights alone cost it
-//! 0.8 dB, over the int8 budget (`models/PRECISION.md`).
+//! streams and a quality one for photos; `models/denoise-fast/` and `models/denoise-v2/` have
+//! their model cards (the recipe of both is `models/denoise-v2/train.py`). They run at f32 or
+//! f16: int8 weights cost the U-Nets 0.9 dB, over the int8 budget (`models/PRECISION.md`).
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -30,7 +30,8 @@ pub const META_FILE: &str = "model.json";
 /// The denoisers compiled in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Embedded {
-    /// denoise-v1 (`models/denoise/`, 8.6 kMAC per pixel): real time on camera streams.
+    /// denoise-fast (`models/denoise-fast/`, a U-Net of 12.9 kMAC per pixel): real time on
+    /// camera streams.
     Fast,
     /// denoise-v2 (`models/denoise-v2/`, a U-Net of 50 kMAC per pixel): photos and still frames.
     Quality,
@@ -56,7 +57,7 @@ impl Embedded {
     /// Its folder in the repository.
     pub fn dir(self) -> &'static str {
         match self {
-            Self::Fast => "models/denoise",
+            Self::Fast => "models/denoise-fast",
             Self::Quality => "models/denoise-v2",
         }
     }
@@ -64,14 +65,14 @@ impl Embedded {
     /// Its graph.
     pub fn graph(self) -> &'static [u8] {
         match self {
-            Self::Fast => include_bytes!("../models/denoise/denoiser.onnx"),
+            Self::Fast => include_bytes!("../models/denoise-fast/denoiser.onnx"),
             Self::Quality => include_bytes!("../models/denoise-v2/denoiser.onnx"),
         }
     }
 
     fn meta_json(self) -> &'static [u8] {
         match self {
-            Self::Fast => include_bytes!("../models/denoise/model.json"),
+            Self::Fast => include_bytes!("../models/denoise-fast/model.json"),
             Self::Quality => include_bytes!("../models/denoise-v2/model.json"),
         }
     }
@@ -351,7 +352,7 @@ mod tests {
                 for m in [1, 2, 16] {
                     let t = even_tile(n, tile, m);
                     assert!(
-                        t < tile + m && t >= 1 && t % m == 0,
+                        t < tile + m && t >= 1 && t.is_multiple_of(m),
                         "n {n} tile {tile}: {t}"
                     );
                     assert!(n.div_ceil(t) <= n.div_ceil(tile), "n {n} tile {tile}: {t}");

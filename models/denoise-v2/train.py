@@ -209,7 +209,7 @@ def measure(net, data):
             for gray in (False, True) for s in SIGMAS}
 
 
-def export(net, out, name):
+def export(net, out, name, overlap=None):
     net.eval()
     x = torch.rand(1, 3, 64, 96)
     axes = {0: "n", 2: "h", 3: "w"}
@@ -217,7 +217,8 @@ def export(net, out, name):
                       output_names=["denoised"], dynamic_axes={"image": axes, "denoised": axes},
                       opset_version=17, dynamo=False)
     radius = receptive_radius(net)
-    overlap = math.ceil(radius / MULTIPLE) * MULTIPLE
+    if overlap is None:
+        overlap = math.ceil(radius / MULTIPLE) * MULTIPLE
     with open(os.path.join(out, "model.json"), "w") as f:
         json.dump({"name": name, "overlap": overlap, "multiple": MULTIPLE}, f)
     return radius
@@ -236,6 +237,8 @@ def main():
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--resume", action="store_true", help="start from OUT/checkpoint.pt")
+    p.add_argument("--overlap", type=int, help="context per tile side in model.json (default: the receptive "
+                   "radius rounded up to 16; a smaller one where tiles measure within 1 level of the whole)")
     p.add_argument("--export-only", action="store_true")
     args = p.parse_args()
     torch.manual_seed(args.seed)
@@ -245,7 +248,7 @@ def main():
     if args.resume or args.export_only:
         net.load_state_dict(torch.load(ckpt, map_location="cpu"))
     if args.export_only:
-        print(f"receptive radius {export(net, args.out, args.name)} px")
+        print(f"receptive radius {export(net, args.out, args.name, args.overlap)} px")
         return
     steps, seconds = train(args, net, ckpt)
     record_path = os.path.join(args.out, "metrics.json")
@@ -262,7 +265,7 @@ def main():
     record["params"] = sum(t.numel() for t in net.parameters())
     with open(record_path, "w") as f:
         json.dump(record, f, indent=1)
-    radius = export(net, args.out, args.name)
+    radius = export(net, args.out, args.name, args.overlap)
     cells = " | ".join(f"{val[f'colour {s}']:.2f} / {val[f'gray {s}']:.2f}" for s in SIGMAS)
     print(f"| stage {stage['stage']} | {steps:,} | {seconds:,} | {cells} |   (receptive radius {radius} px)")
 

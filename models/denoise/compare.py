@@ -5,7 +5,8 @@ The set: the 13 validation photos shrunk to at most --max-side px (1024, as the 
 colour and gray (luma, rounded to 8 bits), with Gaussian noise of sigma 15 / 25 / 50 (one fixed
 seed per case, clipped and rounded to 8 bits). Every method denoises the same noisy pictures:
   - fast, quality: the release `latent denoise --model fast|quality` (blind: no sigma given), a
-    folder at a time; `--model-dir NAME=DIR` runs a bundle directory under NAME instead;
+    folder at a time; fast-v1: the same with `--model models/denoise` (denoise-v1, the fast model
+    before denoise-fast); `--model-dir NAME=DIR` runs a bundle directory under NAME instead;
   - nlm: cv2.fastNlMeansDenoisingColored (gray: fastNlMeansDenoising), template 7, search 21,
     h tuned per case over 0.6-1.2 sigma on these photos themselves (generous to NLM);
   - bm3d: the `bm3d` package (bm3d_rgb / bm3d), told the true sigma (non-blind).
@@ -40,7 +41,8 @@ from common import add_data_arg, psnr, shrink  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 RESULTS = os.path.join(HERE, "metrics_compare.json")
-METHODS = ("nlm", "bm3d", "fast", "quality")
+METHODS = ("nlm", "bm3d", "fast-v1", "fast", "quality")
+BINARY_MODELS = {"fast": "fast", "quality": "quality", "fast-v1": HERE}  # --model of each of ours
 SIGMAS = (15, 25, 50)
 TIMING_PHOTO = "opencv__aero3.jpg"
 NLM_FACTORS = (0.6, 0.75, 0.9, 1.05, 1.2)
@@ -94,7 +96,8 @@ def run_binary(args, method, pictures, model_dirs):
         for i, n in enumerate(pictures):
             Image.fromarray(n).save(os.path.join(src, f"{i:03}.png"))
         out = subprocess.run([args.bin, "denoise", src, "-o", dst, "--threads", str(args.threads), "--json",
-                              "--model", model_dirs.get(method, method)], check=True, capture_output=True, text=True)
+                              "--model", model_dirs.get(method, BINARY_MODELS[method])],
+                             check=True, capture_output=True, text=True)
         denoised = [np.asarray(Image.open(os.path.join(dst, f"{i:03}.png"))) for i in range(len(pictures))]
         return denoised, json.loads(out.stdout)
 
@@ -130,7 +133,7 @@ def timing(args, data, model_dirs):
         n = noisy[names.index(TIMING_PHOTO)]
         mp = n.shape[0] * n.shape[1] / 1e6
         for method in METHODS:
-            if method in ("fast", "quality"):
+            if method in BINARY_MODELS:
                 s = time_binary(args, method, n, model_dirs)
             else:
                 run = (lambda: run_nlm(n, 0.9 * 25, kind)) if method == "nlm" else (lambda: run_bm3d(n, 25, kind))
@@ -155,7 +158,7 @@ def time_binary(args, method, noisy, model_dirs):
 
 def table(results):
     rows, times = results.get("rows", {}), results.get("timing", {}).get("seconds_per_mp", {})
-    order = [m for m in ("noisy", "nlm", "bm3d", "fast", "quality") if m in rows]
+    order = [m for m in ("noisy",) + METHODS if m in rows]
     cols = [f"{k} {s}" for k in ("colour", "gray") for s in SIGMAS]
     lines = ["| method | " + " | ".join(f"{c.replace(' ', ' σ ')}" for c in cols) + " | s/MP colour | s/MP gray |",
              "|---" * (len(cols) + 3) + "|"]
@@ -175,7 +178,7 @@ def main():
     p.add_argument("--max-side", type=int, default=1024)
     p.add_argument("--methods", nargs="*", choices=METHODS, default=[])
     p.add_argument("--model-dir", action="append", default=[], metavar="NAME=DIR",
-                   help="run `latent denoise --model DIR` as method NAME (fast or quality)")
+                   help="run `latent denoise --model DIR` as method NAME (one of ours)")
     p.add_argument("--timing", action="store_true", help="seconds per megapixel of every method")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--table", action="store_true", help="print the markdown table of the results")

@@ -56,10 +56,10 @@ fn pictures_get_cleaner_and_gray_stays_gray() {
     let out = dir.path().join("out.png");
     let before = psnr(&noisy, &clean);
     let mut after = Vec::new();
-    // Pictures get the quality model unless --model says otherwise.
+    // Pictures get the model that measures best, denoise-fast, unless --model says otherwise.
     for (model, name) in [
-        (None, "denoise-v2"),
-        (Some("fast"), "denoise-v1"),
+        (None, "denoise-fast"),
+        (Some("fast"), "denoise-fast"),
         (Some("quality"), "denoise-v2"),
     ] {
         let mut args = vec![
@@ -85,12 +85,7 @@ fn pictures_get_cleaner_and_gray_stays_gray() {
             "{name}: {before:.2} -> {after:?} dB"
         );
     }
-    assert!(
-        after[0] > after[1],
-        "quality {:.2} dB, fast {:.2} dB",
-        after[0],
-        after[1]
-    );
+    assert_eq!(after[0], after[1], "the default is the fast model");
     let gray = dir.path().join("gray.png");
     image::open(&noisy).unwrap().to_luma8().save(&gray).unwrap();
     let gout = dir.path().join("gout.png");
@@ -274,13 +269,27 @@ fn budget_fitting_reports_its_choice() {
     let v: serde_json::Value = serde_json::from_str(stderr.trim()).unwrap();
     assert_eq!(v["frames"], 4);
     assert_eq!(v["over_budget"], 4, "no setting runs in 1 µs");
-    assert_eq!(v["model"], "denoise-v1", "over budget: the fast model");
+    assert_eq!(v["model"], "denoise-fast", "over budget: the fast model");
     assert!(v["fit_budget"]["threads"].as_u64().unwrap() >= 1);
     assert!(v["latency_ms"]["p99"].as_f64().unwrap() >= v["latency_ms"]["p50"].as_f64().unwrap());
-    // A budget the quality model meets; and streams without --fit-budget run the fast model.
+    // A budget any model meets (the best one, denoise-fast, is taken; --model quality keeps the
+    // quality model); and streams without --fit-budget run the fast model.
     for (extra, model) in [
-        (&["--budget-ms", "100000", "--fit-budget"][..], "denoise-v2"),
-        (&[][..], "denoise-v1"),
+        (
+            &["--budget-ms", "100000", "--fit-budget"][..],
+            "denoise-fast",
+        ),
+        (
+            &[
+                "--budget-ms",
+                "100000",
+                "--fit-budget",
+                "--model",
+                "quality",
+            ][..],
+            "denoise-v2",
+        ),
+        (&[][..], "denoise-fast"),
     ] {
         let mut args = vec!["denoise", "-", "-o", "-", "--json"];
         args.extend(extra);
