@@ -7,14 +7,13 @@
 //! Gaussian table its scale names. Scales and means come from z through the integer
 //! hyper-decoder, so both ends pick the same tables on every machine.
 
-use latent_wire::cdf::Cdf;
 use latent_wire::container::{HEADER_LEN, Header, LatFile};
 use latent_wire::symbols::{self, Context, Tables};
 
 use crate::codec::hyper::HyperDecoder;
 use crate::error::{Error, LatError};
 use crate::limits::{Bound, Limits};
-use crate::runtime::bundle::{HyperTables, ModelBundle, hex};
+use crate::runtime::bundle::{HyperTables, ModelBundle, cdf_views, hex};
 
 /// A latent as decoded: its symbols and, for a mean-scale hyperprior, each value's mean (the
 /// decoder gets `symbol + mean`).
@@ -154,7 +153,7 @@ impl EntropyModel {
             .and_then(|rest| rest.get(..z_len))
             .ok_or(LatError::SideInfo("longer than the payload"))?;
         let [zc, zh, zw] = z_shape(tables, header);
-        let z_cdfs = z_cdfs(tables)?;
+        let z_cdfs = cdf_views(&tables.z)?;
         let z_tables = Tables::new(&z_cdfs, Context::None, zw, zh).map_err(LatError::Wire)?;
         let mut z = vec![0i32; zc * zh * zw];
         symbols::decode(z_bytes, &z_tables, &mut z).map_err(LatError::Wire)?;
@@ -177,13 +176,8 @@ impl EntropyModel {
     }
 
     /// The `.lat` file of a hyperprior model's latent `y` (channel-major reals of the shape in
-    /// `header`) with its side information `z` (channel-major symbols), and the latent's symbols.
-    pub fn encode_hyper(
-        &self,
-        header: &Header,
-        z: &[i32],
-        y: &[f32],
-    ) -> Result<(Vec<u8>, Vec<i32>), Error> {
+    /// `header`) with its side information `z` (channel-major symbols).
+    pub fn encode_hyper(&self, header: &Header, z: &[i32], y: &[f32]) -> Result<Vec<u8>, Error> {
         let (Some(tables), Some(hyper)) = (&self.bundle.prior.hyperprior, &self.bundle.hyper)
         else {
             return Err(LatError::SideInfo("the model is not a hyperprior").into());
@@ -192,7 +186,7 @@ impl EntropyModel {
         if z.len() != zc * zh * zw || y.len() != header.latent_len() {
             return Err(LatError::SideInfo("z or the latent is not the header's shape").into());
         }
-        let z_cdfs = z_cdfs(tables)?;
+        let z_cdfs = cdf_views(&tables.z)?;
         let z_tables = Tables::new(&z_cdfs, Context::None, zw, zh).map_err(LatError::Wire)?;
         let mut z_buf = vec![0u8; symbols::max_coded_len(z.len())];
         let z_bytes = symbols::encode(z, &z_tables, &mut z_buf).map_err(LatError::Wire)?;
@@ -218,7 +212,7 @@ impl EntropyModel {
         payload.extend_from_slice(y_bytes);
         let mut bytes = vec![0u8; HEADER_LEN + payload.len()];
         header.emit(&payload, &mut bytes).map_err(LatError::Wire)?;
-        Ok((bytes, latent))
+        Ok(bytes)
     }
 
     /// The `.lat` file of `latent` (channel-major symbols of the shape in `header`), coded with
@@ -250,15 +244,6 @@ fn latent_dims(header: &Header) -> [usize; 3] {
         header.latent_height.into(),
         header.latent_width.into(),
     ]
-}
-
-fn z_cdfs(tables: &HyperTables) -> Result<Vec<Cdf<'_>>, Error> {
-    tables
-        .z
-        .iter()
-        .map(|t| Cdf::new(t.offset, &t.cdf))
-        .collect::<Result<_, _>>()
-        .map_err(|e| LatError::Wire(e).into())
 }
 
 /// Runs the hyper-decoder on z's symbols (`zh x zw` per channel) and takes, for the `[c, h, w]`

@@ -446,7 +446,7 @@ impl Codec {
             ..analysis.header
         };
         let bytes = match &analysis.z {
-            Some(z) => self.entropy.encode_hyper(&header, z, &analysis.mu)?.0,
+            Some(z) => self.entropy.encode_hyper(&header, z, &analysis.mu)?,
             None => {
                 let latent = quantize(&analysis.mu, &level.gain, analysis.plane());
                 self.entropy.encode(&header, &latent)?

@@ -596,13 +596,7 @@ impl ModelBundle {
 
     /// The CDF tables of `quality` (validated when the bundle loaded), for [`Self::tables`].
     pub fn cdfs(&self, quality: u8) -> Result<Vec<Cdf<'_>>, crate::Error> {
-        self.prior
-            .quality(quality)?
-            .channels
-            .iter()
-            .map(|t| Cdf::new(t.offset, &t.cdf))
-            .collect::<Result<_, WireError>>()
-            .map_err(|e| crate::error::LatError::Wire(e).into())
+        cdf_views(&self.prior.quality(quality)?.channels)
     }
 
     /// The coding tables of a latent shaped as `header` says, over `cdfs` (its level's tables),
@@ -653,6 +647,15 @@ impl ModelBundle {
     pub fn fingerprint_hex(&self) -> String {
         hex(&self.fingerprint)
     }
+}
+
+/// The coder's views of `tables` (validated when their bundle loaded).
+pub fn cdf_views(tables: &[ChannelTable]) -> Result<Vec<Cdf<'_>>, crate::Error> {
+    tables
+        .iter()
+        .map(|t| Cdf::new(t.offset, &t.cdf))
+        .collect::<Result<_, WireError>>()
+        .map_err(|e| LatError::Wire(e).into())
 }
 
 /// Checks that a hyperprior's tables fit its hyper-decoder: z's channels are its input, the
