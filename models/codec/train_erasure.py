@@ -17,11 +17,10 @@ level (the decoder must not lose what it had) and the PSNR change with 10 % and 
     python3 models/codec/train_erasure.py --data DATA --base models/codec-v5 --out DIR --resume ...
 
 Writes DIR/checkpoint_erasure.pt (the decoder's weights only, overwritten every --save-every
-seconds), DIR/decoder.onnx and DIR/metrics_erasure.json (this stage appended).
+seconds), DIR/encoder.onnx and DIR/decoder.onnx and DIR/metrics_erasure.json (this stage appended).
 """
 
 import argparse
-import glob
 import json
 import os
 import random
@@ -31,13 +30,13 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # models/: common.py
-from common import add_data_arg, load_photos, portable, psnr, shrink  # noqa: E402
+from common import add_data_arg, load_photos, portable, psnr  # noqa: E402
 
+import train  # noqa: E402
 from train import Codec, pad_to_stride, random_crops, to_rgb8, to_tensor  # noqa: E402
-from train_rate import VariableRate, load_checkpoint  # noqa: E402
+from train_rate import Codec_view, VariableRate, load_checkpoint  # noqa: E402
 
 
 def nearest(known, values, dim, reverse):
@@ -103,20 +102,6 @@ def evaluate(model, photos, quality, per):
     return lossless, {f"{int(k * 100)}%": round(float(np.mean(v)), 3) for k, v in changes.items()}
 
 
-def val_photos(args):
-    return [np.asarray(shrink(Image.open(p).convert("RGB"), args.val_side))
-            for p in sorted(glob.glob(os.path.join(args.data, "val", "*")))]
-
-
-def export_decoder(decoder, out):
-    latent_axes = {0: "batch", 2: "latent_height", 3: "latent_width"}
-    image_axes = {0: "batch", 2: "height", 3: "width"}
-    z = torch.randn(1, decoder.latent, 4, 6)
-    torch.onnx.export(decoder, z, os.path.join(out, "decoder.onnx"), input_names=["latent"],
-                      output_names=["image"], dynamic_axes={"latent": latent_axes, "image": image_axes},
-                      opset_version=17, dynamo=False)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_data_arg(ap)
@@ -149,7 +134,7 @@ def main():
     if args.resume or args.export_only:
         model.decoder.load_state_dict(torch.load(ckpt, map_location="cpu"))
     if args.baseline:
-        lossless, changes = evaluate(model.eval(), val_photos(args), args.quality, args.per)
+        lossless, changes = evaluate(model.eval(), load_photos(os.path.join(args.data, "val"), args.val_side), args.quality, args.per)
         print(f"{args.base} as it is: lossless per level {lossless}; quality {args.quality} with slices lost: "
               f"{changes}")
         return
@@ -201,8 +186,8 @@ def main():
                 saved = time.time()
         save()
     model.eval()
-    export_decoder(model.decoder, args.out)
-    lossless, changes = evaluate(model, val_photos(args), args.quality, args.per)
+    train.export(Codec_view(model), args.out)
+    lossless, changes = evaluate(model, load_photos(os.path.join(args.data, "val"), args.val_side), args.quality, args.per)
     print(f"lossless per level {lossless}; quality {args.quality} with slices lost: {changes}", flush=True)
     record = os.path.join(args.out, "metrics_erasure.json")
     stages = json.load(open(record)) if os.path.exists(record) else []
