@@ -133,22 +133,18 @@ def main():
     ckpt = os.path.join(args.out, "checkpoint_erasure.pt")
     if args.resume or args.export_only:
         model.decoder.load_state_dict(torch.load(ckpt, map_location="cpu"))
-    if args.baseline:
-        lossless, changes = evaluate(model.eval(), load_photos(os.path.join(args.data, "val"), args.val_side), args.quality, args.per)
-        print(f"{args.base} as it is: lossless per level {lossless}; quality {args.quality} with slices lost: "
-              f"{changes}")
-        return
-    for p in model.parameters():
-        p.requires_grad_(False)
-    for p in model.decoder.parameters():
-        p.requires_grad_(True)
 
     def save():
         torch.save(model.decoder.state_dict(), ckpt + ".tmp")
         os.replace(ckpt + ".tmp", ckpt)
 
     t0, step = time.time(), 0
-    if not args.export_only:
+    training = not (args.export_only or args.baseline)
+    if training:
+        for p in model.parameters():
+            p.requires_grad_(False)
+        for p in model.decoder.parameters():
+            p.requires_grad_(True)
         photos = load_photos(os.path.join(args.data, "train"), 1024) + load_photos(os.path.join(args.data, "train"), 512)
         opt = torch.optim.Adam(model.decoder.parameters(), lr=args.lr)
         model.encoder.eval()
@@ -186,12 +182,18 @@ def main():
                 saved = time.time()
         save()
     model.eval()
-    train.export(Codec_view(model), args.out)
-    lossless, changes = evaluate(model, load_photos(os.path.join(args.data, "val"), args.val_side), args.quality, args.per)
-    print(f"lossless per level {lossless}; quality {args.quality} with slices lost: {changes}", flush=True)
-    record = os.path.join(args.out, "metrics_erasure.json")
-    stages = json.load(open(record)) if os.path.exists(record) else []
-    if not args.export_only:
+    if not args.baseline:
+        train.export(Codec_view(model), args.out)
+    val = load_photos(os.path.join(args.data, "val"), args.val_side)
+    lossless, changes = evaluate(model, val, args.quality, args.per)
+    which = f"{args.base} as it is" if args.baseline else "the fine-tuned decoder"
+    print(f"{which}: lossless per level {lossless}; quality {args.quality} with slices lost: {changes}", flush=True)
+    if training:
+        record = os.path.join(args.out, "metrics_erasure.json")
+        stages = []
+        if os.path.exists(record):
+            with open(record) as f:
+                stages = json.load(f)
         stages.append({"base": portable(args.base), "steps": step, "seconds": round(time.time() - t0),
                        "lr": args.lr, "seed": args.seed, "loss_max": args.loss_max, "clean": args.clean,
                        "val_side": args.val_side, "lossless_psnr": lossless, "quality": args.quality,
