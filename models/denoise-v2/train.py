@@ -9,9 +9,10 @@ the noisy image [N,3,H,W] is rearranged space-to-depth (2x2 -> 12 channels at H/
     H/4:  2x2 stride-2 conv W->2W, 2 blocks                                    --skip-->  +, 2 blocks, 2x2 transposed conv 2W->W
     H/8:  2x2 stride-2 conv 2W->4W, 2 blocks, 2x2 transposed conv 4W->2W
 
-and depth-to-space back to H x W: the noise estimate, subtracted from the input (output = noisy -
-net(noisy)). ReLU and plain convolutions only, no normalisation: every op runs on tract's conv
-kernels. H and W must be multiples of 16 (model.json: "multiple"; the runtime pads tiles).
+(--top-blocks sets the blocks on each side of the H/2 level: 2 by default, 0 leaves that level its
+two convolutions), and depth-to-space back to H x W: the noise estimate, subtracted from the input
+(output = noisy - net(noisy)). ReLU and plain convolutions only, no normalisation: every op runs on
+tract's conv kernels. H and W must be multiples of 16 (model.json: "multiple"; the runtime pads tiles).
 
 Noise and data as denoise-v1 (models/denoise/train.py): per crop Poisson-Gaussian sensor noise,
 a ~ U(0, 0.02) on half the crops, plus Gaussian sigma ~ U(0, 50/255), clipped and rounded to 8
@@ -78,16 +79,16 @@ def blocks(c, n=2):
 class UNet(nn.Module):
     """noisy [N,3,H,W] (H, W multiples of 16) -> noisy - estimated noise."""
 
-    def __init__(self, width=32):
+    def __init__(self, width=32, top_blocks=2):
         w = width
         super().__init__()
-        self.head = nn.Sequential(conv(12, w), nn.ReLU(), blocks(w))
+        self.head = nn.Sequential(conv(12, w), nn.ReLU(), blocks(w, top_blocks))
         self.down1 = nn.Sequential(conv(w, 2 * w, 2, 2), nn.ReLU(), blocks(2 * w))
         self.down2 = nn.Sequential(conv(2 * w, 4 * w, 2, 2), nn.ReLU(), blocks(4 * w))
         self.up2 = nn.ConvTranspose2d(4 * w, 2 * w, 2, 2)
         self.mid = blocks(2 * w)
         self.up1 = nn.ConvTranspose2d(2 * w, w, 2, 2)
-        self.tail = nn.Sequential(blocks(w), conv(w, 12))
+        self.tail = nn.Sequential(blocks(w, top_blocks), conv(w, 12))
         self.width = width
 
     def forward(self, noisy):
@@ -231,6 +232,7 @@ def main():
     p.add_argument("--time-budget", type=float, default=6600, help="seconds of training in this stage")
     p.add_argument("--save-every", type=float, default=600, help="seconds between checkpoints")
     p.add_argument("--width", type=int, default=32)
+    p.add_argument("--top-blocks", type=int, default=2, help="residual blocks on each side of the H/2 level")
     p.add_argument("--name", default="denoise-v2", help="the model's name in model.json")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--crop", type=int, default=96)
@@ -244,7 +246,7 @@ def main():
     torch.manual_seed(args.seed)
     os.makedirs(args.out, exist_ok=True)
     ckpt = os.path.join(args.out, "checkpoint.pt")
-    net = UNet(args.width)
+    net = UNet(args.width, args.top_blocks)
     if args.resume or args.export_only:
         net.load_state_dict(torch.load(ckpt, map_location="cpu"))
     if args.export_only:
@@ -258,6 +260,7 @@ def main():
             record = json.load(f)
     val = measure(net, args.data)
     stage = {"stage": len(record["stages"]) + 1, "steps": steps, "seconds": seconds, "width": args.width,
+             "top_blocks": args.top_blocks,
              "batch": args.batch, "crop": args.crop, "lr": args.lr, "seed": args.seed,
              "torch": str(torch.__version__), "val": val}
     record["stages"].append(stage)

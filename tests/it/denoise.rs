@@ -56,9 +56,9 @@ fn pictures_get_cleaner_and_gray_stays_gray() {
     let out = dir.path().join("out.png");
     let before = psnr(&noisy, &clean);
     let mut after = Vec::new();
-    // Pictures get the model that measures best, denoise-fast, unless --model says otherwise.
+    // Pictures get the model that measures best, denoise-v2, unless --model says otherwise.
     for (model, name) in [
-        (None, "denoise-fast"),
+        (None, "denoise-v2"),
         (Some("fast"), "denoise-fast"),
         (Some("quality"), "denoise-v2"),
     ] {
@@ -85,7 +85,7 @@ fn pictures_get_cleaner_and_gray_stays_gray() {
             "{name}: {before:.2} -> {after:?} dB"
         );
     }
-    assert_eq!(after[0], after[1], "the default is the fast model");
+    assert_eq!(after[0], after[2], "the default is the quality model");
     let gray = dir.path().join("gray.png");
     image::open(&noisy).unwrap().to_luma8().save(&gray).unwrap();
     let gout = dir.path().join("gout.png");
@@ -272,22 +272,13 @@ fn budget_fitting_reports_its_choice() {
     assert_eq!(v["model"], "denoise-fast", "over budget: the fast model");
     assert!(v["fit_budget"]["threads"].as_u64().unwrap() >= 1);
     assert!(v["latency_ms"]["p99"].as_f64().unwrap() >= v["latency_ms"]["p50"].as_f64().unwrap());
-    // A budget any model meets (the best one, denoise-fast, is taken; --model quality keeps the
-    // quality model); and streams without --fit-budget run the fast model.
+    // A budget any model meets (the best one, denoise-v2, is taken; --model fast keeps the fast
+    // model); and streams without --fit-budget run the fast model.
     for (extra, model) in [
+        (&["--budget-ms", "100000", "--fit-budget"][..], "denoise-v2"),
         (
-            &["--budget-ms", "100000", "--fit-budget"][..],
+            &["--budget-ms", "100000", "--fit-budget", "--model", "fast"][..],
             "denoise-fast",
-        ),
-        (
-            &[
-                "--budget-ms",
-                "100000",
-                "--fit-budget",
-                "--model",
-                "quality",
-            ][..],
-            "denoise-v2",
         ),
         (&[][..], "denoise-fast"),
     ] {
