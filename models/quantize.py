@@ -30,9 +30,12 @@ high-resolution photos over 1 dB worse.
 
 A denoiser bundle (--denoiser DIR) gets `denoiser.int8.onnx` the same way, calibrated on the same
 crops with Gaussian noise of sigma ~ U(0, 50) levels (seed 1, clipped, 8-bit), its first and last
-convs computing in f32: the input's noise and the noise estimate it outputs are finer than a uint8
-grid resolves. (Rounding denoise-v1's weights alone to int8 with every conv in int8 arithmetic cost
-0.8 dB.)
+convs computing in f32 with f32 weights (the input's noise and the noise estimate it outputs are
+finer than a uint8 grid resolves; int8-rounded weights there alone cost denoise-fast 0.3 dB), and
+each ReLU after an int8 conv folded into that conv's output range (twice the resolution of a
+signed range). Its weights should come from a quantization-aware stage
+(`models/denoise-v2/train.py --qat`, which trains on these grids): from plain weights this form
+costs denoise-fast 0.36 dB and denoise-v2 0.90 dB at sigma 25 (models/PRECISION.md).
 
     python3 models/quantize.py --data DIR [--codec BUNDLE_DIR] [--percentile P] [--decoder-f32-first K]
     python3 models/quantize.py --data DIR --denoiser BUNDLE_DIR [--percentile P]
@@ -108,23 +111,28 @@ class Feeds(CalibrationDataReader):
         return next(self.it, None)
 
 
-def quantize(path, feeds, out_path, keep_f32=(), percentile=PERCENTILE):
-    """Writes the QOperator int8 form of `path`; Conv nodes named in `keep_f32` stay f32; activation
-    ranges from the `percentile` of their histograms (None: min/max)."""
+def quantize(path, feeds, out_path, keep_f32=(), percentile=PERCENTILE, fold_relu=False, f32_weights=False):
+    """Writes the QOperator int8 form of `path`; Conv nodes named in `keep_f32` compute in f32 (with
+    int8 weights, or f32 ones with `f32_weights`); activation ranges from the `percentile` of their
+    histograms (None: min/max). `fold_relu`: a ReLU after an int8 conv becomes the conv's output
+    range [0, max] (the next conv takes its uint8 output as is)."""
     model = onnx.load(path)
+    relus = [n.name for n in model.graph.node if n.op_type == "Relu"] if fold_relu else []
     input_name = model.graph.input[0].name
     exact = input_name in EXACT_INPUTS and not any(n.input[0] == input_name for n in model.graph.node
                                                    if n.name in keep_f32)
     overrides = {input_name: [EXACT_INPUTS[input_name]]} if exact else {}
     quantize_static(path, out_path, Feeds(input_name, feeds), quant_format=QuantFormat.QOperator,
-                    op_types_to_quantize=["Conv"], nodes_to_quantize=[n for n in weight_convs(model) if n not in keep_f32], per_channel=True,
+                    op_types_to_quantize=["Conv", "Relu"] if fold_relu else ["Conv"],
+                    nodes_to_quantize=[n for n in weight_convs(model) if n not in keep_f32] + relus, per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     calibrate_method=CalibrationMethod.MinMax if percentile is None else CalibrationMethod.Percentile,
                     extra_options={"CalibPercentile": percentile, "TensorQuantOverrides": overrides})
     # onnxruntime leaves shape annotations with a symbolic batch dim that tract cannot unify.
     out = onnx.load(out_path)
     del out.graph.value_info[:]
-    int8_weights(out, keep_f32)
+    if not f32_weights:
+        int8_weights(out, keep_f32)
     out.doc_string = (f"int8 of {os.path.basename(path)}: models/quantize.py, {2 * CROPS} training crops, "
                       f"percentile {percentile}, f32 convs {', '.join(keep_f32) or 'none'}")
     onnx.save(out, out_path)
@@ -182,7 +190,10 @@ def quantize_denoiser(bundle, data, percentile):
     path = os.path.join(bundle, "denoiser.onnx")
     convs = weight_convs(onnx.load(path))
     out = os.path.join(bundle, "denoiser.int8.onnx")
-    quantize(path, noisy(crops(data)), out, (convs[0], convs[-1]), percentile)
+    # The H/2 level (train.py's head and tail: the first and last convs, and the residual blocks
+    # beside them, if any) computes in f32.
+    keep = [c for c in convs if c.startswith(("/head/", "/tail/"))] or [convs[0], convs[-1]]
+    quantize(path, noisy(crops(data)), out, keep, percentile, fold_relu=True, f32_weights=True)
     print(f"{out}: {os.path.getsize(out):,} bytes (f32 {os.path.getsize(path):,})")
 
 

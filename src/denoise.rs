@@ -5,8 +5,9 @@
 //! same shape; H and W multiples of `model.json`'s `multiple`, the runtime pads) and `model.json`
 //! (name, the overlap each tile needs). Two models are compiled in ([`Embedded`]): a fast one for
 //! streams and a quality one for photos; `models/denoise-fast/` and `models/denoise-v2/` have
-//! their model cards (the recipe of both is `models/denoise-v2/train.py`). They run at f32 or
-//! f16: int8 weights cost the U-Nets 0.9 dB, over the int8 budget (`models/PRECISION.md`).
+//! their model cards (the recipe of both is `models/denoise-v2/train.py`). They run at f32, f16 or
+//! int8 (`denoiser.int8.onnx`, from `models/quantize.py --denoiser`: within 0.25 dB of f32,
+//! `models/PRECISION.md`).
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -24,6 +25,8 @@ use crate::runtime::precision::Precision;
 
 /// File names inside a denoiser bundle directory.
 pub const GRAPH_FILE: &str = "denoiser.onnx";
+/// The int8 form of [`GRAPH_FILE`] (optional: a bundle without it runs at f32 and f16 only).
+pub const INT8_GRAPH_FILE: &str = "denoiser.int8.onnx";
 /// See [`GRAPH_FILE`].
 pub const META_FILE: &str = "model.json";
 
@@ -67,6 +70,14 @@ impl Embedded {
         match self {
             Self::Fast => include_bytes!("../models/denoise-fast/denoiser.onnx"),
             Self::Quality => include_bytes!("../models/denoise-v2/denoiser.onnx"),
+        }
+    }
+
+    /// Its int8 graph.
+    pub fn int8_graph(self) -> &'static [u8] {
+        match self {
+            Self::Fast => include_bytes!("../models/denoise-fast/denoiser.int8.onnx"),
+            Self::Quality => include_bytes!("../models/denoise-v2/denoiser.int8.onnx"),
         }
     }
 
@@ -157,8 +168,9 @@ pub struct Denoiser {
 }
 
 impl Denoiser {
-    /// The model `source` names (a directory's files within `limits`), at `precision` (f32 or
-    /// f16, as given: resolve a user's request with [`crate::runtime::precision`] first);
+    /// The model `source` names (a directory's files within `limits`), at `precision` (as given:
+    /// resolve a user's request with [`crate::runtime::precision`] first; int8 runs
+    /// `denoiser.int8.onnx`);
     /// inference on `threads` threads (a picture of several tiles runs that many tiles at once,
     /// each on one thread; the result is the same whatever `threads`).
     pub fn load(
@@ -167,35 +179,47 @@ impl Denoiser {
         precision: Precision,
         limits: &Limits,
     ) -> Result<Self, Error> {
+        let int8 = precision == Precision::Int8;
+        let file = if int8 { INT8_GRAPH_FILE } else { GRAPH_FILE };
         let (source, graph, meta): (String, Cow<'_, [u8]>, Cow<'_, [u8]>) = match source {
             Source::Embedded(which) => (
                 which.source_name(),
-                Cow::Borrowed(which.graph()),
+                Cow::Borrowed(if int8 {
+                    which.int8_graph()
+                } else {
+                    which.graph()
+                }),
                 Cow::Borrowed(which.meta_json()),
             ),
-            Source::Dir(dir) => (
-                dir.display().to_string(),
-                Cow::Owned(read_file(dir, GRAPH_FILE, limits)?),
-                Cow::Owned(read_file(dir, META_FILE, limits)?),
-            ),
-        };
-        if precision == Precision::Int8 {
-            return Err(BundleError::NoInt8 {
-                source_name: source,
-                files: "denoiser.int8.onnx",
+            Source::Dir(dir) => {
+                let graph = match read_file(dir, file, limits) {
+                    Err(Error::Bundle(BundleError::MissingFile { .. })) if int8 => {
+                        return Err(BundleError::NoInt8 {
+                            source_name: dir.display().to_string(),
+                            files: "denoiser.int8.onnx, from models/quantize.py --denoiser",
+                        }
+                        .into());
+                    }
+                    read => read?,
+                };
+                (
+                    dir.display().to_string(),
+                    Cow::Owned(graph),
+                    Cow::Owned(read_file(dir, META_FILE, limits)?),
+                )
             }
-            .into());
-        }
+        };
+        crate::runtime::kernels::select(int8);
         let meta = Meta::parse(&source, &meta)?;
         let bad = |reason: String| BundleError::BadGraph {
             source_name: source.clone(),
-            graph: GRAPH_FILE,
+            graph: file,
             reason,
         };
-        let graph = Graph::load(GRAPH_FILE, &graph, executor(threads))
+        let graph = Graph::load(file, &graph, executor(threads))
             .map_err(|e| BundleError::GraphLoad {
                 source_name: source.clone(),
-                graph: GRAPH_FILE,
+                graph: file,
                 source: e.into(),
             })?
             .with_f16(precision == Precision::F16);

@@ -23,7 +23,10 @@ Stages: each runs --time-budget seconds (lr: 2 % warm-up, then cosine to 5 % of 
 weights-only checkpoint (checkpoint.pt, overwritten) every --save-every seconds and at its end,
 then measures the 13 validation photos (Gaussian sigma 15 / 25 / 50, colour and gray, fixed seed,
 PSNR after 8-bit rounding), appends the stage to metrics.json and prints its training-log row.
---resume starts from checkpoint.pt; --export-only writes denoiser.onnx and model.json.
+--resume starts from checkpoint.pt; --export-only writes denoiser.onnx and model.json. --qat (with
+--resume, into a folder of its own) is the quantization-aware stage that the int8 graph comes from
+(models/quantize.py --denoiser): every conv but the first and last computes on the int8 graph's
+grids while it trains.
 
     python3 models/denoise-v2/train.py --data DATA --time-budget 6600            # stage 1
     python3 models/denoise-v2/train.py --data DATA --time-budget 6600 --resume   # later stages
@@ -98,6 +101,53 @@ class UNet(nn.Module):
         h2 = self.mid(h2 + self.up2(h3))
         noise = self.tail(h1 + self.up1(h2))
         return noisy - F.pixel_shuffle(noise, 2)
+
+
+class FakeQuantConv(nn.Conv2d):
+    """A Conv2d that computes as its QLinearConv in the int8 graph (models/quantize.py --denoiser):
+    weights on an int8 grid per output channel; input and output on a uint8 grid per tensor over
+    [lo, hi], the running extremes, with lo = 0 for a tensor never negative and for an output that
+    feeds a ReLU (which the int8 graph folds into the output's range). Straight-through gradients;
+    the ranges are not part of the state (the int8 graph calibrates its own)."""
+
+    def __init__(self, conv, relu):
+        super().__init__(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding)
+        self.load_state_dict(conv.state_dict())
+        self.relu = relu
+        # per tensor (input, output): running min, running max
+        self.register_buffer("ranges", torch.full((2, 2), float("nan")), persistent=False)
+
+    def fake_quantize(self, x, i):
+        if self.training:
+            with torch.no_grad():
+                seen = torch.stack([x.min(), x.max()])
+                r = self.ranges[i]
+                r.copy_(torch.where(r.isnan(), seen, 0.99 * r + 0.01 * seen))
+        lo, hi = self.ranges[i].tolist()
+        lo = 0.0 if (i == 1 and self.relu) or lo >= 0 else lo
+        scale = max(hi - lo, 1e-6) / 255
+        return torch.fake_quantize_per_tensor_affine(x, scale, min(max(round(-lo / scale), 0), 255), 0, 255)
+
+    def forward(self, x):
+        scale = self.weight.detach().abs().amax(dim=(1, 2, 3)).clamp_min(1e-12) / 127
+        zero = torch.zeros(scale.shape, dtype=torch.int32)
+        w = torch.fake_quantize_per_channel_affine(self.weight, scale, zero, 0, -127, 127)
+        return self.fake_quantize(F.conv2d(self.fake_quantize(x, 0), w, self.bias, self.stride, self.padding), 1)
+
+
+def quantization_aware(net):
+    """`net` with every Conv2d but the first and last (f32 in the int8 graph) computing on the
+    int8 graph's grids: quantization-aware training."""
+    f32 = (net.head[0], net.tail[-1])
+    for parent in list(net.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, nn.Conv2d) and not any(child is c for c in f32):
+                siblings = [n for n, _ in parent.named_children()]
+                after = siblings.index(name) + 1
+                relu = (isinstance(parent, Block) and name == "a") or (
+                    after < len(siblings) and isinstance(getattr(parent, siblings[after]), nn.ReLU))
+                setattr(parent, name, FakeQuantConv(child, relu))
+    return net
 
 
 def macs_per_pixel(net):
@@ -242,6 +292,8 @@ def main():
     p.add_argument("--overlap", type=int, help="context per tile side in model.json (default: the receptive "
                    "radius rounded up to 16; a smaller one where tiles measure within 1 level of the whole)")
     p.add_argument("--export-only", action="store_true")
+    p.add_argument("--qat", action="store_true", help="quantization-aware stage (with --resume): the convs that "
+                   "the int8 graph computes in int8 train on its grids; the f32 weights are saved as usual")
     args = p.parse_args()
     torch.manual_seed(args.seed)
     os.makedirs(args.out, exist_ok=True)
@@ -252,7 +304,10 @@ def main():
     if args.export_only:
         print(f"receptive radius {export(net, args.out, args.name, args.overlap)} px")
         return
-    steps, seconds = train(args, net, ckpt)
+    steps, seconds = train(args, quantization_aware(net) if args.qat else net, ckpt)
+    if args.qat:
+        net = UNet(args.width, args.top_blocks)
+        net.load_state_dict(torch.load(ckpt, map_location="cpu"))
     record_path = os.path.join(args.out, "metrics.json")
     record = {"stages": []}
     if args.resume and os.path.exists(record_path):
@@ -260,7 +315,7 @@ def main():
             record = json.load(f)
     val = measure(net, args.data)
     stage = {"stage": len(record["stages"]) + 1, "steps": steps, "seconds": seconds, "width": args.width,
-             "top_blocks": args.top_blocks,
+             "top_blocks": args.top_blocks, "qat": args.qat,
              "batch": args.batch, "crop": args.crop, "lr": args.lr, "seed": args.seed,
              "torch": str(torch.__version__), "val": val}
     record["stages"].append(stage)

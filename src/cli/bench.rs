@@ -157,6 +157,12 @@ fn graph_for<'a>(
     let role = match stage {
         Stage::Encode => Role::Encoder,
         Stage::Decode => Role::Decoder,
+        Stage::Denoise if precision == Precision::Int8 => {
+            return Ok((
+                format!("{}/{}", denoiser.dir(), denoise::INT8_GRAPH_FILE),
+                denoiser.int8_graph(),
+            ));
+        }
         Stage::Denoise => {
             return Ok((
                 format!("{}/{}", denoiser.dir(), denoise::GRAPH_FILE),
@@ -389,10 +395,10 @@ fn measure_stages(
         };
         for threads in args.threads.iter().map(|&t| usize::from(t)) {
             for &precision in precisions {
-                let resolved = precision::effective(stage, precision);
+                let resolved = precision::effective(precision);
                 // int8 without integer dot products runs, slowly: measured to show what it costs,
                 // marked with what the other commands run instead.
-                let shown = precision == Precision::Int8 && stage != Stage::Denoise;
+                let shown = precision == Precision::Int8;
                 if let Some(reason) = resolved.note {
                     match skipped.iter_mut().find(|s| s.1 == reason) {
                         Some((_, _, stages, _)) if stages.contains(&stage) => {}

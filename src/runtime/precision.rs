@@ -4,11 +4,11 @@
 //! - `f16`: tract's f32-to-f16 translation of the f32 graph. Fast only with native f16 arithmetic
 //!   (aarch64 FEAT_FP16, `asimdhp`: Cortex-A76 in a Pi 5); anywhere else tract would emulate it
 //!   ~240x slower, so an explicit `f16` runs `f32` there, with a warning.
-//! - `int8`: the codec bundle's int8 graphs (`models/quantize.py`: QLinearConv, int8 weights),
+//! - `int8`: the bundles' int8 graphs (`models/quantize.py`: QLinearConv, int8 weights),
 //!   run by tract's integer kernels where they use integer dot products (x86 AVX-512 VNNI or
 //!   AVX-VNNI, Arm dotprod: [`int8_dot_product`]). Elsewhere tract multiplies int8 through 16-bit
 //!   lanes, 32x slower than f32 measured on a Zen 3, so an explicit `int8` runs `f32` there, with a
-//!   warning. The denoiser has no int8 graph and runs f32.
+//!   warning.
 //!
 //! `auto` takes what `latent bench --save-choice` measured as fastest on this CPU (a small file
 //! per CPU, see [`Choices`]; every precision shipped is within its error budget, which tests
@@ -195,20 +195,10 @@ pub fn int8_dot_product() -> bool {
     .any(|i| isa.has(i))
 }
 
-/// The precision that `precision` actually runs at for `stage` on this CPU, with a note when it
-/// differs: f16 without native f16 runs f32, and so does int8 without integer dot products, or
-/// for the denoiser (no int8 graph).
-pub fn effective(stage: Stage, precision: Precision) -> Resolved {
-    if stage == Stage::Denoise && precision == Precision::Int8 {
-        Resolved {
-            precision: Precision::F32,
-            note: Some(
-                "the denoiser has no int8 graph (int8 weights alone cost it 0.8 dB, over the \
-                 0.3 dB budget): running f32"
-                    .into(),
-            ),
-        }
-    } else if precision == Precision::Int8 && !int8_dot_product() {
+/// The precision that `precision` actually runs at on this CPU, with a note when it
+/// differs: f16 without native f16 runs f32, and so does int8 without integer dot products.
+pub fn effective(precision: Precision) -> Resolved {
+    if precision == Precision::Int8 && !int8_dot_product() {
         Resolved {
             precision: Precision::F32,
             note: Some(
@@ -279,10 +269,10 @@ impl Choices {
     /// where it is native and f32 elsewhere.
     pub fn resolve(saved: Option<&Self>, request: Request, stage: Stage) -> Resolved {
         match request {
-            Request::Exactly(p) => effective(stage, p),
+            Request::Exactly(p) => effective(p),
             Request::Auto => match saved.and_then(|c| c.fastest.get(&stage)) {
                 Some(&p) => {
-                    let mut r = effective(stage, p);
+                    let mut r = effective(p);
                     r.note.get_or_insert_with(|| {
                         format!("auto: {p}, the fastest that latent bench measured on this CPU")
                     });
@@ -336,23 +326,20 @@ mod tests {
 
     #[test]
     fn f16_runs_only_where_it_is_native() {
-        let r = effective(Stage::Decode, Precision::F16);
+        let r = effective(Precision::F16);
         if native_f16() {
             assert_eq!(r.precision, Precision::F16);
         } else {
             assert_eq!(r.precision, Precision::F32);
             assert!(r.note.unwrap().contains("f16"));
         }
-        let int8 = effective(Stage::Decode, Precision::Int8);
+        let int8 = effective(Precision::Int8);
         if int8_dot_product() {
             assert_eq!(int8.precision, Precision::Int8);
         } else {
             assert_eq!(int8.precision, Precision::F32);
             assert!(int8.note.unwrap().contains("no integer dot product"));
         }
-        let denoise = effective(Stage::Denoise, Precision::Int8);
-        assert_eq!(denoise.precision, Precision::F32);
-        assert!(denoise.note.unwrap().contains("no int8 graph"));
     }
 
     #[test]
@@ -380,7 +367,7 @@ mod tests {
         let loaded = Choices::load(dir.path(), cpu).unwrap();
         let decode = Choices::resolve(Some(&loaded), Request::Auto, Stage::Decode);
         // The saved int8 runs where this CPU has integer dot products, f32 (with its note) elsewhere.
-        let runs = effective(Stage::Decode, Precision::Int8);
+        let runs = effective(Precision::Int8);
         assert_eq!(decode.precision, runs.precision);
         if runs.note.is_none() {
             assert!(

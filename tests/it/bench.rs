@@ -170,6 +170,7 @@ fn precisions_side_by_side_with_their_graphs_and_kernels() {
         .collect();
     for stage in ["encode", "decode", "denoise"] {
         assert!(got.contains(&(stage.into(), "f32".into())));
+        assert!(got.contains(&(stage.into(), "int8".into())), "{got:?}");
         assert_eq!(
             got.contains(&(stage.into(), "f16".into())),
             native_f16,
@@ -177,26 +178,18 @@ fn precisions_side_by_side_with_their_graphs_and_kernels() {
         );
     }
     let notes = v["notes"].to_string();
-    assert!(notes.contains("int8 skipped for denoise: "), "{notes}");
     assert_eq!(
         !native_f16,
         notes.contains("f16 skipped for encode, decode, denoise: "),
         "{notes}"
     );
     for r in rows.iter().filter(|r| r["precision"] == "int8") {
-        let stage = r["stage"].as_str().unwrap();
-        let graph = if stage == "encode" {
-            "encoder"
-        } else {
-            "decoder"
+        let graph = match r["stage"].as_str().unwrap() {
+            "encode" => format!("{}/encoder", latent_codec::runtime::bundle::EMBEDDED_DIR),
+            "decode" => format!("{}/decoder", latent_codec::runtime::bundle::EMBEDDED_DIR),
+            _ => "models/denoise-fast/denoiser".into(),
         };
-        assert_eq!(
-            r["onnx"],
-            format!(
-                "{}/{graph}.int8.onnx",
-                latent_codec::runtime::bundle::EMBEDDED_DIR
-            )
-        );
+        assert_eq!(r["onnx"], format!("{graph}.int8.onnx"));
         let kernels = r["kernels"].to_string();
         assert!(
             kernels.contains("_mmm_i32_"),

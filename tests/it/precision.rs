@@ -2,8 +2,7 @@
 //! (`models/PRECISION.md`), for both embedded codecs (the gray one on the crops' luma): decoding
 //! the same `.lat` at f16 costs at most 0.05 dB PSNR against f32, at int8 at most 0.3 dB; the
 //! whole pipeline (encode and decode) at f16/int8 stays within the same budgets with at most 2 %
-//! more or fewer bytes; the denoiser's output likewise at f16 (it has no int8 graph: int8 weights
-//! alone cost it 0.8 dB). int8 is checked on a 384x256 crop (codec-v5: −0.15 dB decode, −0.22 dB
+//! more or fewer bytes; both denoisers' output likewise. int8 is checked on a 384x256 crop (codec-v5: −0.15 dB decode, −0.22 dB
 //! pipeline, +0.7 % bytes on x86, the whole photo −0.18, −0.26 dB and +1.0 %; codec-gray: −0.10,
 //! −0.20 dB, +0.6 %), so that CI's three emulated Arm cores run it in reasonable time.
 //!
@@ -112,7 +111,7 @@ fn int8_is_within_its_budget() {
 #[test]
 fn f16_is_within_its_budget_where_it_runs() {
     if !f16_runs_here() {
-        let r = precision::effective(precision::Stage::Decode, Precision::F16);
+        let r = precision::effective(Precision::F16);
         assert_eq!(
             r.precision,
             Precision::F32,
@@ -148,18 +147,16 @@ fn f16_uses_tracts_native_kernels_where_the_cpu_has_them() {
     }
 }
 
-#[test]
-fn denoiser_is_within_the_f16_budget() {
+/// Each embedded denoiser's PSNR at `p` and at f32 on a noisy crop of the sample (uniform noise,
+/// sigma about 15 levels) stays within `budget_db`.
+fn denoisers_within(p: Precision, budget_db: f64) {
     let clean = crop(192, 128);
     let mut noisy = clean.clone();
     let mut state = 1u32;
     for v in noisy.iter_mut() {
         state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        let noise = ((state >> 24) as i32 - 128) / 5; // uniform, sigma ~15 levels
+        let noise = ((state >> 24) as i32 - 128) / 5;
         *v = (i32::from(*v) + noise).clamp(0, 255) as u8;
-    }
-    if !f16_runs_here() {
-        return; // f16 falls back to f32: checked above
     }
     for which in denoise::Embedded::ALL {
         let run = |p| {
@@ -167,34 +164,38 @@ fn denoiser_is_within_the_f16_budget() {
             metrics::psnr(clean.as_raw(), d.denoise(&noisy, 512).unwrap().as_raw())
         };
         let reference = run(Precision::F32);
-        let got = run(Precision::F16);
+        let got = run(p);
         eprintln!(
-            "denoise {which:?}: f32 {reference:.3} dB, f16 {:+.3} dB",
+            "denoise {which:?}: f32 {reference:.3} dB, {p} {:+.3} dB",
             got - reference
         );
         assert!(
-            reference - got <= F16_BUDGET_DB,
-            "{which:?} f16: {got:.3} vs {reference:.3} dB"
+            reference - got <= budget_db,
+            "{which:?} {p}: {got:.3} vs {reference:.3} dB"
         );
     }
 }
 
 #[test]
-fn the_denoiser_refuses_int8_and_the_cli_runs_it_at_f32() {
-    let err = Denoiser::load(
-        Source::Embedded(denoise::Embedded::Fast),
-        1,
-        Precision::Int8,
-        &Limits::default(),
-    )
-    .err()
-    .unwrap()
-    .to_string();
-    assert!(err.contains("no int8 graphs"), "{err}");
-    assert_eq!(
-        precision::effective(precision::Stage::Denoise, Precision::Int8).precision,
-        Precision::F32
-    );
+fn denoisers_are_within_the_f16_budget() {
+    if f16_runs_here() {
+        denoisers_within(Precision::F16, F16_BUDGET_DB);
+    } // else f16 falls back to f32: checked above
+}
+
+#[test]
+fn denoisers_are_within_the_int8_budget() {
+    denoisers_within(Precision::Int8, INT8_BUDGET_DB);
+}
+
+#[test]
+fn a_denoiser_bundle_without_an_int8_graph_says_so() {
+    let v1 = crate::common::repo("models/denoise");
+    let err = Denoiser::load(Source::Dir(&v1), 1, Precision::Int8, &Limits::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("no int8 graphs (denoiser.int8.onnx"), "{err}");
 }
 
 #[test]
