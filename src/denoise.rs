@@ -30,6 +30,15 @@ pub const INT8_GRAPH_FILE: &str = "denoiser.int8.onnx";
 /// See [`GRAPH_FILE`].
 pub const META_FILE: &str = "model.json";
 
+/// The graph file of a bundle that runs at `precision`.
+fn graph_file(precision: Precision) -> &'static str {
+    if precision == Precision::Int8 {
+        INT8_GRAPH_FILE
+    } else {
+        GRAPH_FILE
+    }
+}
+
 /// The denoisers compiled in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Embedded {
@@ -73,12 +82,14 @@ impl Embedded {
         }
     }
 
-    /// Its int8 graph.
-    pub fn int8_graph(self) -> &'static [u8] {
-        match self {
-            Self::Fast => include_bytes!("../models/denoise-fast/denoiser.int8.onnx"),
-            Self::Quality => include_bytes!("../models/denoise-v2/denoiser.int8.onnx"),
-        }
+    /// The graph that runs at `precision` (int8: its int8 graph), with its file name.
+    pub fn graph_at(self, precision: Precision) -> (&'static str, &'static [u8]) {
+        let graph: &'static [u8] = match (self, precision) {
+            (_, p) if p != Precision::Int8 => self.graph(),
+            (Self::Fast, _) => include_bytes!("../models/denoise-fast/denoiser.int8.onnx"),
+            (Self::Quality, _) => include_bytes!("../models/denoise-v2/denoiser.int8.onnx"),
+        };
+        (graph_file(precision), graph)
     }
 
     fn meta_json(self) -> &'static [u8] {
@@ -179,21 +190,22 @@ impl Denoiser {
         precision: Precision,
         limits: &Limits,
     ) -> Result<Self, Error> {
-        let int8 = precision == Precision::Int8;
-        let file = if int8 { INT8_GRAPH_FILE } else { GRAPH_FILE };
-        let (source, graph, meta): (String, Cow<'_, [u8]>, Cow<'_, [u8]>) = match source {
-            Source::Embedded(which) => (
-                which.source_name(),
-                Cow::Borrowed(if int8 {
-                    which.int8_graph()
-                } else {
-                    which.graph()
-                }),
-                Cow::Borrowed(which.meta_json()),
-            ),
+        let (file, graph, meta, source): (_, Cow<'_, [u8]>, Cow<'_, [u8]>, _) = match source {
+            Source::Embedded(which) => {
+                let (file, graph) = which.graph_at(precision);
+                (
+                    file,
+                    Cow::Borrowed(graph),
+                    Cow::Borrowed(which.meta_json()),
+                    which.source_name(),
+                )
+            }
             Source::Dir(dir) => {
+                let file = graph_file(precision);
                 let graph = match read_file(dir, file, limits) {
-                    Err(Error::Bundle(BundleError::MissingFile { .. })) if int8 => {
+                    Err(Error::Bundle(BundleError::MissingFile { .. }))
+                        if precision == Precision::Int8 =>
+                    {
                         return Err(BundleError::NoInt8 {
                             source_name: dir.display().to_string(),
                             files: "denoiser.int8.onnx, from models/quantize.py --denoiser",
@@ -203,13 +215,14 @@ impl Denoiser {
                     read => read?,
                 };
                 (
-                    dir.display().to_string(),
+                    file,
                     Cow::Owned(graph),
                     Cow::Owned(read_file(dir, META_FILE, limits)?),
+                    dir.display().to_string(),
                 )
             }
         };
-        crate::runtime::kernels::select(int8);
+        crate::runtime::kernels::select(precision == Precision::Int8);
         let meta = Meta::parse(&source, &meta)?;
         let bad = |reason: String| BundleError::BadGraph {
             source_name: source.clone(),

@@ -157,17 +157,9 @@ fn graph_for<'a>(
     let role = match stage {
         Stage::Encode => Role::Encoder,
         Stage::Decode => Role::Decoder,
-        Stage::Denoise if precision == Precision::Int8 => {
-            return Ok((
-                format!("{}/{}", denoiser.dir(), denoise::INT8_GRAPH_FILE),
-                denoiser.int8_graph(),
-            ));
-        }
         Stage::Denoise => {
-            return Ok((
-                format!("{}/{}", denoiser.dir(), denoise::GRAPH_FILE),
-                denoiser.graph(),
-            ));
+            let (file, graph) = denoiser.graph_at(precision);
+            return Ok((format!("{}/{file}", denoiser.dir()), graph));
         }
     };
     let (file, bytes) = bundle

@@ -2,9 +2,10 @@
 //! (`models/PRECISION.md`), for both embedded codecs (the gray one on the crops' luma): decoding
 //! the same `.lat` at f16 costs at most 0.05 dB PSNR against f32, at int8 at most 0.3 dB; the
 //! whole pipeline (encode and decode) at f16/int8 stays within the same budgets with at most 2 %
-//! more or fewer bytes; both denoisers' output likewise. int8 is checked on a 384x256 crop (codec-v5: −0.15 dB decode, −0.22 dB
-//! pipeline, +0.7 % bytes on x86, the whole photo −0.18, −0.26 dB and +1.0 %; codec-gray: −0.10,
-//! −0.20 dB, +0.6 %), so that CI's three emulated Arm cores run it in reasonable time.
+//! more or fewer bytes; both denoisers' output likewise. int8 is checked on a 384x256 crop
+//! (codec-v5: −0.15 dB decode, −0.22 dB pipeline, +0.7 % bytes on x86, the whole photo −0.18,
+//! −0.26 dB and +1.0 %; codec-gray: −0.10, −0.20 dB, +0.6 %), so that CI's three emulated Arm
+//! cores run it in reasonable time.
 //!
 //! f16 runs where it is native (tract's fp16 kernels, checked by name) and on x86, where tract
 //! emulates it (slowly, so on a crop): the same f16 arithmetic, so the budget is checked here
