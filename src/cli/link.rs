@@ -5,9 +5,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::net::{ToSocketAddrs, UdpSocket};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -581,6 +583,41 @@ impl Receiver<'_> {
         Ok(())
     }
 
+    /// Takes datagrams from the reading thread until `limit` frames are written, or until it
+    /// has been `idle` with no frame pending (the first datagram is waited for as long as it
+    /// takes); `idle` also closes the frames under way.
+    fn run(
+        &mut self,
+        datagrams: &mpsc::Receiver<io::Result<Vec<u8>>>,
+        idle: Duration,
+        limit: Option<u64>,
+    ) -> Result<()> {
+        while limit.is_none_or(|n| self.got.frames < n) {
+            let next = match self.newest {
+                Some(_) => datagrams.recv_timeout(idle),
+                None => datagrams.recv().map_err(RecvTimeoutError::from),
+            };
+            match next {
+                Ok(Ok(d)) if d.len() > MAX_PACKET => {
+                    self.got.datagrams += 1;
+                    self.got.hostile += 1;
+                }
+                Ok(Ok(d)) => self.datagram(&d)?,
+                Ok(Err(e)) => return Err(e).context("receiving"),
+                Err(RecvTimeoutError::Timeout) => {
+                    if self.pending.is_empty() {
+                        break;
+                    }
+                    while !self.pending.is_empty() && limit.is_none_or(|n| self.got.frames < n) {
+                        self.close_oldest()?;
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => bail!("receiving: the reading thread ended"),
+            }
+        }
+        Ok(())
+    }
+
     fn close_oldest(&mut self) -> Result<()> {
         let Some((id, frame)) = self.pending.pop_first() else {
             return Ok(());
@@ -634,6 +671,38 @@ impl Receiver<'_> {
     }
 }
 
+/// Datagrams the reading thread may hold before it waits for the frames to be decoded (at most
+/// 64 KiB each).
+const QUEUED_DATAGRAMS: usize = 1024;
+
+/// Reads datagrams off `socket` into `queue` until `stop`, in a thread of its own: a frame being
+/// decoded must not leave the next frame's datagrams to overflow the socket's buffer.
+fn read_datagrams(socket: &UdpSocket, queue: SyncSender<io::Result<Vec<u8>>>, stop: &AtomicBool) {
+    let mut buf = vec![0u8; MAX_PACKET + 1];
+    if let Err(e) = socket.set_read_timeout(Some(Duration::from_millis(50))) {
+        let _ = queue.send(Err(e));
+        return;
+    }
+    while !stop.load(Ordering::Relaxed) {
+        let datagram = match socket.recv(&mut buf) {
+            Ok(n) => Ok(buf[..n].to_vec()),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue;
+            }
+            Err(e) => Err(e),
+        };
+        let failed = datagram.is_err();
+        if queue.send(datagram).is_err() || failed {
+            return;
+        }
+    }
+}
+
 /// Runs `latent receive`.
 pub fn receive(args: &ReceiveArgs) -> Result<String> {
     let limits = args.model.limits();
@@ -659,34 +728,17 @@ pub fn receive(args: &ReceiveArgs) -> Result<String> {
     };
     let idle = Duration::from_millis(args.idle_ms.max(1));
     let limit = if single { Some(1) } else { args.frames };
-    let mut buf = vec![0u8; MAX_PACKET + 1];
     let start = Instant::now();
-    while limit.is_none_or(|n| rx.got.frames < n) {
-        // Wait for the first packet as long as it takes; after that, idle ends frames and the
-        // session.
-        socket.set_read_timeout(rx.newest.is_some().then_some(idle))?;
-        match socket.recv(&mut buf) {
-            Ok(n) if n > MAX_PACKET => {
-                rx.got.datagrams += 1;
-                rx.got.hostile += 1;
-            }
-            Ok(n) => rx.datagram(&buf[..n])?,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                if rx.pending.is_empty() {
-                    break;
-                }
-                while !rx.pending.is_empty() && limit.is_none_or(|n| rx.got.frames < n) {
-                    rx.close_oldest()?;
-                }
-            }
-            Err(e) => return Err(e).context("receiving"),
-        }
-    }
+    let stop = AtomicBool::new(false);
+    let (queue, datagrams) = mpsc::sync_channel(QUEUED_DATAGRAMS);
+    std::thread::scope(|scope| {
+        let (socket, stop) = (&socket, &stop);
+        scope.spawn(move || read_datagrams(socket, queue, stop));
+        let received = rx.run(&datagrams, idle, limit);
+        stop.store(true, Ordering::Relaxed);
+        drop(datagrams);
+        received
+    })?;
     let seconds = start.elapsed().as_secs_f64();
     let got = std::mem::take(&mut rx.got);
     rx.sink.finish()?;
