@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""What a lost packet costs, by what it carried: a probe for slice layouts and concealment.
+"""What a lost packet costs, by what it carried: a probe for slice layouts, concealment and protection.
 
 Encodes PICTURE with the codec bundle (onnxruntime, quality Q), takes away a fraction of the
 latent, conceals it as the runtime does for a lost slice (each lost value from the nearest
@@ -8,8 +8,11 @@ PSNR change against the lossless decode, averaged over --seeds placements:
 
 * layouts of slices of --per positions (all channels): runs in raster order (today's packets),
   every n-th position, and positions scattered over the packets;
-* the same loss taken only from the channels outside the K that carry the most bits (the others
-  kept): what protecting the strongest channels would buy.
+* unequal protection: the K channels that carry the most bits in slices of their own (every n-th
+  position), the rest in plain slices. "never lost" is the bound any erasure code could reach,
+  with the least parity that could give it (share of bits x loss / (1 - loss)); "xor per G" is
+  one parity slice per G of their slices, each recovering one loss in its group, priced at
+  share / G of the bytes.
 
 Usage: python3 models/codec/loss_probe.py [PICTURE] [--model DIR] [--quality 5] [--loss 0.1 0.3]
 """
@@ -55,7 +58,7 @@ def conceal(latent, known, channels):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("picture", nargs="?", default=os.path.join(REPO, "tests", "data", "sample.png"))
-    ap.add_argument("--model", default=os.path.join(REPO, "models", "codec"))
+    ap.add_argument("--model", default=os.path.join(REPO, "models", "codec-v5"))
     ap.add_argument("--quality", type=int, default=5)
     ap.add_argument("--loss", type=float, nargs="+", default=[0.1, 0.3])
     ap.add_argument("--per", type=int, default=10, help="positions per slice (MTU 222 at quality 5: ~10)")
@@ -108,14 +111,40 @@ def main():
                 values.append(decoded_psnr(conceal(latent, ~np.isin(slice_of, lost), channels)))
             return np.mean(values) - lossless
 
+        def protected_change(strong, group):
+            """PSNR change with the `strong` channels' slices behind one XOR parity slice per
+            `group` of them (never lost when `group` is 0), and the share of them lost for good."""
+            weak = np.setdiff1d(np.arange(c), strong)
+            every_nth = layouts["every n-th position"]
+            values, unrecovered = [], []
+            for seed in range(args.seeds):
+                rng = np.random.default_rng(seed)
+                symbols = conceal(latent, ~np.isin(every_nth, rng.choice(slices, int(round(loss * slices)),
+                                                                         replace=False)), weak)
+                if group:
+                    groups = -(-slices // group)
+                    packets = slices + groups
+                    gone = np.zeros(packets, bool)
+                    gone[rng.choice(packets, int(round(loss * packets)), replace=False)] = True
+                    member = np.arange(slices) // group
+                    losses = np.bincount(member, gone[:slices], groups) + gone[slices:]
+                    lost = np.flatnonzero(gone[:slices] & (losses[member] > 1))
+                    symbols = conceal(symbols, ~np.isin(every_nth, lost), strong)
+                    unrecovered.append(len(lost) / slices)
+                values.append(decoded_psnr(symbols))
+            return np.mean(values) - lossless, np.mean(unrecovered) if group else 0.0
+
         for name, slice_of in layouts.items():
             print(f"{loss:4.0%} lost, {name:42s} {mean_change(slice_of, np.arange(c)):+.2f} dB", flush=True)
-        for keep in (8, 16, 32):
+        for keep in (4, 8, 16):
             share = bits[strongest[:keep]].sum() / bits.sum()
-            change = mean_change(layouts["runs in raster order (today)"], strongest[keep:])
-            print(f"{loss:4.0%} lost, all but the {keep} strongest channels ({share:.0%} of bits) "
-                  f"{change:+.2f} dB", flush=True)
-
+            change, _ = protected_change(strongest[:keep], 0)
+            print(f"{loss:4.0%} lost, strongest {keep} channels ({share:.0%} of bits) never lost: {change:+.2f} dB, "
+                  f"parity >= {share * loss / (1 - loss):.1%} of the bytes", flush=True)
+            for group in (2, 4, 8):
+                change, unrecovered = protected_change(strongest[:keep], group)
+                print(f"{loss:4.0%} lost, strongest {keep}, xor per {group} (+{share / group:.1%} bytes): "
+                      f"{change:+.2f} dB, {unrecovered:.1%} of their slices lost", flush=True)
 
 if __name__ == "__main__":
     main()
