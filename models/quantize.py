@@ -42,6 +42,8 @@ costs denoise-fast 0.36 dB and denoise-v2 0.90 dB at sigma 25 (models/PRECISION.
 
 codec-gray needs --percentile 99.99 --decoder-f32-first 2: at its default quality its decoder's
 activations are finer than the defaults' uint8 grid resolves (its model card has the figures).
+denoise-v2 is quantized at --percentile 99.9999: at the default tract's int8 output drifts up to
+3 levels from onnxruntime's on its golden picture (0 at 99.9999; models/PRECISION.md).
 
 DIR is made by `bash shared/data/gather-images.sh DIR`. Needs onnx, onnxruntime, numpy, pillow.
 Deterministic for a given DIR and onnxruntime version.
