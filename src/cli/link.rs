@@ -547,9 +547,9 @@ impl Receiver<'_> {
         }
     }
 
-    fn datagram(&mut self, bytes: &[u8]) -> Result<()> {
+    fn datagram(&mut self, bytes: Vec<u8>) -> Result<()> {
         self.got.datagrams += 1;
-        let Ok(packet) = Packet::parse(bytes) else {
+        let Ok(packet) = Packet::parse(&bytes) else {
             self.got.hostile += 1;
             return Ok(());
         };
@@ -566,10 +566,9 @@ impl Receiver<'_> {
             self.got.duplicates += 1;
             return Ok(());
         }
-        frame.packets.push((
-            format!("frame {id} packet {}", header.sequence),
-            bytes.to_vec(),
-        ));
+        frame
+            .packets
+            .push((format!("frame {id} packet {}", header.sequence), bytes));
         // Frames close in order: the oldest once complete, and any older than the one before
         // the newest (its packets are past).
         while let Some((&oldest, first)) = self.pending.first_key_value() {
@@ -602,7 +601,7 @@ impl Receiver<'_> {
                     self.got.datagrams += 1;
                     self.got.hostile += 1;
                 }
-                Ok(Ok(d)) => self.datagram(&d)?,
+                Ok(Ok(d)) => self.datagram(d)?,
                 Ok(Err(e)) => return Err(e).context("receiving"),
                 Err(RecvTimeoutError::Timeout) => {
                     if self.pending.is_empty() {
